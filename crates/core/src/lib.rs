@@ -1,0 +1,17 @@
+//! Pure logic for Fannotate: everything that can be computed without a browser.
+//!
+//! No leptos, web-sys, js-sys or wasm-bindgen here: this crate is host-tested with
+//! `cargo test`, and the app calls it from WASM.
+
+pub mod answer;
+pub mod codebook;
+pub mod export;
+pub mod metrics;
+pub mod prompt;
+pub mod table;
+
+pub use answer::{parse_answer, Parsed};
+pub use codebook::{Attribute, AttributeKind, Category, Codebook, CodebookError};
+pub use metrics::{classify, ClassReport, ClassificationReport};
+pub use prompt::{render_prompt, Constraint, PromptOptions};
+pub use table::{parse_table, Table, TableError, TextEncoding};

@@ -1,0 +1,429 @@
+//! Reading delimited text files (CSV, TSV, `;` and `|` separated) from raw bytes:
+//! encoding detection, delimiter sniffing, and errors that name the row.
+
+use serde::Serialize;
+
+/// How the bytes were decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TextEncoding {
+    /// UTF-8 without a byte-order mark.
+    Utf8,
+    /// UTF-8 with a byte-order mark.
+    Utf8Bom,
+    /// UTF-16 little endian (with BOM).
+    Utf16Le,
+    /// UTF-16 big endian (with BOM).
+    Utf16Be,
+    /// Windows-1252, used when the bytes are not valid UTF-8.
+    Windows1252,
+}
+
+impl TextEncoding {
+    /// Name as shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf8Bom => "UTF-8 (BOM)",
+            TextEncoding::Utf16Le => "UTF-16 LE",
+            TextEncoding::Utf16Be => "UTF-16 BE",
+            TextEncoding::Windows1252 => "Windows-1252",
+        }
+    }
+}
+
+/// Why a file could not be read as a table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    /// The file has no content.
+    #[error("the file is empty")]
+    Empty,
+    /// The file looks like binary data (an image, a zip, an XLSX saved as .csv …).
+    #[error("the file looks binary, not like text; is it really a CSV/TSV file?")]
+    Binary,
+    /// A quoted field is never closed.
+    #[error("line {line}: a quoted field starts here and is never closed")]
+    UnbalancedQuote {
+        /// 1-based line of the opening quote.
+        line: u64,
+    },
+    /// A row has a different number of fields than the header.
+    #[error("line {line}: expected {expected} fields like the header, found {found}")]
+    Ragged {
+        /// 1-based line where the row starts.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// Header row only, or nothing but blank lines.
+    #[error("the file has a header but no data rows")]
+    NoRows,
+    /// A header cell is empty or repeated.
+    #[error("column {column}: {problem}")]
+    BadHeader {
+        /// 1-based column number.
+        column: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Any other CSV syntax error.
+    #[error("line {line}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: u64,
+        /// Parser message.
+        message: String,
+    },
+}
+
+/// A parsed table: header and rows of equal length.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    /// Detected encoding.
+    pub encoding: TextEncoding,
+    /// Detected field delimiter.
+    pub delimiter: char,
+    /// Header cells.
+    pub columns: Vec<String>,
+    /// Data rows, each `columns.len()` long.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Index of a column by exact header name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
+
+/// Windows-1252 code points for bytes 0x80–0x9F (the rest is Latin-1). Undefined
+/// bytes map to the C1 control of the same value, as the WHATWG decoder does.
+const CP1252_HIGH: [char; 32] = [
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
+    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+];
+
+fn decode_cp1252(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9f => CP1252_HIGH[(b - 0x80) as usize],
+            _ => b as char,
+        })
+        .collect()
+}
+
+fn decode_utf16(bytes: &[u8], little: bool) -> String {
+    let units = bytes.chunks(2).map(|c| {
+        let pair = [c[0], *c.get(1).unwrap_or(&0)];
+        if little {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        }
+    });
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// Decode bytes to text, detecting the encoding from a BOM, UTF-8 validity, or
+/// falling back to Windows-1252.
+pub fn decode_text(bytes: &[u8]) -> Result<(String, TextEncoding), TableError> {
+    let (text, enc) = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (
+            String::from_utf8_lossy(rest).into_owned(),
+            TextEncoding::Utf8Bom,
+        )
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        (decode_utf16(rest, true), TextEncoding::Utf16Le)
+    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        (decode_utf16(rest, false), TextEncoding::Utf16Be)
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => (s.to_string(), TextEncoding::Utf8),
+            Err(_) => (decode_cp1252(bytes), TextEncoding::Windows1252),
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(TableError::Empty);
+    }
+    if looks_binary(&text) {
+        return Err(TableError::Binary);
+    }
+    Ok((text, enc))
+}
+
+/// Magic numbers of files people pick by mistake (zip/XLSX, PNG, PDF, gzip, JPEG).
+const BINARY_MAGIC: [&[u8]; 5] = [
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"%PDF",
+    b"\x1f\x8b",
+    b"\xff\xd8\xff",
+];
+
+/// Binary data: a known magic number, or many control characters near the start.
+/// Real text exports do contain a few stray controls (even NUL), so a handful is fine.
+fn looks_binary(text: &str) -> bool {
+    let head: Vec<char> = text.chars().take(8192).collect();
+    let controls = head
+        .iter()
+        .filter(|c| {
+            c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{0c}') && (**c as u32) < 0x80
+        })
+        .count();
+    controls * 20 > head.len()
+}
+
+/// Find the line of a quote that is opened and never closed, if any.
+fn unclosed_quote_line(text: &str, delimiter: char) -> Option<u64> {
+    let mut line = 1u64;
+    let mut in_quotes = false;
+    let mut open_line = 0;
+    let mut at_field_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    in_quotes = false;
+                }
+            } else if c == '\n' {
+                line += 1;
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                in_quotes = true;
+                open_line = line;
+            }
+            '\n' => {
+                line += 1;
+                at_field_start = true;
+                continue;
+            }
+            c if c == delimiter => {
+                at_field_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        at_field_start = false;
+    }
+    in_quotes.then_some(open_line)
+}
+
+const DELIMITERS: [char; 4] = [',', ';', '\t', '|'];
+
+/// Pick the delimiter that splits the first lines into the most, equally many fields.
+pub fn sniff_delimiter(text: &str) -> char {
+    let sample: String = text.chars().take(64 * 1024).collect();
+    let mut best = (',', 0usize, false);
+    for d in DELIMITERS {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(d as u8)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(sample.as_bytes());
+        let counts: Vec<usize> = rdr
+            .records()
+            .take(20)
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .collect();
+        let Some(&first) = counts.first() else {
+            continue;
+        };
+        // The last sampled record may be cut by the sample boundary.
+        let consistent = counts[..counts.len().saturating_sub(1).max(1)]
+            .iter()
+            .all(|&n| n == first);
+        let better = match (consistent, best.2) {
+            (true, false) => first > 1,
+            (true, true) | (false, false) => first > best.1,
+            (false, true) => false,
+        };
+        if better {
+            best = (d, first, consistent);
+        }
+    }
+    best.0
+}
+
+/// Parse delimited text with a header row from raw file bytes.
+pub fn parse_table(bytes: &[u8]) -> Result<Table, TableError> {
+    if bytes.is_empty() {
+        return Err(TableError::Empty);
+    }
+    if BINARY_MAGIC.iter().any(|m| bytes.starts_with(m)) {
+        return Err(TableError::Binary);
+    }
+    let (text, encoding) = decode_text(bytes)?;
+    let delimiter = sniff_delimiter(&text);
+    parse_text(&text, encoding, delimiter)
+}
+
+/// Parse already-decoded text with a known delimiter.
+pub fn parse_text(
+    text: &str,
+    encoding: TextEncoding,
+    delimiter: char,
+) -> Result<Table, TableError> {
+    if let Some(line) = unclosed_quote_line(text, delimiter) {
+        return Err(TableError::UnbalancedQuote { line });
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter as u8)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let columns: Vec<String> = rdr
+        .headers()
+        .map_err(|e| TableError::Syntax {
+            line: 1,
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    for (i, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: "the header cell is empty".into(),
+            });
+        }
+        if columns[..i].contains(c) {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: format!("the header \"{c}\" appears twice"),
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                pos,
+                expected_len,
+                len,
+            } => TableError::Ragged {
+                line: pos.as_ref().map_or(0, |p| p.line()),
+                expected: *expected_len as usize,
+                found: *len as usize,
+            },
+            _ => TableError::Syntax {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            },
+        })?;
+        if rec.len() == 1 && rec[0].trim().is_empty() && columns.len() > 1 {
+            continue;
+        }
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err(TableError::NoRows);
+    }
+    Ok(Table {
+        encoding,
+        delimiter,
+        columns,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_delimiters_and_keeps_quotes() {
+        let t = parse_table(b"id;text\n1;\"a;b\"\n2;c\n").unwrap();
+        assert_eq!(t.delimiter, ';');
+        assert_eq!(t.rows, vec![vec!["1", "a;b"], vec!["2", "c"]]);
+        let t = parse_table(b"id\ttext\n1\thello, world\n").unwrap();
+        assert_eq!(t.delimiter, '\t');
+        let t = parse_table(b"a|b|c\n1|2|3\n").unwrap();
+        assert_eq!(t.delimiter, '|');
+        let t = parse_table(b"id,text\n1,\"x\ny\"\n").unwrap();
+        assert_eq!(t.rows[0][1], "x\ny");
+    }
+
+    #[test]
+    fn encodings() {
+        let t = parse_table("\u{feff}id,tekst\n1,blåbær\n".as_bytes()).unwrap();
+        assert_eq!(t.encoding, TextEncoding::Utf8Bom);
+        assert_eq!(t.columns[0], "id");
+        // "id;tekst\n1;Søknad – ok\n" in Windows-1252
+        let mut cp = b"id;tekst\n1;S".to_vec();
+        cp.extend([0xF8]);
+        cp.extend(b"knad ");
+        cp.extend([0x96]);
+        cp.extend(b" ok\n");
+        let t = parse_table(&cp).unwrap();
+        assert_eq!(t.encoding, TextEncoding::Windows1252);
+        assert_eq!(t.rows[0][1], "Søknad – ok");
+        let mut le = vec![0xFF, 0xFE];
+        for u in "id,t\n1,æ\n".encode_utf16() {
+            le.extend(u.to_le_bytes());
+        }
+        let t = parse_table(&le).unwrap();
+        assert_eq!(t.encoding, TextEncoding::Utf16Le);
+        assert_eq!(t.rows[0][1], "æ");
+        let mut be = vec![0xFE, 0xFF];
+        for u in "id,t\n1,ø\n".encode_utf16() {
+            be.extend(u.to_be_bytes());
+        }
+        assert_eq!(parse_table(&be).unwrap().rows[0][1], "ø");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert_eq!(parse_table(b""), Err(TableError::Empty));
+        assert_eq!(parse_table(b"  \n\n"), Err(TableError::Empty));
+        assert_eq!(
+            parse_table(b"PK\x03\x04\x00\x00binary"),
+            Err(TableError::Binary)
+        );
+        assert_eq!(
+            parse_table(b"a,b\n1,2\n3,\"oops\n4,5\n"),
+            Err(TableError::UnbalancedQuote { line: 3 })
+        );
+        assert_eq!(
+            parse_table(b"a,b\n1,2\n3,4,5\n"),
+            Err(TableError::Ragged {
+                line: 3,
+                expected: 2,
+                found: 3
+            })
+        );
+        assert_eq!(parse_table(b"a,b\n"), Err(TableError::NoRows));
+        assert!(matches!(
+            parse_table(b"a,,c\n1,2,3\n"),
+            Err(TableError::BadHeader { column: 2, .. })
+        ));
+        assert!(matches!(
+            parse_table(b"a,a\n1,2\n"),
+            Err(TableError::BadHeader { column: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn reads_the_spamassassin_sample() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/spamassassin_emails.csv"
+        ))
+        .unwrap();
+        let t = parse_table(&bytes).unwrap();
+        assert_eq!(t.columns, vec!["id", "text", "label"]);
+        assert_eq!(t.rows.len(), 5894);
+        assert_eq!(t.rows.iter().filter(|r| r[2] == "spam").count(), 1785);
+    }
+}

@@ -1,0 +1,94 @@
+//! The root component: opens storage, provides the app state, lays out the shell.
+
+use crate::components::Toasts;
+use crate::embed::MountOptions;
+use crate::services::idb::IdbStorage;
+use crate::services::storage::Storage;
+use crate::state::{AppState, Step};
+use crate::views::{
+    codebook::CodebookView, data::DataView, endpoint::EndpointView, projects::ProjectsView,
+    results::ResultsView, run::RunView,
+};
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// The whole app for one mount point.
+#[component]
+pub fn App(
+    /// Options from the host page or the bundled index.html.
+    options: MountOptions,
+) -> impl IntoView {
+    let key = options.persistence_key.clone();
+    let opened = LocalResource::new(move || {
+        let key = key.clone();
+        async move {
+            IdbStorage::open(&key)
+                .await
+                .map(|s| Rc::new(s) as Rc<dyn Storage>)
+        }
+    });
+    view! {
+        <div class="fa-app" data-testid="fannotate">
+            {move || match opened.get() {
+                None => view! { <p class="fa-muted">"Opening local storage…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(storage)) => view! { <Workbench storage options=options.clone() /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// The shell once storage is open.
+#[component]
+fn Workbench(
+    /// Opened storage.
+    storage: Rc<dyn Storage>,
+    /// Mount options.
+    options: MountOptions,
+) -> impl IntoView {
+    let state = AppState::new(storage, options);
+    provide_context(state);
+    let project_name = move || state.project.with(|p| p.as_ref().map(|p| p.name.clone()));
+    view! {
+        <header class="fa-header">
+            <h1 class="fa-title">"Fannotate"</h1>
+            {move || project_name().map(|n| view! { <span class="fa-header__project" data-testid="current-project">{n}</span> })}
+            <button class="fa-btn fa-btn--ghost" data-testid="nav-projects" on:click=move |_| state.project.set(None)>"Projects"</button>
+        </header>
+        {move || if state.project.with(Option::is_none) {
+            view! { <ProjectsView/> }.into_any()
+        } else {
+            view! {
+                <div class="fa-layout">
+                    <nav class="fa-stepper" aria-label="Workflow">
+                        <ol>
+                            {Step::ALL.into_iter().enumerate().map(|(i, s)| view! {
+                                <li>
+                                    <button
+                                        class="fa-stepper__step"
+                                        data-testid=format!("step-{}", s.as_str())
+                                        aria-current=move || (state.step.get() == s).then_some("step")
+                                        on:click=move |_| state.step.set(s)
+                                    >
+                                        <span class="fa-stepper__num">{i + 1}</span>
+                                        {s.label()}
+                                    </button>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    </nav>
+                    <main class="fa-main">
+                        {move || match state.step.get() {
+                            Step::Data => view! { <DataView/> }.into_any(),
+                            Step::Codebook => view! { <CodebookView/> }.into_any(),
+                            Step::Endpoint => view! { <EndpointView/> }.into_any(),
+                            Step::Run => view! { <RunView/> }.into_any(),
+                            Step::Results => view! { <ResultsView/> }.into_any(),
+                        }}
+                    </main>
+                </div>
+            }.into_any()
+        }}
+        <Toasts toasts=state.toasts on_dismiss=Callback::new(move |id| state.dismiss(id)) />
+    }
+}

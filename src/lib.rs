@@ -1,0 +1,16 @@
+//! Fannotate: a client-side LLM annotation workbench (Leptos CSR, WebAssembly).
+//!
+//! `services` holds side effects behind interfaces, `state` the app-state context,
+//! `components` presentational pieces, `views` one screen per workflow step, and
+//! `embed` the JS mount API. Pure logic lives in the `fannotate-core` crate.
+
+pub mod app;
+pub mod components;
+pub mod embed;
+pub mod error;
+pub mod model;
+pub mod services;
+pub mod state;
+pub mod views;
+
+pub use embed::{mount, MountHandle, MountOptions};

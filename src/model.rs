@@ -1,0 +1,332 @@
+//! Records the app keeps in browser storage. Field names are part of the stored
+//! schema: renaming one needs a migration in `services::idb`.
+
+use fannotate_core::prompt::Constraint;
+use fannotate_core::Codebook;
+use serde::{Deserialize, Serialize};
+
+/// A unit of work: one dataset, one codebook, endpoints and runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// Random unique id.
+    pub id: String,
+    /// Name shown in the project list.
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub created_at: f64,
+    /// Milliseconds since the epoch.
+    pub updated_at: f64,
+}
+
+/// An imported table; its rows live in the rows store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetMeta {
+    /// Random unique id.
+    pub id: String,
+    /// Owning project.
+    pub project_id: String,
+    /// File name it came from.
+    pub name: String,
+    /// Header cells in file order.
+    pub columns: Vec<String>,
+    /// Column holding the text to annotate.
+    pub text_col: usize,
+    /// Column holding row ids, if any (otherwise ids are generated).
+    pub id_col: Option<usize>,
+    /// Column holding human gold labels for the first attribute, if any.
+    pub gold_col: Option<usize>,
+    /// Number of rows.
+    pub row_count: u32,
+    /// Detected encoding, for display.
+    pub encoding: String,
+    /// Detected delimiter, for display.
+    pub delimiter: String,
+    /// Milliseconds since the epoch.
+    pub imported_at: f64,
+}
+
+/// One row of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowRecord {
+    /// Owning dataset.
+    pub dataset_id: String,
+    /// 0-based position in the file; with `dataset_id` the storage key.
+    pub idx: u32,
+    /// The row id (from the id column, or `row-N`).
+    pub id: String,
+    /// All cells in column order.
+    pub cells: Vec<String>,
+}
+
+impl RowRecord {
+    /// The cell of a column, or "" when the row is short.
+    pub fn cell(&self, col: usize) -> &str {
+        self.cells.get(col).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// A saved codebook version; each save of a project's codebook adds one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodebookVersion {
+    /// Owning project.
+    pub project_id: String,
+    /// 1, 2, 3 … within the project.
+    pub version: u32,
+    /// Milliseconds since the epoch.
+    pub saved_at: f64,
+    /// The codebook in the original tool's JSON format.
+    pub json: String,
+}
+
+impl CodebookVersion {
+    /// Parse the stored JSON.
+    pub fn codebook(&self) -> Result<Codebook, fannotate_core::CodebookError> {
+        Codebook::from_json(&self.json)
+    }
+}
+
+/// Kinds of OpenAI-compatible servers, for defaults and advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Provider {
+    /// llama.cpp `llama-server` (the local default).
+    LlamaCpp,
+    /// vLLM's OpenAI server.
+    Vllm,
+    /// Ollama's `/v1` API.
+    Ollama,
+    /// api.openai.com.
+    OpenAi,
+    /// Anything else that speaks the OpenAI API.
+    Generic,
+}
+
+impl Provider {
+    /// Every provider, for pickers.
+    pub const ALL: [Provider; 5] = [
+        Provider::LlamaCpp,
+        Provider::Vllm,
+        Provider::Ollama,
+        Provider::OpenAi,
+        Provider::Generic,
+    ];
+
+    /// Stable identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::LlamaCpp => "llamacpp",
+            Provider::Vllm => "vllm",
+            Provider::Ollama => "ollama",
+            Provider::OpenAi => "openai",
+            Provider::Generic => "generic",
+        }
+    }
+
+    /// Inverse of [`Provider::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Name shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::LlamaCpp => "llama.cpp (llama-server)",
+            Provider::Vllm => "vLLM",
+            Provider::Ollama => "Ollama",
+            Provider::OpenAi => "OpenAI",
+            Provider::Generic => "Other OpenAI-compatible",
+        }
+    }
+
+    /// The usual base URL.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Provider::LlamaCpp => "http://127.0.0.1:8080/v1",
+            Provider::Vllm => "http://127.0.0.1:8000/v1",
+            Provider::Ollama => "http://127.0.0.1:11434/v1",
+            Provider::OpenAi => "https://api.openai.com/v1",
+            Provider::Generic => "http://127.0.0.1:8000/v1",
+        }
+    }
+
+    /// The constraint this server is known to honour for categorical answers.
+    pub fn default_constraint(self) -> Constraint {
+        match self {
+            Provider::LlamaCpp => Constraint::Grammar,
+            Provider::Vllm => Constraint::GuidedChoice,
+            Provider::OpenAi => Constraint::JsonSchema,
+            Provider::Ollama | Provider::Generic => Constraint::None,
+        }
+    }
+
+    /// How to let a browser page call this server, when CORS blocks it.
+    pub fn cors_fix(self) -> &'static str {
+        match self {
+            Provider::LlamaCpp => "llama-server answers CORS by default; check the URL and that the server runs",
+            Provider::Vllm => "start vLLM with --allowed-origins '[\"<this page's origin>\"]'",
+            Provider::Ollama => "set OLLAMA_ORIGINS=<this page's origin> before `ollama serve`",
+            Provider::OpenAi => "the OpenAI API allows browser calls; check the URL",
+            Provider::Generic => "allow this page's origin in the server's CORS settings (Access-Control-Allow-Origin)",
+        }
+    }
+}
+
+/// Where and how to call a model. The API key is kept here only when the user
+/// opted in to store it; otherwise it lives in memory for the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointConfig {
+    /// Owning project (one endpoint per project for now).
+    pub project_id: String,
+    /// Server kind.
+    pub provider: Provider,
+    /// Base URL ending in `/v1` (or the server's equivalent).
+    pub base_url: String,
+    /// Model name sent in requests.
+    pub model: String,
+    /// Stored API key, only when `store_key` is true.
+    pub api_key: Option<String>,
+    /// Whether the user asked to keep the key in this browser.
+    pub store_key: bool,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Cap on generated tokens (always sent).
+    pub max_tokens: u32,
+    /// Cut texts to this many characters.
+    pub max_text_chars: u32,
+    /// Requests in flight at once.
+    pub concurrency: u32,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: u32,
+    /// How categorical answers are constrained.
+    pub constraint: Constraint,
+}
+
+impl EndpointConfig {
+    /// Defaults for a provider, with an optional base URL and model override.
+    pub fn new(
+        project_id: &str,
+        provider: Provider,
+        base_url: Option<&str>,
+        model: Option<&str>,
+    ) -> Self {
+        EndpointConfig {
+            project_id: project_id.to_string(),
+            provider,
+            base_url: base_url.unwrap_or(provider.default_base_url()).to_string(),
+            model: model.unwrap_or("").to_string(),
+            api_key: None,
+            store_key: false,
+            temperature: 0.0,
+            max_tokens: 16,
+            max_text_chars: 4000,
+            concurrency: 8,
+            timeout_secs: 60,
+            constraint: provider.default_constraint(),
+        }
+    }
+}
+
+/// Lifecycle of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Requests are being sent.
+    Running,
+    /// Every task finished (some may have failed).
+    Completed,
+    /// The user cancelled.
+    Cancelled,
+    /// Stopped by an error that makes further requests pointless (e.g. auth).
+    Failed,
+    /// The page closed while it was running.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Word shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One auto-annotation run of one attribute over a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Random unique id.
+    pub id: String,
+    /// Owning project.
+    pub project_id: String,
+    /// Dataset annotated.
+    pub dataset_id: String,
+    /// Attribute annotated.
+    pub attribute: String,
+    /// Codebook version used.
+    pub codebook_version: u32,
+    /// Endpoint settings used (never with the key).
+    pub endpoint: EndpointConfig,
+    /// Current state.
+    pub status: RunStatus,
+    /// Tasks in the run.
+    pub total: u32,
+    /// Tasks answered with a valid label.
+    pub valid: u32,
+    /// Tasks answered outside the label set.
+    pub invalid: u32,
+    /// Tasks whose request failed.
+    pub failed: u32,
+    /// Milliseconds since the epoch.
+    pub started_at: f64,
+    /// Milliseconds since the epoch.
+    pub finished_at: Option<f64>,
+    /// Why the run stopped, when it failed.
+    pub error: Option<String>,
+}
+
+/// How an annotation's value came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnnotationStatus {
+    /// A category (or free text) was read.
+    Valid,
+    /// The answer named no single category.
+    Invalid,
+    /// The request failed; `raw` holds the reason.
+    Error,
+}
+
+/// One value for one row and attribute from one source (a run or a human).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Dataset of the row.
+    pub dataset_id: String,
+    /// Row position.
+    pub row: u32,
+    /// Attribute name.
+    pub attribute: String,
+    /// `run:<id>` or `human`.
+    pub source: String,
+    /// The category, when valid.
+    pub value: Option<String>,
+    /// The model's answer as received, or the error.
+    pub raw: String,
+    /// Parse outcome.
+    pub status: AnnotationStatus,
+    /// Why it is invalid or failed.
+    pub reason: Option<String>,
+    /// Request time in milliseconds.
+    pub latency_ms: f64,
+    /// Prompt tokens reported by the server.
+    pub tokens_in: u32,
+    /// Completion tokens reported by the server.
+    pub tokens_out: u32,
+    /// Milliseconds since the epoch.
+    pub ts: f64,
+}
+
+/// The annotation source string of a run.
+pub fn run_source(run_id: &str) -> String {
+    format!("run:{run_id}")
+}

@@ -1,0 +1,573 @@
+//! IndexedDB implementation of [`Storage`].
+//!
+//! Every database is namespaced by the embed's persistence key, so two instances
+//! on one page never see each other's data. Schema changes go through [`migrate`],
+//! one step per version.
+
+use super::storage::{Storage, StorageError, StorageResult};
+use crate::model::{
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+};
+use futures::channel::oneshot;
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
+use js_sys::Array;
+use serde::{de::DeserializeOwned, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Event, EventTarget, IdbDatabase, IdbIndexParameters, IdbKeyRange, IdbObjectStore,
+    IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+    IdbVersionChangeEvent,
+};
+
+/// Prefix of every database name. Do not change without a migration: users'
+/// data lives under it.
+pub const DB_PREFIX: &str = "fannotate";
+/// Current schema version. Bump only together with a new step in [`migrate`].
+pub const DB_VERSION: u32 = 1;
+
+/// Object store names. Do not change without a migration.
+pub mod stores {
+    /// Projects, keyed by `id`.
+    pub const PROJECTS: &str = "projects";
+    /// Dataset metadata, keyed by `id`, indexed by `project_id`.
+    pub const DATASETS: &str = "datasets";
+    /// Rows, keyed by `[dataset_id, idx]`.
+    pub const ROWS: &str = "rows";
+    /// Codebook versions, keyed by `[project_id, version]`.
+    pub const CODEBOOKS: &str = "codebooks";
+    /// Endpoint settings, keyed by `project_id`.
+    pub const ENDPOINTS: &str = "endpoints";
+    /// Runs, keyed by `id`, indexed by `project_id`.
+    pub const RUNS: &str = "runs";
+    /// Annotations, keyed by `[dataset_id, source, row, attribute]`.
+    pub const ANNOTATIONS: &str = "annotations";
+    /// Index on `project_id` in datasets and runs.
+    pub const BY_PROJECT: &str = "by_project";
+    /// Every store, for whole-database transactions.
+    pub const ALL: [&str; 7] = [
+        PROJECTS,
+        DATASETS,
+        ROWS,
+        CODEBOOKS,
+        ENDPOINTS,
+        RUNS,
+        ANNOTATIONS,
+    ];
+}
+
+/// The database name for a persistence key.
+pub fn db_name(persistence_key: &str) -> String {
+    format!("{DB_PREFIX}:{persistence_key}")
+}
+
+fn create_store(
+    db: &IdbDatabase,
+    name: &str,
+    key_path: &[&str],
+) -> Result<IdbObjectStore, JsValue> {
+    let params = IdbObjectStoreParameters::new();
+    if let [one] = key_path {
+        params.set_key_path(&JsValue::from_str(one));
+    } else {
+        let arr: Array = key_path.iter().map(|k| JsValue::from_str(k)).collect();
+        params.set_key_path(&arr);
+    }
+    db.create_object_store_with_optional_parameters(name, &params)
+}
+
+fn add_project_index(store: &IdbObjectStore) -> Result<(), JsValue> {
+    let p = IdbIndexParameters::new();
+    p.set_unique(false);
+    store.create_index_with_str_and_optional_parameters(stores::BY_PROJECT, "project_id", &p)?;
+    Ok(())
+}
+
+/// Version 1: every store of the first schema.
+fn migrate_to_1(db: &IdbDatabase) -> Result<(), JsValue> {
+    create_store(db, stores::PROJECTS, &["id"])?;
+    add_project_index(&create_store(db, stores::DATASETS, &["id"])?)?;
+    create_store(db, stores::ROWS, &["dataset_id", "idx"])?;
+    create_store(db, stores::CODEBOOKS, &["project_id", "version"])?;
+    create_store(db, stores::ENDPOINTS, &["project_id"])?;
+    add_project_index(&create_store(db, stores::RUNS, &["id"])?)?;
+    create_store(
+        db,
+        stores::ANNOTATIONS,
+        &["dataset_id", "source", "row", "attribute"],
+    )?;
+    Ok(())
+}
+
+/// Upgrade a database from `old` to `new`, one step per version. Runs inside the
+/// versionchange transaction, so a failed step leaves the old version intact.
+pub fn migrate(db: &IdbDatabase, _tx: &IdbTransaction, old: u32, new: u32) -> Result<(), JsValue> {
+    if old < 1 && new >= 1 {
+        migrate_to_1(db)?;
+    }
+    Ok(())
+}
+
+fn dom_error(err: Option<web_sys::DomException>) -> StorageError {
+    match err {
+        Some(e) if e.name() == "QuotaExceededError" => StorageError::QuotaExceeded,
+        Some(e) => StorageError::Other(format!("{}: {}", e.name(), e.message())),
+        None => StorageError::Other("unknown IndexedDB error".into()),
+    }
+}
+
+fn js_err(v: JsValue) -> StorageError {
+    match v.dyn_into::<web_sys::DomException>() {
+        Ok(e) => dom_error(Some(e)),
+        Err(v) => StorageError::Other(
+            v.as_string()
+                .unwrap_or_else(|| "IndexedDB call failed".into()),
+        ),
+    }
+}
+
+/// Wait until `target` fires one of `ok` (→ `Ok`) or `errs` (→ `Err`).
+async fn wait_event(target: &EventTarget, ok: &str, errs: &[&str]) -> Result<(), String> {
+    let (tx, rx) = oneshot::channel::<Result<(), String>>();
+    let tx = Rc::new(RefCell::new(Some(tx)));
+    let make = |result: fn(&Event) -> Result<(), String>| {
+        let tx = tx.clone();
+        Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
+            if let Some(s) = tx.borrow_mut().take() {
+                // The receiver only goes away if the future was dropped; nothing to tell then.
+                let _ = s.send(result(&ev));
+            }
+        })
+    };
+    let on_ok = make(|_| Ok(()));
+    let on_err = make(|ev| {
+        // Keep the error from also surfacing as an uncaught window error.
+        ev.prevent_default();
+        Err(ev.type_())
+    });
+    let _ = target.add_event_listener_with_callback(ok, on_ok.as_ref().unchecked_ref());
+    for e in errs {
+        let _ = target.add_event_listener_with_callback(e, on_err.as_ref().unchecked_ref());
+    }
+    let out = rx.await.unwrap_or_else(|_| Err("cancelled".into()));
+    let _ = target.remove_event_listener_with_callback(ok, on_ok.as_ref().unchecked_ref());
+    for e in errs {
+        let _ = target.remove_event_listener_with_callback(e, on_err.as_ref().unchecked_ref());
+    }
+    out
+}
+
+/// Await a request's result.
+async fn request(req: IdbRequest) -> StorageResult<JsValue> {
+    match wait_event(&req, "success", &["error"]).await {
+        Ok(()) => req.result().map_err(js_err),
+        Err(_) => Err(dom_error(req.error().ok().flatten())),
+    }
+}
+
+/// Await a transaction's commit; an abort reports the transaction's error.
+async fn commit(tx: &IdbTransaction) -> StorageResult<()> {
+    match wait_event(tx, "complete", &["abort", "error"]).await {
+        Ok(()) => Ok(()),
+        Err(_) => Err(dom_error(tx.error())),
+    }
+}
+
+/// Open (creating or upgrading) a database at a version.
+pub async fn open_database(name: &str, version: u32) -> StorageResult<IdbDatabase> {
+    let factory = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .ok_or(StorageError::Unavailable)?;
+    let req: IdbOpenDbRequest = factory.open_with_u32(name, version).map_err(js_err)?;
+    let failure: Rc<RefCell<Option<StorageError>>> = Rc::default();
+    let fail = failure.clone();
+    let on_upgrade =
+        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |ev: IdbVersionChangeEvent| {
+            let Some(req) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
+            else {
+                return;
+            };
+            let (Ok(db), Some(tx)) = (req.result(), req.transaction()) else {
+                return;
+            };
+            let db: IdbDatabase = db.unchecked_into();
+            let new = ev.new_version().unwrap_or(version as f64) as u32;
+            if let Err(e) = migrate(&db, &tx, ev.old_version() as u32, new) {
+                *fail.borrow_mut() = Some(js_err(e));
+                let _ = tx.abort();
+            }
+        });
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let on_blocked = {
+        let fail = failure.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_| {
+            fail.borrow_mut().get_or_insert(StorageError::Blocked);
+        })
+    };
+    req.set_onblocked(Some(on_blocked.as_ref().unchecked_ref()));
+    let res = wait_event(&req, "success", &["error"]).await;
+    req.set_onupgradeneeded(None);
+    req.set_onblocked(None);
+    if let Some(e) = failure.borrow_mut().take() {
+        return Err(e);
+    }
+    match res {
+        Ok(()) => Ok(req.result().map_err(js_err)?.unchecked_into()),
+        Err(_) => Err(dom_error(req.error().ok().flatten())),
+    }
+}
+
+fn to_js<T: Serialize>(v: &T) -> StorageResult<JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn from_js<T: DeserializeOwned>(v: JsValue) -> StorageResult<T> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn from_array<T: DeserializeOwned>(v: JsValue) -> StorageResult<Vec<T>> {
+    Array::from(&v).iter().map(from_js).collect()
+}
+
+fn key(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+/// Every key starting with `prefix` (array keys: `[p..]` up to `[p.., []]`,
+/// since arrays sort after strings and numbers).
+fn prefix_range(prefix: &[JsValue]) -> StorageResult<IdbKeyRange> {
+    let mut upper: Vec<JsValue> = prefix.to_vec();
+    upper.push(Array::new().into());
+    IdbKeyRange::bound(&key(prefix), &key(&upper)).map_err(js_err)
+}
+
+/// [`Storage`] backed by one IndexedDB database.
+pub struct IdbStorage {
+    db: IdbDatabase,
+}
+
+impl Drop for IdbStorage {
+    fn drop(&mut self) {
+        self.db.close();
+    }
+}
+
+impl IdbStorage {
+    /// Open the database for a persistence key at the current version.
+    pub async fn open(persistence_key: &str) -> StorageResult<Self> {
+        Ok(IdbStorage {
+            db: open_database(&db_name(persistence_key), DB_VERSION).await?,
+        })
+    }
+
+    fn tx(&self, names: &[&str], mode: IdbTransactionMode) -> StorageResult<IdbTransaction> {
+        let arr: Array = names.iter().map(|n| JsValue::from_str(n)).collect();
+        self.db
+            .transaction_with_str_sequence_and_mode(&arr, mode)
+            .map_err(js_err)
+    }
+
+    /// Run `body` in one transaction over `names` and wait for it to commit. Every
+    /// write of the app goes through here, so each is all-or-nothing.
+    async fn write<F>(&self, names: &[&str], body: F) -> StorageResult<()>
+    where
+        F: AsyncFnOnce(&IdbTransaction) -> StorageResult<()>,
+    {
+        let tx = self.tx(names, IdbTransactionMode::Readwrite)?;
+        if let Err(e) = body(&tx).await {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        commit(&tx).await
+    }
+
+    async fn get_all(
+        &self,
+        store: &str,
+        range: Option<&JsValue>,
+        limit: Option<u32>,
+    ) -> StorageResult<JsValue> {
+        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
+        let s = tx.object_store(store).map_err(js_err)?;
+        let req = match (range, limit) {
+            (Some(r), Some(l)) => s.get_all_with_key_and_limit(r, l),
+            (Some(r), None) => s.get_all_with_key(r),
+            _ => s.get_all(),
+        }
+        .map_err(js_err)?;
+        request(req).await
+    }
+
+    async fn by_project(&self, store: &str, project_id: &str) -> StorageResult<JsValue> {
+        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
+        let idx = tx
+            .object_store(store)
+            .map_err(js_err)?
+            .index(stores::BY_PROJECT)
+            .map_err(js_err)?;
+        request(
+            idx.get_all_with_key(&JsValue::from_str(project_id))
+                .map_err(js_err)?,
+        )
+        .await
+    }
+
+    async fn get(&self, store: &str, k: &JsValue) -> StorageResult<JsValue> {
+        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
+        request(
+            tx.object_store(store)
+                .map_err(js_err)?
+                .get(k)
+                .map_err(js_err)?,
+        )
+        .await
+    }
+}
+
+fn put<T: Serialize>(tx: &IdbTransaction, store: &str, v: &T) -> StorageResult<IdbRequest> {
+    tx.object_store(store)
+        .map_err(js_err)?
+        .put(&to_js(v)?)
+        .map_err(js_err)
+}
+
+/// Delete a dataset's rows and annotations inside `tx`.
+fn delete_dataset_contents(tx: &IdbTransaction, dataset_id: &str) -> StorageResult<()> {
+    let range = prefix_range(&[JsValue::from_str(dataset_id)])?;
+    for store in [stores::ROWS, stores::ANNOTATIONS] {
+        tx.object_store(store)
+            .map_err(js_err)?
+            .delete(&range)
+            .map_err(js_err)?;
+    }
+    tx.object_store(stores::DATASETS)
+        .map_err(js_err)?
+        .delete(&JsValue::from_str(dataset_id))
+        .map_err(js_err)?;
+    Ok(())
+}
+
+/// Ids of the project's datasets, read inside `tx`.
+async fn project_dataset_ids(tx: &IdbTransaction, project_id: &str) -> StorageResult<Vec<String>> {
+    let idx = tx
+        .object_store(stores::DATASETS)
+        .map_err(js_err)?
+        .index(stores::BY_PROJECT)
+        .map_err(js_err)?;
+    let metas: Vec<DatasetMeta> = from_array(
+        request(
+            idx.get_all_with_key(&JsValue::from_str(project_id))
+                .map_err(js_err)?,
+        )
+        .await?,
+    )?;
+    Ok(metas.into_iter().map(|m| m.id).collect())
+}
+
+type Fut<'a, T> = LocalBoxFuture<'a, StorageResult<T>>;
+
+impl Storage for IdbStorage {
+    fn list_projects(&self) -> Fut<'_, Vec<Project>> {
+        async move {
+            let mut v: Vec<Project> =
+                from_array(self.get_all(stores::PROJECTS, None, None).await?)?;
+            v.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+            Ok(v)
+        }
+        .boxed_local()
+    }
+
+    fn put_project(&self, p: Project) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::PROJECTS], async |tx| {
+                put(tx, stores::PROJECTS, &p).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn delete_project(&self, project_id: String) -> Fut<'_, ()> {
+        async move {
+            self.write(&stores::ALL, async |tx| {
+                for ds in project_dataset_ids(tx, &project_id).await? {
+                    delete_dataset_contents(tx, &ds)?;
+                }
+                let pid = JsValue::from_str(&project_id);
+                let runs = tx.object_store(stores::RUNS).map_err(js_err)?;
+                let run_keys = request(
+                    runs.index(stores::BY_PROJECT)
+                        .map_err(js_err)?
+                        .get_all_keys_with_key(&pid)
+                        .map_err(js_err)?,
+                )
+                .await?;
+                for k in Array::from(&run_keys).iter() {
+                    runs.delete(&k).map_err(js_err)?;
+                }
+                let codebooks = prefix_range(&[pid.clone()])?;
+                tx.object_store(stores::CODEBOOKS)
+                    .map_err(js_err)?
+                    .delete(&codebooks)
+                    .map_err(js_err)?;
+                tx.object_store(stores::ENDPOINTS)
+                    .map_err(js_err)?
+                    .delete(&pid)
+                    .map_err(js_err)?;
+                tx.object_store(stores::PROJECTS)
+                    .map_err(js_err)?
+                    .delete(&pid)
+                    .map_err(js_err)?;
+                Ok(())
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn put_dataset(&self, meta: DatasetMeta, rows: Vec<RowRecord>) -> Fut<'_, ()> {
+        async move {
+            self.write(
+                &[stores::DATASETS, stores::ROWS, stores::ANNOTATIONS],
+                async |tx| {
+                    for old in project_dataset_ids(tx, &meta.project_id).await? {
+                        delete_dataset_contents(tx, &old)?;
+                    }
+                    put(tx, stores::DATASETS, &meta)?;
+                    let store = tx.object_store(stores::ROWS).map_err(js_err)?;
+                    for r in &rows {
+                        store.put(&to_js(r)?).map_err(js_err)?;
+                    }
+                    Ok(())
+                },
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn dataset(&self, project_id: String) -> Fut<'_, Option<DatasetMeta>> {
+        async move {
+            let mut v: Vec<DatasetMeta> =
+                from_array(self.by_project(stores::DATASETS, &project_id).await?)?;
+            v.sort_by(|a, b| b.imported_at.total_cmp(&a.imported_at));
+            Ok(v.into_iter().next())
+        }
+        .boxed_local()
+    }
+
+    fn rows(&self, dataset_id: String, start: u32, limit: u32) -> Fut<'_, Vec<RowRecord>> {
+        async move {
+            let ds = JsValue::from_str(&dataset_id);
+            let range = IdbKeyRange::bound(
+                &key(&[ds.clone(), JsValue::from(start)]),
+                &key(&[ds, JsValue::from(start.saturating_add(limit))]),
+            )
+            .map_err(js_err)?;
+            from_array(
+                self.get_all(stores::ROWS, Some(&range), Some(limit))
+                    .await?,
+            )
+        }
+        .boxed_local()
+    }
+
+    fn put_codebook(&self, v: CodebookVersion) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::CODEBOOKS], async |tx| {
+                put(tx, stores::CODEBOOKS, &v).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn latest_codebook(&self, project_id: String) -> Fut<'_, Option<CodebookVersion>> {
+        async move {
+            let range = prefix_range(&[JsValue::from_str(&project_id)])?;
+            let v: Vec<CodebookVersion> =
+                from_array(self.get_all(stores::CODEBOOKS, Some(&range), None).await?)?;
+            Ok(v.into_iter().max_by_key(|c| c.version))
+        }
+        .boxed_local()
+    }
+
+    fn put_endpoint(&self, e: EndpointConfig) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::ENDPOINTS], async |tx| {
+                put(tx, stores::ENDPOINTS, &e).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn endpoint(&self, project_id: String) -> Fut<'_, Option<EndpointConfig>> {
+        async move {
+            let v = self
+                .get(stores::ENDPOINTS, &JsValue::from_str(&project_id))
+                .await?;
+            if v.is_undefined() {
+                Ok(None)
+            } else {
+                from_js(v).map(Some)
+            }
+        }
+        .boxed_local()
+    }
+
+    fn put_run(&self, r: RunRecord) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::RUNS], async |tx| {
+                put(tx, stores::RUNS, &r).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>> {
+        async move {
+            let mut v: Vec<RunRecord> =
+                from_array(self.by_project(stores::RUNS, &project_id).await?)?;
+            v.sort_by(|a, b| b.started_at.total_cmp(&a.started_at));
+            Ok(v)
+        }
+        .boxed_local()
+    }
+
+    fn put_annotations(&self, batch: Vec<Annotation>, run: Option<RunRecord>) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::ANNOTATIONS, stores::RUNS], async |tx| {
+                let store = tx.object_store(stores::ANNOTATIONS).map_err(js_err)?;
+                for a in &batch {
+                    store.put(&to_js(a)?).map_err(js_err)?;
+                }
+                if let Some(r) = &run {
+                    put(tx, stores::RUNS, r)?;
+                }
+                Ok(())
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>> {
+        async move {
+            let range =
+                prefix_range(&[JsValue::from_str(&dataset_id), JsValue::from_str(&source)])?;
+            from_array(
+                self.get_all(stores::ANNOTATIONS, Some(&range), None)
+                    .await?,
+            )
+        }
+        .boxed_local()
+    }
+}

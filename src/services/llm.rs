@@ -1,0 +1,483 @@
+//! Calling an OpenAI-compatible endpoint straight from the browser.
+//!
+//! Failures are classified so the user learns what to fix: a browser only reports
+//! "failed to fetch" for both a blocked CORS response and an unreachable server, so
+//! after such a failure we probe the URL in `no-cors` mode: an opaque answer means
+//! the server is up and CORS is the problem.
+
+use super::browser::{mono_ms, Timeout};
+use crate::model::{EndpointConfig, Provider};
+use fannotate_core::prompt::{constraint_fields, render_prompt, Constraint, PromptOptions};
+use fannotate_core::Attribute;
+use serde_json::{json, Map, Value};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Headers, RequestInit, RequestMode, Response};
+
+/// Why a call to the endpoint failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LlmError {
+    /// The base URL cannot be used.
+    #[error("the endpoint URL \"{0}\" is not a valid http(s) URL")]
+    BadUrl(String),
+    /// The server answered but the browser withheld the response (CORS).
+    #[error("the browser blocked the server's answer (CORS)")]
+    Cors {
+        /// Server kind, for the fix.
+        provider: Provider,
+    },
+    /// No connection (DNS failure, connection refused, offline, mixed content).
+    #[error("cannot reach {url}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+    },
+    /// 401 or 403.
+    #[error("the server refused the request (HTTP {status})")]
+    Auth {
+        /// HTTP status.
+        status: u16,
+        /// Response body, shortened.
+        body: String,
+    },
+    /// Any other non-2xx answer.
+    #[error("the server answered HTTP {status}")]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// Response body, shortened.
+        body: String,
+        /// Seconds from `Retry-After`, if given.
+        retry_after: Option<f64>,
+    },
+    /// No answer within the timeout.
+    #[error("no answer within {secs} s")]
+    Timeout {
+        /// The timeout.
+        secs: u32,
+    },
+    /// A 2xx answer that is not a chat completion.
+    #[error("the server's answer is not a valid chat completion")]
+    Malformed {
+        /// Response body, shortened.
+        body: String,
+    },
+    /// The user cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl LlmError {
+    /// What to tell the user, with the fix where we know it.
+    pub fn user_message(&self) -> String {
+        match self {
+            LlmError::BadUrl(u) => format!("\"{u}\" is not a valid endpoint URL. It should look like http://127.0.0.1:8080/v1."),
+            LlmError::Cors { provider } => format!(
+                "The server is reachable, but the browser blocked its answer because of CORS. Fix: {}.",
+                provider.cors_fix()
+            ),
+            LlmError::Unreachable { url } => format!(
+                "Cannot reach {url}: the server is not running, the host name does not resolve, or the connection was refused. \
+                 (An http:// endpoint from an https:// page is also blocked by the browser.)"
+            ),
+            LlmError::Auth { status, .. } => format!(
+                "The server refused the request (HTTP {status}): the API key is missing or wrong for this endpoint."
+            ),
+            LlmError::Http { status, body, .. } => format!("The server answered HTTP {status}: {body}"),
+            LlmError::Timeout { secs } => format!("No answer within {secs} s. Raise the timeout or lower the concurrency."),
+            LlmError::Malformed { body } => format!("The server's answer is not a chat completion: {body}"),
+            LlmError::Cancelled => "Cancelled.".into(),
+        }
+    }
+
+    /// Whether trying the same request again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LlmError::Http { status, .. } => *status == 429 || *status >= 500,
+            LlmError::Timeout { .. } | LlmError::Unreachable { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether every further request will fail the same way.
+    pub fn stops_run(&self) -> bool {
+        matches!(
+            self,
+            LlmError::Auth { .. } | LlmError::Cors { .. } | LlmError::BadUrl(_)
+        )
+    }
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 300;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// A plain HTTP answer.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+    /// `Retry-After` in seconds, when given as a number.
+    pub retry_after: Option<f64>,
+}
+
+/// The URL of an API path under a base URL (`{base}/models`).
+pub fn api_url(base: &str, path: &str) -> Result<String, LlmError> {
+    let base = base.trim().trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://"))
+        || web_sys::Url::new(base).is_err()
+    {
+        return Err(LlmError::BadUrl(base.to_string()));
+    }
+    Ok(format!("{base}/{path}"))
+}
+
+fn global_fetch(url: &str, init: &RequestInit) -> js_sys::Promise {
+    // Works in windows and workers alike.
+    let global = js_sys::global();
+    if let Some(w) = global.dyn_ref::<web_sys::Window>() {
+        w.fetch_with_str_and_init(url, init)
+    } else {
+        global
+            .unchecked_into::<web_sys::WorkerGlobalScope>()
+            .fetch_with_str_and_init(url, init)
+    }
+}
+
+/// After a network-level failure, tell CORS from an unreachable server.
+async fn classify_network_failure(url: &str, provider: Provider) -> LlmError {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_mode(RequestMode::NoCors);
+    let ctrl = AbortController::new().ok();
+    if let Some(c) = &ctrl {
+        init.set_signal(Some(&c.signal()));
+    }
+    let c2 = ctrl.clone();
+    let _guard = Timeout::new(5_000, move || {
+        if let Some(c) = &c2 {
+            c.abort();
+        }
+    });
+    match JsFuture::from(global_fetch(url, &init)).await {
+        Ok(_) => LlmError::Cors { provider },
+        Err(_) => LlmError::Unreachable {
+            url: url.to_string(),
+        },
+    }
+}
+
+/// Send one HTTP request with a timeout, cancellable through `cancel`.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&str>,
+    timeout_secs: u32,
+    cancel: Option<&AbortSignal>,
+    provider: Provider,
+) -> Result<HttpResponse, LlmError> {
+    if cancel.is_some_and(|c| c.aborted()) {
+        return Err(LlmError::Cancelled);
+    }
+    let ctrl = AbortController::new().map_err(|_| LlmError::Cancelled)?;
+    let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;
+    for (k, v) in headers {
+        h.set(k, v).map_err(|_| LlmError::BadUrl(url.into()))?;
+    }
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&h);
+    init.set_mode(RequestMode::Cors);
+    init.set_signal(Some(&ctrl.signal()));
+    if let Some(b) = body {
+        init.set_body(&JsValue::from_str(b));
+    }
+    let timed_out = Rc::new(Cell::new(false));
+    let _timer = {
+        let (ctrl, flag) = (ctrl.clone(), timed_out.clone());
+        Timeout::new(timeout_secs.saturating_mul(1000), move || {
+            flag.set(true);
+            ctrl.abort();
+        })
+    };
+    // Forward an outside cancel to this request's controller.
+    let forward = cancel.map(|sig| {
+        let ctrl = ctrl.clone();
+        let cb = Closure::<dyn FnMut()>::new(move || ctrl.abort());
+        let _ = sig.add_event_listener_with_callback("abort", cb.as_ref().unchecked_ref());
+        (sig.clone(), cb)
+    });
+    let result = async {
+        let resp: Response = match JsFuture::from(global_fetch(url, &init)).await {
+            Ok(r) => r.unchecked_into(),
+            Err(_) if timed_out.get() => return Err(LlmError::Timeout { secs: timeout_secs }),
+            Err(_) if ctrl.signal().aborted() => return Err(LlmError::Cancelled),
+            Err(_) => return Err(classify_network_failure(url, provider).await),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let text = match resp.text() {
+            Ok(p) => JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        let body = match text {
+            Ok(t) => t.as_string().unwrap_or_default(),
+            Err(_) if timed_out.get() => return Err(LlmError::Timeout { secs: timeout_secs }),
+            Err(_) if ctrl.signal().aborted() => return Err(LlmError::Cancelled),
+            Err(_) => String::new(),
+        };
+        Ok(HttpResponse {
+            status,
+            body,
+            retry_after,
+        })
+    }
+    .await;
+    if let Some((sig, cb)) = forward {
+        let _ = sig.remove_event_listener_with_callback("abort", cb.as_ref().unchecked_ref());
+    }
+    result
+}
+
+fn auth_headers(api_key: &str) -> Vec<(&'static str, String)> {
+    let mut h = vec![("Content-Type", "application/json".to_string())];
+    if !api_key.trim().is_empty() {
+        h.push(("Authorization", format!("Bearer {}", api_key.trim())));
+    }
+    h
+}
+
+fn check_status(r: HttpResponse) -> Result<HttpResponse, LlmError> {
+    match r.status {
+        200..=299 => Ok(r),
+        401 | 403 => Err(LlmError::Auth {
+            status: r.status,
+            body: shorten(&r.body),
+        }),
+        status => Err(LlmError::Http {
+            status,
+            body: shorten(&r.body),
+            retry_after: r.retry_after,
+        }),
+    }
+}
+
+/// Model ids the server lists at `GET {base}/models`.
+pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<String>, LlmError> {
+    let url = api_url(&cfg.base_url, "models")?;
+    let r = check_status(
+        send(
+            "GET",
+            &url,
+            &auth_headers(api_key),
+            None,
+            cfg.timeout_secs,
+            None,
+            cfg.provider,
+        )
+        .await?,
+    )?;
+    let v: Value = serde_json::from_str(&r.body).map_err(|_| LlmError::Malformed {
+        body: shorten(&r.body),
+    })?;
+    let data = v
+        .get("data")
+        .or_else(|| v.get("models"))
+        .and_then(Value::as_array);
+    let Some(data) = data else {
+        return Err(LlmError::Malformed {
+            body: shorten(&r.body),
+        });
+    };
+    Ok(data
+        .iter()
+        .filter_map(|m| {
+            m.get("id")
+                .or_else(|| m.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect())
+}
+
+/// One model answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatAnswer {
+    /// The assistant message text.
+    pub content: String,
+    /// Prompt tokens (0 when not reported).
+    pub tokens_in: u32,
+    /// Completion tokens (0 when not reported).
+    pub tokens_out: u32,
+    /// Wall time of the request in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// The request body for one chat completion.
+pub fn chat_body(
+    cfg: &EndpointConfig,
+    prompt: &str,
+    extra: Vec<(&'static str, Value)>,
+    max_tokens: u32,
+) -> String {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(cfg.model));
+    body.insert(
+        "messages".into(),
+        json!([{ "role": "user", "content": prompt }]),
+    );
+    body.insert("temperature".into(), json!(cfg.temperature));
+    // Always cap generation: without it a server may run until the context is full.
+    body.insert("max_tokens".into(), json!(max_tokens));
+    body.insert("stream".into(), json!(false));
+    for (k, v) in extra {
+        body.insert(k.into(), v);
+    }
+    Value::Object(body).to_string()
+}
+
+/// Read the answer text and token counts from a chat completion body.
+pub fn parse_chat_response(body: &str) -> Result<(String, u32, u32), LlmError> {
+    let bad = || LlmError::Malformed {
+        body: shorten(body),
+    };
+    let v: Value = serde_json::from_str(body).map_err(|_| bad())?;
+    let content = v
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .or_else(|| v.pointer("/choices/0/text").and_then(Value::as_str))
+        .ok_or_else(bad)?;
+    let tok = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0) as u32;
+    Ok((
+        content.to_string(),
+        tok("/usage/prompt_tokens"),
+        tok("/usage/completion_tokens"),
+    ))
+}
+
+/// Ask the model to annotate one text for one attribute.
+pub async fn annotate(
+    cfg: &EndpointConfig,
+    api_key: &str,
+    attribute: &Attribute,
+    text: &str,
+    cancel: Option<&AbortSignal>,
+) -> Result<ChatAnswer, LlmError> {
+    let opts = PromptOptions {
+        max_text_chars: Some(cfg.max_text_chars as usize),
+        ..Default::default()
+    };
+    let prompt = render_prompt(attribute, text, &opts);
+    let max_tokens = cfg.max_tokens.max(cfg.constraint.min_max_tokens());
+    let body = chat_body(
+        cfg,
+        &prompt,
+        constraint_fields(attribute, cfg.constraint),
+        max_tokens,
+    );
+    let url = api_url(&cfg.base_url, "chat/completions")?;
+    let started = mono_ms();
+    let r = send(
+        "POST",
+        &url,
+        &auth_headers(api_key),
+        Some(&body),
+        cfg.timeout_secs,
+        cancel,
+        cfg.provider,
+    )
+    .await?;
+    let r = check_status(r)?;
+    let (content, tokens_in, tokens_out) = parse_chat_response(&r.body)?;
+    Ok(ChatAnswer {
+        content,
+        tokens_in,
+        tokens_out,
+        latency_ms: mono_ms() - started,
+    })
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionReport {
+    /// Models the server lists (empty if it lists none).
+    pub models: Vec<String>,
+    /// Whether the configured model is among them (`None` when none are listed).
+    pub model_listed: Option<bool>,
+    /// The answer to a tiny test prompt.
+    pub sample_answer: String,
+    /// Whether the constrained test answer was one of the categories.
+    pub constraint_ok: Option<bool>,
+    /// Time of the test completion in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// Probe the endpoint: list models, then send one tiny request (constrained the
+/// way runs will be, when an attribute is given).
+pub async fn test_connection(
+    cfg: &EndpointConfig,
+    api_key: &str,
+    attribute: Option<&Attribute>,
+) -> Result<ConnectionReport, LlmError> {
+    let models = list_models(cfg, api_key).await?;
+    let model_listed = (!models.is_empty()).then(|| models.iter().any(|m| *m == cfg.model));
+    let (answer, constraint_ok) = match attribute {
+        Some(a) if cfg.constraint != Constraint::None => {
+            let ans = annotate(cfg, api_key, a, "Connection test.", None).await?;
+            let ok = matches!(
+                fannotate_core::parse_answer(&ans.content, &a.category_names()),
+                fannotate_core::Parsed::Valid(_)
+            );
+            (ans, Some(ok))
+        }
+        _ => {
+            let url = api_url(&cfg.base_url, "chat/completions")?;
+            let body = chat_body(cfg, "Reply with the word OK.", Vec::new(), 4);
+            let started = mono_ms();
+            let r = check_status(
+                send(
+                    "POST",
+                    &url,
+                    &auth_headers(api_key),
+                    Some(&body),
+                    cfg.timeout_secs,
+                    None,
+                    cfg.provider,
+                )
+                .await?,
+            )?;
+            let (content, tokens_in, tokens_out) = parse_chat_response(&r.body)?;
+            (
+                ChatAnswer {
+                    content,
+                    tokens_in,
+                    tokens_out,
+                    latency_ms: mono_ms() - started,
+                },
+                None,
+            )
+        }
+    };
+    Ok(ConnectionReport {
+        models,
+        model_listed,
+        sample_answer: answer.content,
+        constraint_ok,
+        latency_ms: answer.latency_ms,
+    })
+}

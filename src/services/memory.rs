@@ -1,0 +1,193 @@
+//! An in-memory [`Storage`] for tests: same contract, no browser.
+
+use super::storage::{Storage, StorageResult};
+use crate::model::{
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+};
+use futures::future::{ready, LocalBoxFuture};
+use futures::FutureExt;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct Tables {
+    projects: BTreeMap<String, Project>,
+    datasets: BTreeMap<String, DatasetMeta>,
+    rows: BTreeMap<(String, u32), RowRecord>,
+    codebooks: BTreeMap<(String, u32), CodebookVersion>,
+    endpoints: BTreeMap<String, EndpointConfig>,
+    runs: BTreeMap<String, RunRecord>,
+    annotations: BTreeMap<(String, u32, String, String), Annotation>,
+}
+
+/// Storage held in memory; lost when dropped.
+#[derive(Default)]
+pub struct MemoryStorage {
+    t: RefCell<Tables>,
+}
+
+fn done<'a, T: 'a>(v: T) -> LocalBoxFuture<'a, StorageResult<T>> {
+    ready(Ok(v)).boxed_local()
+}
+
+impl Storage for MemoryStorage {
+    fn list_projects(&self) -> LocalBoxFuture<'_, StorageResult<Vec<Project>>> {
+        let mut v: Vec<Project> = self.t.borrow().projects.values().cloned().collect();
+        v.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+        done(v)
+    }
+    fn put_project(&self, p: Project) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t.borrow_mut().projects.insert(p.id.clone(), p);
+        done(())
+    }
+    fn delete_project(&self, id: String) -> LocalBoxFuture<'_, StorageResult<()>> {
+        let mut t = self.t.borrow_mut();
+        t.projects.remove(&id);
+        let ds: Vec<String> = t
+            .datasets
+            .values()
+            .filter(|d| d.project_id == id)
+            .map(|d| d.id.clone())
+            .collect();
+        t.datasets.retain(|_, d| d.project_id != id);
+        t.rows.retain(|(d, _), _| !ds.contains(d));
+        t.annotations.retain(|(d, ..), _| !ds.contains(d));
+        t.codebooks.retain(|(p, _), _| *p != id);
+        t.endpoints.remove(&id);
+        t.runs.retain(|_, r| r.project_id != id);
+        done(())
+    }
+    fn put_dataset(
+        &self,
+        meta: DatasetMeta,
+        rows: Vec<RowRecord>,
+    ) -> LocalBoxFuture<'_, StorageResult<()>> {
+        let mut t = self.t.borrow_mut();
+        let old: Vec<String> = t
+            .datasets
+            .values()
+            .filter(|d| d.project_id == meta.project_id)
+            .map(|d| d.id.clone())
+            .collect();
+        t.datasets.retain(|_, d| d.project_id != meta.project_id);
+        t.rows.retain(|(d, _), _| !old.contains(d));
+        t.annotations.retain(|(d, ..), _| !old.contains(d));
+        for r in rows {
+            t.rows.insert((r.dataset_id.clone(), r.idx), r);
+        }
+        t.datasets.insert(meta.id.clone(), meta);
+        done(())
+    }
+    fn dataset(
+        &self,
+        project_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Option<DatasetMeta>>> {
+        done(
+            self.t
+                .borrow()
+                .datasets
+                .values()
+                .find(|d| d.project_id == project_id)
+                .cloned(),
+        )
+    }
+    fn rows(
+        &self,
+        dataset_id: String,
+        start: u32,
+        limit: u32,
+    ) -> LocalBoxFuture<'_, StorageResult<Vec<RowRecord>>> {
+        let end = start.saturating_add(limit);
+        let t = self.t.borrow();
+        let v = t
+            .rows
+            .range((dataset_id.clone(), start)..(dataset_id, end))
+            .map(|(_, r)| r.clone())
+            .collect();
+        done(v)
+    }
+    fn put_codebook(&self, v: CodebookVersion) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t
+            .borrow_mut()
+            .codebooks
+            .insert((v.project_id.clone(), v.version), v);
+        done(())
+    }
+    fn latest_codebook(
+        &self,
+        project_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Option<CodebookVersion>>> {
+        let t = self.t.borrow();
+        done(
+            t.codebooks
+                .range((project_id.clone(), 0)..=(project_id, u32::MAX))
+                .next_back()
+                .map(|(_, v)| v.clone()),
+        )
+    }
+    fn put_endpoint(&self, e: EndpointConfig) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t
+            .borrow_mut()
+            .endpoints
+            .insert(e.project_id.clone(), e);
+        done(())
+    }
+    fn endpoint(
+        &self,
+        project_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Option<EndpointConfig>>> {
+        done(self.t.borrow().endpoints.get(&project_id).cloned())
+    }
+    fn put_run(&self, r: RunRecord) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t.borrow_mut().runs.insert(r.id.clone(), r);
+        done(())
+    }
+    fn runs(&self, project_id: String) -> LocalBoxFuture<'_, StorageResult<Vec<RunRecord>>> {
+        let mut v: Vec<RunRecord> = self
+            .t
+            .borrow()
+            .runs
+            .values()
+            .filter(|r| r.project_id == project_id)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| b.started_at.total_cmp(&a.started_at));
+        done(v)
+    }
+    fn put_annotations(
+        &self,
+        batch: Vec<Annotation>,
+        run: Option<RunRecord>,
+    ) -> LocalBoxFuture<'_, StorageResult<()>> {
+        let mut t = self.t.borrow_mut();
+        for a in batch {
+            t.annotations.insert(
+                (
+                    a.dataset_id.clone(),
+                    a.row,
+                    a.attribute.clone(),
+                    a.source.clone(),
+                ),
+                a,
+            );
+        }
+        if let Some(r) = run {
+            t.runs.insert(r.id.clone(), r);
+        }
+        done(())
+    }
+    fn annotations(
+        &self,
+        dataset_id: String,
+        source: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Vec<Annotation>>> {
+        let t = self.t.borrow();
+        done(
+            t.annotations
+                .values()
+                .filter(|a| a.dataset_id == dataset_id && a.source == source)
+                .cloned()
+                .collect(),
+        )
+    }
+}

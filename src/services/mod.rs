@@ -1,0 +1,10 @@
+//! Side effects, each behind a small interface: storage, the LLM client and the
+//! job runner, files, and browser timing.
+
+pub mod browser;
+pub mod files;
+pub mod idb;
+pub mod llm;
+pub mod memory;
+pub mod runner;
+pub mod storage;

@@ -1,0 +1,76 @@
+//! The storage interface the app uses, independent of IndexedDB so tests can use
+//! [`super::memory::MemoryStorage`].
+
+use crate::model::{
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+};
+use futures::future::LocalBoxFuture;
+
+/// Why a storage operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StorageError {
+    /// IndexedDB is missing (private mode in some browsers, or disabled).
+    #[error("browser storage (IndexedDB) is not available")]
+    Unavailable,
+    /// Another tab holds an older version of the database open.
+    #[error("the database is open in another tab with an older version")]
+    Blocked,
+    /// The browser's storage quota is used up.
+    #[error("the browser's storage quota is full")]
+    QuotaExceeded,
+    /// A stored record does not have the expected shape.
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+    /// Any other IndexedDB failure, with the browser's message.
+    #[error("browser storage failed: {0}")]
+    Other(String),
+}
+
+impl StorageError {
+    /// What to tell the user.
+    pub fn user_message(&self) -> String {
+        match self {
+            StorageError::Unavailable => "This browser does not allow local storage (IndexedDB) for this page. Private windows sometimes block it; try a normal window.".into(),
+            StorageError::Blocked => "Fannotate is open in another tab with an older version. Close the other tab and reload.".into(),
+            StorageError::QuotaExceeded => "The browser's storage for this site is full. Nothing was half-written. Delete an old project or free disk space, then try again.".into(),
+            StorageError::Corrupt(m) => format!("Stored data could not be read ({m}). Export what you can and re-import."),
+            StorageError::Other(m) => format!("Saving in the browser failed: {m}."),
+        }
+    }
+}
+
+/// Result alias for storage calls.
+pub type StorageResult<T> = Result<T, StorageError>;
+type Fut<'a, T> = LocalBoxFuture<'a, StorageResult<T>>;
+
+/// Everything the app persists. Every write is atomic: it fully happens or not at all.
+pub trait Storage {
+    /// All projects, most recently updated first.
+    fn list_projects(&self) -> Fut<'_, Vec<Project>>;
+    /// Create or update a project.
+    fn put_project(&self, project: Project) -> Fut<'_, ()>;
+    /// Delete a project and everything that belongs to it.
+    fn delete_project(&self, project_id: String) -> Fut<'_, ()>;
+    /// Store a dataset with all its rows, replacing the project's previous dataset.
+    fn put_dataset(&self, meta: DatasetMeta, rows: Vec<RowRecord>) -> Fut<'_, ()>;
+    /// The project's dataset, if one was imported.
+    fn dataset(&self, project_id: String) -> Fut<'_, Option<DatasetMeta>>;
+    /// Rows `[start, start + limit)` of a dataset in file order.
+    fn rows(&self, dataset_id: String, start: u32, limit: u32) -> Fut<'_, Vec<RowRecord>>;
+    /// Add a codebook version.
+    fn put_codebook(&self, version: CodebookVersion) -> Fut<'_, ()>;
+    /// The project's newest codebook version.
+    fn latest_codebook(&self, project_id: String) -> Fut<'_, Option<CodebookVersion>>;
+    /// Save the project's endpoint settings.
+    fn put_endpoint(&self, endpoint: EndpointConfig) -> Fut<'_, ()>;
+    /// The project's endpoint settings.
+    fn endpoint(&self, project_id: String) -> Fut<'_, Option<EndpointConfig>>;
+    /// Create or update a run.
+    fn put_run(&self, run: RunRecord) -> Fut<'_, ()>;
+    /// The project's runs, newest first.
+    fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>>;
+    /// Store a batch of annotations (and, atomically with them, the run's counters).
+    fn put_annotations(&self, batch: Vec<Annotation>, run: Option<RunRecord>) -> Fut<'_, ()>;
+    /// All annotations of one dataset from one source, in row order.
+    fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>>;
+}

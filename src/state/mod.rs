@@ -1,0 +1,164 @@
+//! The one app-state context and the user actions that change it.
+
+use crate::embed::MountOptions;
+use crate::error::AppError;
+use crate::model::Project;
+use crate::services::runner::{RunControl, RunProgress};
+use crate::services::storage::Storage;
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// Workflow steps of an open project, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Import the dataset.
+    Data,
+    /// Define attributes and categories.
+    Codebook,
+    /// Configure and test the model endpoint.
+    Endpoint,
+    /// Auto-annotate.
+    Run,
+    /// Labels, metrics and export.
+    Results,
+}
+
+impl Step {
+    /// Every step, in workflow order.
+    pub const ALL: [Step; 5] = [
+        Step::Data,
+        Step::Codebook,
+        Step::Endpoint,
+        Step::Run,
+        Step::Results,
+    ];
+
+    /// Name shown in the stepper.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Data => "Data",
+            Step::Codebook => "Codebook",
+            Step::Endpoint => "Endpoint",
+            Step::Run => "Run",
+            Step::Results => "Results",
+        }
+    }
+
+    /// Stable identifier (for `data-testid` and the embed's `start-view`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Data => "data",
+            Step::Codebook => "codebook",
+            Step::Endpoint => "endpoint",
+            Step::Run => "run",
+            Step::Results => "results",
+        }
+    }
+}
+
+/// How serious a toast is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    /// Something worked.
+    Success,
+    /// Something failed.
+    Error,
+}
+
+/// A short message in the corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    /// Unique within the session, for removal.
+    pub id: u64,
+    /// Colour and role.
+    pub kind: ToastKind,
+    /// The text.
+    pub text: String,
+}
+
+/// Live state of the run in progress, if any.
+#[derive(Clone)]
+pub struct ActiveRun {
+    /// Run id.
+    pub run_id: String,
+    /// Cancels it.
+    pub control: RunControl,
+}
+
+/// The app state, provided once at the root. `Copy`: every field is an arena handle.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// Where everything is saved.
+    pub storage: StoredValue<Rc<dyn Storage>, LocalStorage>,
+    /// Options the app was mounted with.
+    pub options: StoredValue<MountOptions>,
+    /// The open project, if any.
+    pub project: RwSignal<Option<Project>>,
+    /// The step shown for the open project.
+    pub step: RwSignal<Step>,
+    /// Bumped after writes that loaded views must re-read.
+    pub revision: RwSignal<u64>,
+    /// API key for this session only (kept in memory unless the user opts in).
+    pub session_key: RwSignal<String>,
+    /// Progress of the current run.
+    pub progress: RwSignal<Option<RunProgress>>,
+    /// The run in progress, for cancelling.
+    pub active_run: RwSignal<Option<ActiveRun>, LocalStorage>,
+    /// Messages to show.
+    pub toasts: RwSignal<Vec<Toast>>,
+}
+
+impl AppState {
+    /// State around an opened storage.
+    pub fn new(storage: Rc<dyn Storage>, options: MountOptions) -> Self {
+        AppState {
+            storage: StoredValue::new_local(storage),
+            options: StoredValue::new(options),
+            project: RwSignal::new(None),
+            step: RwSignal::new(Step::Data),
+            revision: RwSignal::new(0),
+            session_key: RwSignal::new(String::new()),
+            progress: RwSignal::new(None),
+            active_run: RwSignal::new_local(None),
+            toasts: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// The storage handle.
+    pub fn storage(&self) -> Rc<dyn Storage> {
+        self.storage.get_value()
+    }
+
+    /// Tell views that stored data changed.
+    pub fn touch(&self) {
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Show a message.
+    pub fn toast(&self, kind: ToastKind, text: impl Into<String>) {
+        let text = text.into();
+        self.toasts.update(|t| {
+            let id = t.last().map_or(1, |l| l.id + 1);
+            t.push(Toast { id, kind, text });
+            // Keep the stack short; the oldest go first.
+            if t.len() > 4 {
+                t.remove(0);
+            }
+        });
+    }
+
+    /// Show an error's user message.
+    pub fn error(&self, e: &AppError) {
+        self.toast(ToastKind::Error, e.user_message());
+    }
+
+    /// Remove a toast.
+    pub fn dismiss(&self, id: u64) {
+        self.toasts.update(|t| t.retain(|x| x.id != id));
+    }
+
+    /// The open project's id, if any (tracked).
+    pub fn project_id(&self) -> Option<String> {
+        self.project.with(|p| p.as_ref().map(|p| p.id.clone()))
+    }
+}

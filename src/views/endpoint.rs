@@ -1,0 +1,246 @@
+//! Configure the model endpoint and test the connection.
+
+use crate::error::AppError;
+use crate::model::{EndpointConfig, Provider};
+use crate::services::llm::{list_models, test_connection, ConnectionReport};
+use crate::state::{AppState, ToastKind};
+use fannotate_core::prompt::Constraint;
+use fannotate_core::AttributeKind;
+use leptos::prelude::*;
+
+/// The endpoint step.
+#[component]
+pub fn EndpointView() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let loaded = LocalResource::new(move || {
+        state.revision.track();
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        async move { storage.endpoint(pid).await.map_err(AppError::from) }
+    });
+    view! {
+        <section class="fa-view" data-testid="endpoint-view">
+            <h2>"Endpoint"</h2>
+            {move || match loaded.get() {
+                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(stored)) => {
+                    let saved = stored.is_some();
+                    let initial = stored.unwrap_or_else(|| default_endpoint(&state));
+                    view! { <EndpointEditor initial saved/> }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// The endpoint a new project starts with: the mount options' (or the local
+/// server's, from `config.json`), else llama.cpp's usual address.
+pub fn default_endpoint(state: &AppState) -> EndpointConfig {
+    let pid = state.project_id().unwrap_or_default();
+    let opts = state.options.get_value();
+    EndpointConfig::new(
+        &pid,
+        Provider::LlamaCpp,
+        opts.endpoint.as_deref(),
+        opts.model.as_deref(),
+    )
+}
+
+/// Editor over a draft of the endpoint settings.
+#[component]
+fn EndpointEditor(
+    /// Stored settings or defaults.
+    initial: EndpointConfig,
+    /// Whether `initial` was stored.
+    saved: bool,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    if let Some(k) = initial
+        .api_key
+        .clone()
+        .filter(|_| state.session_key.get_untracked().is_empty())
+    {
+        state.session_key.set(k);
+    }
+    let draft = RwSignal::new(initial);
+    let (saved, set_saved) = signal(saved);
+
+    let save = Action::new_local(move |_: &()| {
+        let mut cfg = draft.get_untracked();
+        let key = state.session_key.get_untracked();
+        cfg.api_key = (cfg.store_key && !key.is_empty()).then_some(key);
+        let storage = state.storage();
+        async move {
+            storage.put_endpoint(cfg).await?;
+            set_saved.set(true);
+            state.toast(ToastKind::Success, "Endpoint saved.");
+            state.touch();
+            Ok::<_, AppError>(())
+        }
+    });
+    let test = Action::new_local(move |_: &()| {
+        let cfg = draft.get_untracked();
+        let key = state.session_key.get_untracked();
+        let storage = state.storage();
+        let pid = state.project_id().unwrap_or_default();
+        async move {
+            // Test with the first categorical attribute, constrained as runs will be.
+            let attribute = match storage.latest_codebook(pid).await? {
+                Some(v) => v.codebook().ok().and_then(|cb| {
+                    cb.attributes
+                        .into_iter()
+                        .find(|a| a.kind == AttributeKind::Categorical)
+                }),
+                None => None,
+            };
+            Ok::<ConnectionReport, AppError>(test_connection(&cfg, &key, attribute.as_ref()).await?)
+        }
+    });
+    let models = Action::new_local(move |_: &()| {
+        let cfg = draft.get_untracked();
+        let key = state.session_key.get_untracked();
+        async move { list_models(&cfg, &key).await.map_err(AppError::from) }
+    });
+
+    let text = move |get: fn(&EndpointConfig) -> String, set: fn(&mut EndpointConfig, String)| {
+        (
+            move || draft.with(get),
+            move |v: String| draft.update(|d| set(d, v)),
+        )
+    };
+    let num = move |get: fn(&EndpointConfig) -> f64, set: fn(&mut EndpointConfig, f64)| {
+        (
+            move || draft.with(get).to_string(),
+            move |v: String| {
+                if let Ok(x) = v.trim().parse::<f64>() {
+                    draft.update(|d| set(d, x))
+                }
+            },
+        )
+    };
+    let (base_get, base_set) = text(|d| d.base_url.clone(), |d, v| d.base_url = v);
+    let (model_get, model_set) = text(|d| d.model.clone(), |d, v| d.model = v);
+    let (temp_get, temp_set) = num(|d| d.temperature, |d, v| d.temperature = v.clamp(0.0, 2.0));
+    let (maxtok_get, maxtok_set) = num(
+        |d| d.max_tokens as f64,
+        |d, v| d.max_tokens = v.clamp(1.0, 32_768.0) as u32,
+    );
+    let (conc_get, conc_set) = num(
+        |d| d.concurrency as f64,
+        |d, v| d.concurrency = v.clamp(1.0, 256.0) as u32,
+    );
+    let (timeout_get, timeout_set) = num(
+        |d| d.timeout_secs as f64,
+        |d, v| d.timeout_secs = v.clamp(1.0, 3600.0) as u32,
+    );
+    let (maxchars_get, maxchars_set) = num(
+        |d| d.max_text_chars as f64,
+        |d, v| d.max_text_chars = v.clamp(50.0, 1_000_000.0) as u32,
+    );
+    let provider = Memo::new(move |_| draft.with(|d| d.provider));
+    let constraint = Memo::new(move |_| draft.with(|d| d.constraint));
+
+    view! {
+        <div class="fa-card">
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Server"</span>
+                    <select data-testid="provider" on:change:target=move |ev| {
+                        if let Some(p) = Provider::parse(&ev.target().value()) {
+                            draft.update(|d| {
+                                d.provider = p;
+                                d.base_url = p.default_base_url().to_string();
+                                d.constraint = p.default_constraint();
+                            });
+                        }
+                    }>
+                        {Provider::ALL.into_iter().map(|p| view! {
+                            <option value=p.as_str() selected=move || provider.get() == p>{p.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="fa-field fa-field--wide">
+                    <span>"Base URL"</span>
+                    <input type="url" data-testid="base-url" prop:value=base_get on:input:target=move |ev| base_set(ev.target().value()) />
+                </label>
+            </div>
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Model"</span>
+                    <input type="text" list="fa-models" data-testid="model" prop:value=model_get on:input:target=move |ev| model_set(ev.target().value()) />
+                    <datalist id="fa-models">
+                        {move || models.value().get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|m| view! { <option value=m></option> }).collect_view()}
+                    </datalist>
+                </label>
+                <button class="fa-btn" on:click=move |_| { models.dispatch(()); }>"List models"</button>
+                <label class="fa-field">
+                    <span>"API key (optional)"</span>
+                    <input type="password" autocomplete="off" data-testid="api-key" prop:value=move || state.session_key.get()
+                        on:input:target=move |ev| state.session_key.set(ev.target().value()) />
+                </label>
+                <label class="fa-check">
+                    <input type="checkbox" prop:checked=move || draft.with(|d| d.store_key)
+                        on:change:target=move |ev| draft.update(|d| d.store_key = ev.target().checked()) />
+                    "Remember the key in this browser"
+                </label>
+            </div>
+            {move || models.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+            <div class="fa-row">
+                <label class="fa-field fa-field--narrow">
+                    <span>"Temperature"</span>
+                    <input type="number" min="0" max="2" step="0.1" prop:value=temp_get on:change:target=move |ev| temp_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Max tokens"</span>
+                    <input type="number" min="1" prop:value=maxtok_get on:change:target=move |ev| maxtok_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Concurrency"</span>
+                    <input type="number" min="1" max="256" data-testid="concurrency" prop:value=conc_get on:change:target=move |ev| conc_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Timeout (s)"</span>
+                    <input type="number" min="1" prop:value=timeout_get on:change:target=move |ev| timeout_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Max text chars"</span>
+                    <input type="number" min="50" prop:value=maxchars_get on:change:target=move |ev| maxchars_set(ev.target().value()) />
+                </label>
+                <label class="fa-field">
+                    <span>"Answer constraint"</span>
+                    <select data-testid="constraint" on:change:target=move |ev| {
+                        if let Some(c) = Constraint::parse(&ev.target().value()) { draft.update(|d| d.constraint = c) }
+                    }>
+                        {Constraint::ALL.into_iter().map(|c| view! {
+                            <option value=c.as_str() selected=move || constraint.get() == c>{c.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <div class="fa-row">
+                <button class="fa-btn fa-btn--primary" data-testid="save-endpoint" disabled=move || save.pending().get()
+                    on:click=move |_| { save.dispatch(()); }>"Save"</button>
+                <button class="fa-btn" data-testid="test-connection" disabled=move || test.pending().get()
+                    on:click=move |_| { test.dispatch(()); }>
+                    {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                </button>
+                <span class="fa-muted">{move || if saved.get() { "Saved" } else { "Not saved yet" }}</span>
+            </div>
+            {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+            {move || test.value().get().map(|r| match r {
+                Ok(rep) => view! {
+                    <div class="fa-report fa-report--ok" data-testid="connection-ok" role="status">
+                        <p><strong>"Connected."</strong>{format!(" Answered in {:.0} ms: \"{}\"", rep.latency_ms, rep.sample_answer.trim())}</p>
+                        <p>{match rep.model_listed {
+                            None => "The server lists no models.".to_string(),
+                            Some(true) => format!("Model found among {} listed: {}", rep.models.len(), rep.models.join(", ")),
+                            Some(false) => format!("The model is not among those listed ({}); the server may still accept it.", rep.models.join(", ")),
+                        }}</p>
+                        {rep.constraint_ok.map(|ok| view! { <p>{if ok { "The constrained test answer was a valid category." } else { "The constrained test answer was not a category: the server may ignore this constraint; try another." }}</p> })}
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <p class="fa-error" role="alert" data-testid="connection-error">{e.user_message()}</p> }.into_any(),
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,126 @@
+//! The project list: create, open, delete.
+
+use crate::error::AppError;
+use crate::model::Project;
+use crate::services::browser::{now_ms, random_id};
+use crate::state::{AppState, Step, ToastKind};
+use leptos::prelude::*;
+
+/// List of projects and a form to create one.
+#[component]
+pub fn ProjectsView() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let projects = LocalResource::new(move || {
+        state.revision.track();
+        let storage = state.storage();
+        async move { storage.list_projects().await.map_err(AppError::from) }
+    });
+    let (name, set_name) = signal(String::new());
+    let create = Action::new_local(move |name: &String| {
+        let storage = state.storage();
+        let now = now_ms();
+        let project = Project {
+            id: random_id(),
+            name: name.trim().to_string(),
+            created_at: now,
+            updated_at: now,
+        };
+        async move {
+            match storage.put_project(project.clone()).await {
+                Ok(()) => {
+                    set_name.set(String::new());
+                    state.touch();
+                    state.step.set(Step::Data);
+                    state.project.set(Some(project));
+                }
+                Err(e) => state.error(&AppError::from(e)),
+            }
+        }
+    });
+    let submit = move || {
+        let n = name.get_untracked();
+        if n.trim().is_empty() {
+            state.toast(ToastKind::Error, "Give the project a name.");
+            return;
+        }
+        create.dispatch(n);
+    };
+    let delete = move |p: Project| {
+        let ok = web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message(&format!("Delete project \"{}\" and all its data?", p.name))
+                    .ok()
+            })
+            .unwrap_or(false);
+        if !ok {
+            return;
+        }
+        let storage = state.storage();
+        leptos::task::spawn_local(async move {
+            match storage.delete_project(p.id.clone()).await {
+                Ok(()) => {
+                    state.toast(ToastKind::Success, format!("Deleted \"{}\".", p.name));
+                    state.touch();
+                }
+                Err(e) => state.error(&e.into()),
+            }
+        });
+    };
+    view! {
+        <section class="fa-view" data-testid="projects-view">
+            <h2>"Projects"</h2>
+            <form
+                class="fa-row"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit();
+                }
+            >
+                <label class="fa-field">
+                    <span>"New project"</span>
+                    <input
+                        type="text"
+                        placeholder="e.g. Spam triage"
+                        data-testid="project-name"
+                        prop:value=name
+                        on:input:target=move |ev| set_name.set(ev.target().value())
+                    />
+                </label>
+                <button class="fa-btn fa-btn--primary" type="submit" data-testid="create-project" disabled=move || create.pending().get()>
+                    "Create"
+                </button>
+            </form>
+            {move || match projects.get() {
+                None => view! { <p class="fa-muted">"Loading projects…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="fa-empty">"No projects yet. Name one above and press Create; then import a CSV file."</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="fa-list" data-testid="project-list">
+                        {list.into_iter().map(|p| {
+                            let open = p.clone();
+                            let del = p.clone();
+                            view! {
+                                <li class="fa-list__item">
+                                    <button class="fa-link" data-testid="open-project" on:click=move |_| {
+                                        state.step.set(Step::Data);
+                                        state.project.set(Some(open.clone()));
+                                    }>{p.name.clone()}</button>
+                                    <span class="fa-muted">{format_date(p.updated_at)}</span>
+                                    <button class="fa-btn fa-btn--danger" on:click=move |_| delete(del.clone())>"Delete"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// A timestamp as local date and time.
+pub fn format_date(ms: f64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}

@@ -1,0 +1,97 @@
+// The issue-2 slice end to end against the mock endpoint: project, CSV import,
+// codebook, endpoint, concurrent run, results with metrics, export, reload.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import { Fannotate, startServers, spamSample, coreClassify, mockAdmin } from './support.mjs';
+import { parseCsv } from '../mock/server.mjs';
+
+const SPAM_CATEGORIES = [
+  ['ham', 'a normal personal or work email'],
+  ['spam', 'unsolicited bulk or commercial email'],
+];
+
+let servers;
+test.beforeAll(async () => {
+  servers = await startServers({ mock: { latencyMs: 150, wrongRate: 0.15, invalidRate: 0.05 } });
+});
+test.afterAll(async () => servers?.close());
+
+test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotate-core; export re-imports; reload keeps the project', async ({ page }) => {
+  const app = new Fannotate(page);
+  const sample = spamSample(200);
+  await app.open(servers.web.url);
+  await app.createProject('Spam slice');
+
+  await app.importCsv(sample.file, { text: 'text', id: 'id', gold: 'label' });
+  await expect(app.byTest('dataset-rows')).toHaveText('200');
+
+  await app.defineAttribute('spam', SPAM_CATEGORIES);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 8, constraint: 'none', provider: 'generic' });
+  await app.testConnection();
+  await expect(app.byTest('connection-ok')).toContainText('Connected');
+
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.startRun();
+  await app.waitRunFinished(200);
+  const log = await mockAdmin(servers.llm, 'log');
+  const chats = log.requests.filter((r) => r.path === '/v1/chat/completions' && r.method === 'POST');
+  expect(chats.length).toBe(200);
+  expect(log.max_in_flight).toBeGreaterThanOrEqual(4);
+  expect(Number(await app.byTest('run-max-in-flight').textContent())).toBeGreaterThanOrEqual(4);
+
+  await app.step('results');
+  const counts = await app.byTest('results-counts').textContent();
+  const invalid = Number(/(\d+) invalid/.exec(counts)[1]);
+  expect(invalid).toBeGreaterThan(0); // the mock answers some rows outside the label set
+  await expect(app.byTest('labels-table').getByTestId('label-row')).toHaveCount(25);
+  await expect(app.byTest('confusion-matrix')).toBeVisible();
+  const shown = Number(await app.byTest('accuracy').getAttribute('data-value'));
+
+  const exported = await app.exportCsv();
+  const core = coreClassify(exported, 'label', 'spam_llm');
+  expect(shown).toBeCloseTo(core.accuracy_missing_pred_as_wrong, 12);
+  expect(core.n_missing_pred).toBe(invalid);
+
+  // The export holds the original columns unchanged plus the label columns.
+  const [header, ...rows] = parseCsv(fs.readFileSync(exported, 'utf8'));
+  expect(header).toEqual([...sample.header, 'spam_llm', 'spam_llm_status']);
+  expect(rows.map((r) => r.slice(0, 3))).toEqual(sample.rows);
+  expect(rows.filter((r) => r[4] === 'invalid').length).toBe(invalid);
+
+  // Re-importing the export gives the same values.
+  await app.importCsv(exported, { text: 'text', id: 'id', gold: 'spam_llm' });
+  await expect(app.byTest('dataset-rows')).toHaveText('200');
+  await expect(app.byTest('dataset-summary').locator('tbody tr').first()).toContainText(rows[0][0]);
+
+  // Reload: the project and its data are still there.
+  await page.reload();
+  await expect(app.byTest('project-list')).toContainText('Spam slice');
+  await app.byTest('open-project').first().click();
+  await expect(app.byTest('dataset-rows')).toHaveText('200');
+});
+
+test('a run can be cancelled; finished results are kept', async ({ page }) => {
+  const app = new Fannotate(page);
+  const sample = spamSample(120);
+  await app.open(servers.web.url);
+  await app.createProject('Cancel me');
+  await app.importCsv(sample.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', SPAM_CATEGORIES);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 4, provider: 'generic' });
+  await mockAdmin(servers.llm, 'config', { latency_ms: 400 });
+  try {
+    await app.startRun();
+    await expect.poll(async () => Number((await app.byTest('run-done').textContent()).split(' / ')[0])).toBeGreaterThan(8);
+    await app.byTest('cancel-run').click();
+    await expect(page.getByText('Run cancelled; finished results are kept.')).toBeVisible();
+    const done = Number((await app.byTest('run-done').textContent()).split(' / ')[0]);
+    expect(done).toBeLessThan(120);
+    await expect(app.byTest('run-status').first()).toHaveText('cancelled');
+    await app.step('results');
+    const counts = await app.byTest('results-counts').textContent();
+    const stored = counts.match(/\d+/g).map(Number).reduce((a, b) => a + b, 0);
+    expect(stored).toBe(done);
+  } finally {
+    await mockAdmin(servers.llm, 'config', { latency_ms: 150 });
+  }
+});

@@ -1,0 +1,157 @@
+// Shared e2e support: servers, sample data and the Fannotate page object.
+import { expect } from '@playwright/test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startMock, parseCsv } from '../mock/server.mjs';
+import { startStatic } from '../../scripts/serve.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHARED = process.env.FANNOTATE_SHARED || path.resolve(ROOT, '../shared');
+export const SPAM_CSV = path.join(SHARED, 'data/spamassassin_emails.csv');
+export const DIST = path.join(ROOT, 'dist');
+
+/** Quote a CSV field when needed. */
+function csvField(s) {
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Write the header and first `n` rows of the SpamAssassin sample to a temp CSV. */
+export function spamSample(n) {
+  const records = parseCsv(fs.readFileSync(SPAM_CSV, 'utf8'));
+  const [header, ...rows] = records;
+  const take = rows.slice(0, n);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-e2e-')), `spam-${n}.csv`);
+  fs.writeFileSync(file, [header, ...take].map((r) => r.map(csvField).join(',')).join('\n') + '\n');
+  return { file, header, rows: take };
+}
+
+/** Write arbitrary bytes to a temp file. */
+export function tempFile(name, content) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-e2e-')), name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+/** Start the static server for dist/ (at `base`) and the mock endpoint. */
+export async function startServers({ base = '/', mock = {} } = {}) {
+  if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error('dist/ is missing: run trunk build --release first');
+  const web = await startStatic({ dir: DIST, host: '127.0.0.1', port: 0, base });
+  const llm = await startMock({ host: '127.0.0.1', port: 0, gold: SPAM_CSV, latencyMs: 50, ...mock });
+  return { web, llm, close: async () => { await web.close(); await llm.close(); } };
+}
+
+/** POST JSON to the mock's admin API. */
+export async function mockAdmin(llm, route, body) {
+  const r = await fetch(`${llm.url}/__admin/${route}`, body === undefined ? {} : {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return r.json();
+}
+
+/** Metrics computed by fannotate-core's `classify` example over two CSV columns. */
+export function coreClassify(file, gold, pred) {
+  const out = execFileSync('cargo', ['run', '-q', '--locked', '-p', 'fannotate-core', '--example', 'classify', '--', file, gold, pred], {
+    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out);
+}
+
+/** Page object for the Fannotate workbench. */
+export class Fannotate {
+  constructor(page) {
+    this.page = page;
+  }
+
+  byTest(id) {
+    return this.page.getByTestId(id);
+  }
+
+  async open(url) {
+    await this.page.goto(url);
+    await expect(this.byTest('projects-view').or(this.byTest('data-view'))).toBeVisible();
+  }
+
+  async createProject(name) {
+    await this.byTest('project-name').fill(name);
+    await this.byTest('create-project').click();
+    await expect(this.byTest('current-project')).toHaveText(name);
+    await expect(this.byTest('data-view')).toBeVisible();
+  }
+
+  async step(name) {
+    await this.byTest(`step-${name}`).click();
+    await expect(this.byTest(`${name}-view`)).toBeVisible();
+  }
+
+  async pickFile(file) {
+    await this.byTest('file-input').setInputFiles(file);
+  }
+
+  /** Import a CSV choosing columns by header name (`null` = none). */
+  async importCsv(file, { text, id, gold } = {}) {
+    await this.step('data');
+    await this.pickFile(file);
+    await expect(this.byTest('import-mapping')).toBeVisible();
+    if (text) await this.byTest('text-col').selectOption({ label: text });
+    if (id !== undefined) await this.byTest('id-col').selectOption({ label: id ?? '(none)' });
+    if (gold !== undefined) await this.byTest('gold-col').selectOption({ label: gold ?? '(none)' });
+    await this.byTest('import-button').click();
+    await expect(this.byTest('dataset-summary')).toBeVisible();
+  }
+
+  /** Define and save the first attribute with `categories` ([name, description] pairs). */
+  async defineAttribute(name, categories) {
+    await this.step('codebook');
+    await this.byTest('attribute-name').fill(name);
+    const rows = this.byTest('category-row');
+    for (let i = 0; i < categories.length; i++) {
+      if ((await rows.count()) <= i) await this.byTest('add-category').click();
+      await rows.nth(i).getByTestId('category-name').fill(categories[i][0]);
+      await rows.nth(i).getByTestId('category-description').fill(categories[i][1]);
+    }
+    await this.byTest('save-codebook').click();
+    await expect(this.page.getByText(/Codebook saved as version/)).toBeVisible();
+  }
+
+  async configureEndpoint({ baseUrl, model, concurrency, constraint, provider }) {
+    await this.step('endpoint');
+    if (provider) await this.byTest('provider').selectOption(provider);
+    await this.byTest('base-url').fill(baseUrl);
+    if (model !== undefined) await this.byTest('model').fill(model);
+    if (concurrency !== undefined) {
+      await this.byTest('concurrency').fill(String(concurrency));
+      await this.byTest('concurrency').dispatchEvent('change');
+    }
+    if (constraint) await this.byTest('constraint').selectOption(constraint);
+    await this.byTest('save-endpoint').click();
+    await expect(this.page.getByText('Endpoint saved.')).toBeVisible();
+  }
+
+  async testConnection() {
+    await this.byTest('test-connection').click();
+    await expect(this.byTest('connection-ok').or(this.byTest('connection-error'))).toBeVisible();
+  }
+
+  async startRun() {
+    await this.step('run');
+    await this.byTest('start-run').click();
+    await expect(this.byTest('run-progress')).toBeVisible();
+  }
+
+  async waitRunFinished(total) {
+    await expect(this.byTest('run-done')).toHaveText(`${total} / ${total}`, { timeout: 150_000 });
+    await expect(this.byTest('cancel-run')).toBeDisabled();
+  }
+
+  async exportCsv() {
+    const download = this.page.waitForEvent('download');
+    await this.byTest('export-csv').click();
+    const d = await download;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-export-')), d.suggestedFilename());
+    await d.saveAs(file);
+    return file;
+  }
+}

@@ -1,0 +1,237 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage,
+//! its schema and migrations, the job runner against an in-page fetch, and the
+//! mounted app.
+#![cfg(target_arch = "wasm32")]
+
+use fannotate::model::{
+    run_source, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
+    Project, Provider, RowRecord,
+};
+use fannotate::services::browser::{random_id, sleep};
+use fannotate::services::idb::{db_name, open_database, stores, IdbStorage, DB_VERSION};
+use fannotate::services::storage::Storage;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn project(name: &str) -> Project {
+    Project {
+        id: random_id(),
+        name: name.into(),
+        created_at: 1.0,
+        updated_at: 2.0,
+    }
+}
+
+fn dataset(project_id: &str, n: u32) -> (DatasetMeta, Vec<RowRecord>) {
+    let id = random_id();
+    let meta = DatasetMeta {
+        id: id.clone(),
+        project_id: project_id.into(),
+        name: "t.csv".into(),
+        columns: vec!["id".into(), "text".into()],
+        text_col: 1,
+        id_col: Some(0),
+        gold_col: None,
+        row_count: n,
+        encoding: "UTF-8".into(),
+        delimiter: ",".into(),
+        imported_at: 3.0,
+    };
+    let rows = (0..n)
+        .map(|i| RowRecord {
+            dataset_id: id.clone(),
+            idx: i,
+            id: format!("r{i}"),
+            cells: vec![format!("r{i}"), format!("text æøå {i}")],
+        })
+        .collect();
+    (meta, rows)
+}
+
+fn annotation(ds: &str, row: u32, source: &str) -> Annotation {
+    Annotation {
+        dataset_id: ds.into(),
+        row,
+        attribute: "spam".into(),
+        source: source.into(),
+        value: Some("ham".into()),
+        raw: "ham".into(),
+        status: AnnotationStatus::Valid,
+        reason: None,
+        latency_ms: 12.0,
+        tokens_in: 30,
+        tokens_out: 1,
+        ts: 4.0,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn fresh_database_has_every_store_of_the_current_version() {
+    let name = db_name(&format!("test-{}", random_id()));
+    let db = open_database(&name, DB_VERSION).await.unwrap();
+    assert_eq!(db.version() as u32, DB_VERSION);
+    let names = db.object_store_names();
+    for s in stores::ALL {
+        assert!(names.contains(s), "missing store {s}");
+    }
+    db.close();
+    // Opening again at the same version runs no migration and keeps the stores.
+    let db = open_database(&name, DB_VERSION).await.unwrap();
+    assert_eq!(db.object_store_names().length(), stores::ALL.len() as u32);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip() {
+    let s = IdbStorage::open(&format!("test-{}", random_id()))
+        .await
+        .unwrap();
+    let p = project("A");
+    s.put_project(p.clone()).await.unwrap();
+    assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);
+
+    let (meta, rows) = dataset(&p.id, 250);
+    s.put_dataset(meta.clone(), rows.clone()).await.unwrap();
+    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(meta.clone()));
+    let page = s.rows(meta.id.clone(), 100, 25).await.unwrap();
+    assert_eq!(page.len(), 25);
+    assert_eq!(page[0], rows[100]);
+    assert_eq!(s.rows(meta.id.clone(), 240, 25).await.unwrap().len(), 10);
+
+    for v in 1..=3 {
+        s.put_codebook(CodebookVersion {
+            project_id: p.id.clone(),
+            version: v,
+            saved_at: 0.0,
+            json: format!("{{\"codes\":[],\"v\":{v}}}"),
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        s.latest_codebook(p.id.clone())
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        3
+    );
+
+    let ep = EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m"));
+    s.put_endpoint(ep.clone()).await.unwrap();
+    assert_eq!(s.endpoint(p.id.clone()).await.unwrap(), Some(ep));
+    assert_eq!(s.endpoint("nope".into()).await.unwrap(), None);
+
+    let src = run_source("r1");
+    let batch: Vec<Annotation> = (0..5)
+        .rev()
+        .map(|i| annotation(&meta.id, i, &src))
+        .collect();
+    s.put_annotations(batch, None).await.unwrap();
+    s.put_annotations(vec![annotation(&meta.id, 0, "human")], None)
+        .await
+        .unwrap();
+    let got = s.annotations(meta.id.clone(), src.clone()).await.unwrap();
+    assert_eq!(
+        got.iter().map(|a| a.row).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+
+    // A new import replaces the old dataset, its rows and annotations.
+    let (meta2, rows2) = dataset(&p.id, 3);
+    s.put_dataset(meta2.clone(), rows2).await.unwrap();
+    assert_eq!(s.dataset(p.id.clone()).await.unwrap().unwrap().id, meta2.id);
+    assert!(s.rows(meta.id.clone(), 0, 1000).await.unwrap().is_empty());
+    assert!(s
+        .annotations(meta.id.clone(), src)
+        .await
+        .unwrap()
+        .is_empty());
+
+    s.delete_project(p.id.clone()).await.unwrap();
+    assert!(s.list_projects().await.unwrap().is_empty());
+    assert!(s.rows(meta2.id.clone(), 0, 10).await.unwrap().is_empty());
+    assert_eq!(s.latest_codebook(p.id.clone()).await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn two_persistence_keys_never_share_data() {
+    let key = random_id();
+    let a = IdbStorage::open(&format!("a-{key}")).await.unwrap();
+    let b = IdbStorage::open(&format!("b-{key}")).await.unwrap();
+    a.put_project(project("only in a")).await.unwrap();
+    assert_eq!(a.list_projects().await.unwrap().len(), 1);
+    assert!(b.list_projects().await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn the_app_mounts_creates_a_project_and_unmounts() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let opts = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &opts,
+        &"persistenceKey".into(),
+        &format!("mount-{}", random_id()).into(),
+    )
+    .unwrap();
+    let mut handle = fannotate::mount(host.clone(), opts.into()).unwrap();
+    let find = |sel: &str| host.query_selector(sel).unwrap();
+    for _ in 0..100 {
+        if find("[data-testid=projects-view]").is_some() {
+            break;
+        }
+        sleep(20.0).await;
+    }
+    assert!(
+        find("[data-testid=projects-view]").is_some(),
+        "projects view did not appear"
+    );
+    assert!(host.text_content().unwrap().contains("No projects yet"));
+
+    let input: web_sys::HtmlInputElement =
+        find("[data-testid=project-name]").unwrap().unchecked_into();
+    input.set_value("From a test");
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let button: web_sys::HtmlElement = find("[data-testid=create-project]")
+        .unwrap()
+        .unchecked_into();
+    button.click();
+    for _ in 0..100 {
+        if find("[data-testid=data-view]").is_some() {
+            break;
+        }
+        sleep(20.0).await;
+    }
+    assert_eq!(
+        find("[data-testid=current-project]")
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "From a test"
+    );
+
+    handle.unmount();
+    assert!(
+        find("[data-testid=fannotate]").is_none(),
+        "unmount must remove the app"
+    );
+}
+
+#[wasm_bindgen_test]
+fn bad_mount_options_are_an_error_not_a_panic() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    let err = fannotate::mount(host, wasm_bindgen::JsValue::from_f64(3.0))
+        .err()
+        .unwrap();
+    assert!(err
+        .as_string()
+        .unwrap()
+        .contains("invalid Fannotate options"));
+}

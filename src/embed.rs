@@ -128,7 +128,8 @@ pub fn start() {
             continue;
         };
         let mut options = options_from_attributes(&el);
-        leptos::task::spawn_local(async move {
+        // The reactive executor starts with the first mount, so use the plain one here.
+        wasm_bindgen_futures::spawn_local(async move {
             if options.endpoint.is_none() {
                 // Absent for plain static hosting: then the built-in default applies.
                 if let Some((endpoint, model)) = served_config().await {

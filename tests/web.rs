@@ -180,8 +180,9 @@ async fn the_app_mounts_creates_a_project_and_unmounts() {
     .unwrap();
     let mut handle = fannotate::mount(host.clone(), opts.into()).unwrap();
     let find = |sel: &str| host.query_selector(sel).unwrap();
-    for _ in 0..100 {
-        if find("[data-testid=projects-view]").is_some() {
+    let has_text = |t: &str| host.text_content().unwrap_or_default().contains(t);
+    for _ in 0..200 {
+        if has_text("No projects yet") {
             break;
         }
         sleep(20.0).await;
@@ -190,7 +191,7 @@ async fn the_app_mounts_creates_a_project_and_unmounts() {
         find("[data-testid=projects-view]").is_some(),
         "projects view did not appear"
     );
-    assert!(host.text_content().unwrap().contains("No projects yet"));
+    assert!(has_text("No projects yet"), "empty state did not appear");
 
     let input: web_sys::HtmlInputElement =
         find("[data-testid=project-name]").unwrap().unchecked_into();

@@ -56,6 +56,9 @@ impl Step {
     }
 }
 
+/// How long a success message stays (milliseconds).
+const SUCCESS_TOAST_MS: u64 = 6000;
+
 /// How serious a toast is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastKind {
@@ -134,17 +137,28 @@ impl AppState {
         self.revision.update(|r| *r += 1);
     }
 
-    /// Show a message.
+    /// Show a message. Success messages go away by themselves; errors stay until
+    /// dismissed, so they are not missed.
     pub fn toast(&self, kind: ToastKind, text: impl Into<String>) {
         let text = text.into();
+        let mut id = 0;
         self.toasts.update(|t| {
-            let id = t.last().map_or(1, |l| l.id + 1);
+            id = t.last().map_or(1, |l| l.id + 1);
             t.push(Toast { id, kind, text });
             // Keep the stack short; the oldest go first.
             if t.len() > 4 {
                 t.remove(0);
             }
         });
+        if kind == ToastKind::Success {
+            let toasts = self.toasts;
+            set_timeout(
+                move || {
+                    toasts.try_update(|t| t.retain(|x| x.id != id));
+                },
+                std::time::Duration::from_millis(SUCCESS_TOAST_MS),
+            );
+        }
     }
 
     /// Show an error's user message.

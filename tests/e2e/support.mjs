@@ -99,6 +99,8 @@ export class Fannotate {
     if (id !== undefined) await this.byTest('id-col').selectOption({ label: id ?? '(none)' });
     if (gold !== undefined) await this.byTest('gold-col').selectOption({ label: gold ?? '(none)' });
     await this.byTest('import-button').click();
+    // The mapping form closes only when the rows are stored.
+    await expect(this.byTest('import-mapping')).toBeHidden();
     await expect(this.byTest('dataset-summary')).toBeVisible();
   }
 
@@ -113,7 +115,7 @@ export class Fannotate {
       await rows.nth(i).getByTestId('category-description').fill(categories[i][1]);
     }
     await this.byTest('save-codebook').click();
-    await expect(this.page.getByText(/Codebook saved as version/)).toBeVisible();
+    await expect(this.page.getByText(/Codebook saved as version/).last()).toBeVisible();
   }
 
   async configureEndpoint({ baseUrl, model, concurrency, constraint, provider }) {
@@ -127,7 +129,7 @@ export class Fannotate {
     }
     if (constraint) await this.byTest('constraint').selectOption(constraint);
     await this.byTest('save-endpoint').click();
-    await expect(this.page.getByText('Endpoint saved.')).toBeVisible();
+    await expect(this.page.getByText('Endpoint saved.').last()).toBeVisible();
   }
 
   async testConnection() {

@@ -481,3 +481,96 @@ pub async fn test_connection(
         latency_ms: answer.latency_ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fannotate_core::Category;
+
+    fn cfg() -> EndpointConfig {
+        let mut c = EndpointConfig::new(
+            "p",
+            Provider::LlamaCpp,
+            Some("http://127.0.0.1:8081/v1"),
+            Some("smollm2"),
+        );
+        c.temperature = 0.3;
+        c
+    }
+
+    #[test]
+    fn chat_body_always_caps_tokens_and_carries_the_constraint() {
+        let a = Attribute::categorical(
+            "s",
+            "<<text>>",
+            vec![Category::new("ham", ""), Category::new("spam", "")],
+        );
+        let body: Value = serde_json::from_str(&chat_body(
+            &cfg(),
+            "hi",
+            constraint_fields(&a, Constraint::Grammar),
+            8,
+        ))
+        .unwrap();
+        assert_eq!(body["model"], "smollm2");
+        assert_eq!(body["max_tokens"], 8);
+        assert_eq!(body["temperature"], 0.3);
+        assert_eq!(body["messages"][0]["content"], "hi");
+        assert_eq!(body["grammar"], r#"root ::= "ham" | "spam""#);
+        assert_eq!(body["stream"], false);
+    }
+
+    #[test]
+    fn chat_responses_are_read_or_reported_malformed() {
+        let ok = r#"{"choices":[{"message":{"role":"assistant","content":"spam"}}],"usage":{"prompt_tokens":38,"completion_tokens":4}}"#;
+        assert_eq!(
+            parse_chat_response(ok).unwrap(),
+            ("spam".to_string(), 38, 4)
+        );
+        let legacy = r#"{"choices":[{"text":"ham"}]}"#;
+        assert_eq!(
+            parse_chat_response(legacy).unwrap(),
+            ("ham".to_string(), 0, 0)
+        );
+        for bad in [
+            r#"{"choices": ["#,
+            r#"{"choices":[]}"#,
+            "<html>502</html>",
+            "",
+        ] {
+            assert!(
+                matches!(parse_chat_response(bad), Err(LlmError::Malformed { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_and_stop_classes() {
+        let http = |status| LlmError::Http {
+            status,
+            body: String::new(),
+            retry_after: None,
+        };
+        assert!(http(429).is_retryable());
+        assert!(http(503).is_retryable());
+        assert!(!http(400).is_retryable());
+        assert!(!http(404).is_retryable());
+        assert!(LlmError::Timeout { secs: 1 }.is_retryable());
+        assert!(LlmError::Auth {
+            status: 401,
+            body: String::new()
+        }
+        .stops_run());
+        assert!(LlmError::Cors {
+            provider: Provider::Vllm
+        }
+        .user_message()
+        .contains("--allowed-origins"));
+        assert!(LlmError::Cors {
+            provider: Provider::Ollama
+        }
+        .user_message()
+        .contains("OLLAMA_ORIGINS"));
+    }
+}

@@ -191,3 +191,92 @@ impl Storage for MemoryStorage {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AnnotationStatus, Project};
+    use futures::executor::block_on;
+
+    fn rows(ds: &str, n: u32) -> Vec<RowRecord> {
+        (0..n)
+            .map(|i| RowRecord {
+                dataset_id: ds.into(),
+                idx: i,
+                id: format!("r{i}"),
+                cells: vec![format!("t{i}")],
+            })
+            .collect()
+    }
+
+    fn meta(id: &str, project: &str, n: u32) -> DatasetMeta {
+        DatasetMeta {
+            id: id.into(),
+            project_id: project.into(),
+            name: "f.csv".into(),
+            columns: vec!["text".into()],
+            text_col: 0,
+            id_col: None,
+            gold_col: None,
+            row_count: n,
+            encoding: "UTF-8".into(),
+            delimiter: ",".into(),
+            imported_at: 0.0,
+        }
+    }
+
+    #[test]
+    fn same_contract_as_indexeddb() {
+        block_on(async {
+            let s = MemoryStorage::default();
+            s.put_project(Project {
+                id: "p".into(),
+                name: "P".into(),
+                created_at: 0.0,
+                updated_at: 0.0,
+            })
+            .await
+            .unwrap();
+            s.put_dataset(meta("d1", "p", 50), rows("d1", 50))
+                .await
+                .unwrap();
+            assert_eq!(s.rows("d1".into(), 45, 10).await.unwrap().len(), 5);
+            let a = Annotation {
+                dataset_id: "d1".into(),
+                row: 3,
+                attribute: "a".into(),
+                source: "run:x".into(),
+                value: Some("v".into()),
+                raw: "v".into(),
+                status: AnnotationStatus::Valid,
+                reason: None,
+                latency_ms: 0.0,
+                tokens_in: 0,
+                tokens_out: 0,
+                ts: 0.0,
+            };
+            s.put_annotations(vec![a], None).await.unwrap();
+            assert_eq!(
+                s.annotations("d1".into(), "run:x".into())
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+            // Re-import replaces rows and annotations of the old dataset.
+            s.put_dataset(meta("d2", "p", 2), rows("d2", 2))
+                .await
+                .unwrap();
+            assert!(s.rows("d1".into(), 0, 100).await.unwrap().is_empty());
+            assert!(s
+                .annotations("d1".into(), "run:x".into())
+                .await
+                .unwrap()
+                .is_empty());
+            assert_eq!(s.dataset("p".into()).await.unwrap().unwrap().id, "d2");
+            s.delete_project("p".into()).await.unwrap();
+            assert!(s.list_projects().await.unwrap().is_empty());
+            assert!(s.rows("d2".into(), 0, 100).await.unwrap().is_empty());
+        });
+    }
+}

@@ -284,3 +284,24 @@ pub async fn execute(
     on_progress(progress);
     Ok(run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RunProgress;
+
+    #[test]
+    fn progress_rate_and_eta() {
+        let p = RunProgress {
+            total: 100,
+            valid: 30,
+            invalid: 5,
+            failed: 5,
+            elapsed_ms: 20_000.0,
+            ..Default::default()
+        };
+        assert_eq!(p.done(), 40);
+        assert!((p.rate() - 2.0).abs() < 1e-12);
+        assert!((p.eta_secs().unwrap() - 30.0).abs() < 1e-9);
+        assert_eq!(RunProgress::default().eta_secs(), None);
+    }
+}

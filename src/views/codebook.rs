@@ -187,7 +187,7 @@ fn CodebookEditor(
                     draft.update(|d| d.attributes.push(Attribute::categorical("", DEFAULT_INSTRUCTION, vec![Category::new("", ""), Category::new("", "")])));
                     selected.set(n_attrs.get_untracked());
                 }>"Add attribute"</button>
-                <button class="fa-btn fa-btn--danger" disabled=move || n_attrs.get() <= 1 on:click=move |_| {
+                <button class="fa-btn fa-btn--danger" disabled=move || { n_attrs.get() <= 1 } on:click=move |_| {
                     draft.update(|d| { let i = sel(); if d.attributes.len() > 1 { d.attributes.remove(i); } });
                     selected.set(0);
                 }>"Remove attribute"</button>

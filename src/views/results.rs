@@ -240,7 +240,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             <div class="fa-row fa-pager">
                 <button class="fa-btn" data-testid="prev-page" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
                 <span data-testid="page-info">{move || format!("Page {} of {total_pages}", page.get().min(total_pages - 1) + 1)}</span>
-                <button class="fa-btn" data-testid="next-page" disabled=move || page.get() + 1 >= total_pages on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                <button class="fa-btn" data-testid="next-page" disabled=move || { page.get() + 1 >= total_pages } on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
             </div>
         </div>
     }

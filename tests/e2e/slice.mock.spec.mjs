@@ -33,6 +33,7 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   await mockAdmin(servers.llm, 'reset', {});
   await app.startRun();
   await app.waitRunFinished(200);
+  await page.screenshot({ path: 'test-results/slice-run.png', fullPage: true });
   const log = await mockAdmin(servers.llm, 'log');
   const chats = log.requests.filter((r) => r.path === '/v1/chat/completions' && r.method === 'POST');
   expect(chats.length).toBe(200);
@@ -44,8 +45,14 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   const invalid = Number(/(\d+) invalid/.exec(counts)[1]);
   expect(invalid).toBeGreaterThan(0); // the mock answers some rows outside the label set
   await expect(app.byTest('labels-table').getByTestId('label-row')).toHaveCount(25);
+  await expect(app.byTest('page-info')).toHaveText('Page 1 of 8');
+  await app.byTest('next-page').click();
+  await expect(app.byTest('page-info')).toHaveText('Page 2 of 8');
+  await expect(app.byTest('next-page')).toHaveText('Next');
+  await expect(app.byTest('labels-table').getByTestId('label-row').first()).toContainText(sample.rows[25][0]);
   await expect(app.byTest('confusion-matrix')).toBeVisible();
   const shown = Number(await app.byTest('accuracy').getAttribute('data-value'));
+  await page.screenshot({ path: 'test-results/slice-results.png', fullPage: true });
 
   const exported = await app.exportCsv();
   const core = coreClassify(exported, 'label', 'spam_llm');

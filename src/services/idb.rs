@@ -411,7 +411,7 @@ impl Storage for IdbStorage {
                 for k in Array::from(&run_keys).iter() {
                     runs.delete(&k).map_err(js_err)?;
                 }
-                let codebooks = prefix_range(&[pid.clone()])?;
+                let codebooks = prefix_range(std::slice::from_ref(&pid))?;
                 tx.object_store(stores::CODEBOOKS)
                     .map_err(js_err)?
                     .delete(&codebooks)

@@ -435,7 +435,7 @@ pub async fn test_connection(
     attribute: Option<&Attribute>,
 ) -> Result<ConnectionReport, LlmError> {
     let models = list_models(cfg, api_key).await?;
-    let model_listed = (!models.is_empty()).then(|| models.iter().any(|m| *m == cfg.model));
+    let model_listed = (!models.is_empty()).then(|| models.contains(&cfg.model));
     let (answer, constraint_ok) = match attribute {
         Some(a) if cfg.constraint != Constraint::None => {
             let ans = annotate(cfg, api_key, a, "Connection test.", None).await?;

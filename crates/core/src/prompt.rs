@@ -66,15 +66,15 @@ pub fn render_prompt(attribute: &Attribute, text: &str, opts: &PromptOptions) ->
     while let Some(start) = rest.find("<<") {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        if tail.starts_with(TEXT_PLACEHOLDER) {
+        if let Some(after) = tail.strip_prefix(TEXT_PLACEHOLDER) {
             out.push_str(&text);
-            rest = &tail[TEXT_PLACEHOLDER.len()..];
-        } else if tail.starts_with(CATEGORIES_PLACEHOLDER) {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix(CATEGORIES_PLACEHOLDER) {
             out.push_str(&categories_block(attribute));
-            rest = &tail[CATEGORIES_PLACEHOLDER.len()..];
-        } else if tail.starts_with(EXAMPLES_PLACEHOLDER) {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix(EXAMPLES_PLACEHOLDER) {
             out.push_str(&examples_block(&opts.examples));
-            rest = &tail[EXAMPLES_PLACEHOLDER.len()..];
+            rest = after;
         } else {
             out.push_str("<<");
             rest = &tail[2..];

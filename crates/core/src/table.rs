@@ -37,9 +37,14 @@ pub enum TableError {
     /// The file has no content.
     #[error("the file is empty")]
     Empty,
-    /// The file looks like binary data (an image, a zip, an XLSX saved as .csv …).
+    /// The file looks like binary data (an image, a PDF …).
     #[error("the file looks binary, not like text; is it really a CSV/TSV file?")]
     Binary,
+    /// A zip container: an Excel workbook (or another zip) picked as text.
+    #[error(
+        "this is a spreadsheet or zip file, not delimited text; save it as CSV and import that"
+    )]
+    Spreadsheet,
     /// A quoted field is never closed.
     #[error("line {line}: a quoted field starts here and is never closed")]
     UnbalancedQuote {
@@ -155,14 +160,10 @@ pub fn decode_text(bytes: &[u8]) -> Result<(String, TextEncoding), TableError> {
     Ok((text, enc))
 }
 
-/// Magic numbers of files people pick by mistake (zip/XLSX, PNG, PDF, gzip, JPEG).
-const BINARY_MAGIC: [&[u8]; 5] = [
-    b"PK\x03\x04",
-    b"\x89PNG",
-    b"%PDF",
-    b"\x1f\x8b",
-    b"\xff\xd8\xff",
-];
+/// The zip magic number (XLSX, ODS, plain zip).
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// Magic numbers of other files people pick by mistake (PNG, PDF, gzip, JPEG).
+const BINARY_MAGIC: [&[u8]; 4] = [b"\x89PNG", b"%PDF", b"\x1f\x8b", b"\xff\xd8\xff"];
 
 /// Binary data: a known magic number, or many control characters near the start.
 /// Real text exports do contain a few stray controls (even NUL), so a handful is fine.
@@ -259,6 +260,9 @@ pub fn sniff_delimiter(text: &str) -> char {
 pub fn parse_table(bytes: &[u8]) -> Result<Table, TableError> {
     if bytes.is_empty() {
         return Err(TableError::Empty);
+    }
+    if bytes.starts_with(ZIP_MAGIC) {
+        return Err(TableError::Spreadsheet);
     }
     if BINARY_MAGIC.iter().any(|m| bytes.starts_with(m)) {
         return Err(TableError::Binary);
@@ -389,8 +393,12 @@ mod tests {
         assert_eq!(parse_table(b"  \n\n"), Err(TableError::Empty));
         assert_eq!(
             parse_table(b"PK\x03\x04\x00\x00binary"),
-            Err(TableError::Binary)
+            Err(TableError::Spreadsheet)
         );
+        assert_eq!(parse_table(b"%PDF-1.4\n"), Err(TableError::Binary));
+        let mut noise = b"id,text\n".to_vec();
+        noise.extend((0u8..32).cycle().take(2000));
+        assert_eq!(parse_table(&noise), Err(TableError::Binary));
         assert_eq!(
             parse_table(b"a,b\n1,2\n3,\"oops\n4,5\n"),
             Err(TableError::UnbalancedQuote { line: 3 })

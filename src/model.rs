@@ -198,6 +198,9 @@ pub struct EndpointConfig {
     pub timeout_secs: u32,
     /// How categorical answers are constrained.
     pub constraint: Constraint,
+    /// Optional system message sent before every prompt.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
 }
 
 impl EndpointConfig {
@@ -221,6 +224,7 @@ impl EndpointConfig {
             concurrency: 8,
             timeout_secs: 60,
             constraint: provider.default_constraint(),
+            system_prompt: None,
         }
     }
 }

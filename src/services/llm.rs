@@ -7,7 +7,9 @@
 
 use super::browser::{mono_ms, Timeout};
 use crate::model::{EndpointConfig, Provider};
-use fannotate_core::prompt::{constraint_fields, render_prompt, Constraint, PromptOptions};
+use fannotate_core::prompt::{
+    constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
+};
 use fannotate_core::Attribute;
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
@@ -331,16 +333,13 @@ pub struct ChatAnswer {
 /// The request body for one chat completion.
 pub fn chat_body(
     cfg: &EndpointConfig,
-    prompt: &str,
+    messages: &[Message],
     extra: Vec<(&'static str, Value)>,
     max_tokens: u32,
 ) -> String {
     let mut body = Map::new();
     body.insert("model".into(), json!(cfg.model));
-    body.insert(
-        "messages".into(),
-        json!([{ "role": "user", "content": prompt }]),
-    );
+    body.insert("messages".into(), json!(messages));
     body.insert("temperature".into(), json!(cfg.temperature));
     // Always cap generation: without it a server may run until the context is full.
     body.insert("max_tokens".into(), json!(max_tokens));
@@ -380,13 +379,14 @@ pub async fn annotate(
 ) -> Result<ChatAnswer, LlmError> {
     let opts = PromptOptions {
         max_text_chars: Some(cfg.max_text_chars as usize),
+        system: cfg.system_prompt.clone(),
         ..Default::default()
     };
-    let prompt = render_prompt(attribute, text, &opts);
+    let messages = render_messages(attribute, text, &opts);
     let max_tokens = cfg.max_tokens.max(cfg.constraint.min_max_tokens());
     let body = chat_body(
         cfg,
-        &prompt,
+        &messages,
         constraint_fields(attribute, cfg.constraint),
         max_tokens,
     );
@@ -447,7 +447,11 @@ pub async fn test_connection(
         }
         _ => {
             let url = api_url(&cfg.base_url, "chat/completions")?;
-            let body = chat_body(cfg, "Reply with the word OK.", Vec::new(), 4);
+            let ping = [Message {
+                role: Role::User,
+                content: "Reply with the word OK.".into(),
+            }];
+            let body = chat_body(cfg, &ping, Vec::new(), 4);
             let started = mono_ms();
             let r = check_status(
                 send(
@@ -505,9 +509,16 @@ mod tests {
             "<<text>>",
             vec![Category::new("ham", ""), Category::new("spam", "")],
         );
+        let mut c = cfg();
+        c.system_prompt = Some("Be brief.".into());
+        let opts = PromptOptions {
+            system: c.system_prompt.clone(),
+            ..Default::default()
+        };
+        let messages = render_messages(&a, "hi", &opts);
         let body: Value = serde_json::from_str(&chat_body(
-            &cfg(),
-            "hi",
+            &c,
+            &messages,
             constraint_fields(&a, Constraint::Grammar),
             8,
         ))
@@ -515,7 +526,9 @@ mod tests {
         assert_eq!(body["model"], "smollm2");
         assert_eq!(body["max_tokens"], 8);
         assert_eq!(body["temperature"], 0.3);
-        assert_eq!(body["messages"][0]["content"], "hi");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][0]["content"], "Be brief.");
+        assert_eq!(body["messages"][1]["content"], "hi");
         assert_eq!(body["grammar"], r#"root ::= "ham" | "spam""#);
         assert_eq!(body["stream"], false);
     }

@@ -217,6 +217,15 @@ fn EndpointEditor(
                     </select>
                 </label>
             </div>
+            <label class="fa-field fa-field--wide">
+                <span>"System message (optional, sent before every prompt)"</span>
+                <textarea rows="2" data-testid="system-prompt"
+                    prop:value=move || draft.with(|d| d.system_prompt.clone().unwrap_or_default())
+                    on:input:target=move |ev| {
+                        let v = ev.target().value();
+                        draft.update(|d| d.system_prompt = (!v.trim().is_empty()).then_some(v));
+                    }></textarea>
+            </label>
             <div class="fa-row">
                 <button class="fa-btn fa-btn--primary" data-testid="save-endpoint" disabled=move || save.pending().get()
                     on:click=move |_| { save.dispatch(()); }>"Save"</button>

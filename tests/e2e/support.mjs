@@ -53,7 +53,7 @@ export async function mockAdmin(llm, route, body) {
 
 /** Metrics computed by fannotate-core's `classify` example over two CSV columns. */
 export function coreClassify(file, gold, pred) {
-  const out = execFileSync('cargo', ['run', '-q', '--locked', '-p', 'fannotate-core', '--example', 'classify', '--', file, gold, pred], {
+  const out = execFileSync('cargo', ['run', '-q', '--locked', '-p', 'fannotate-core', '--example', 'metrics', '--', 'classify', file, gold, pred], {
     cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
   });
   return JSON.parse(out);

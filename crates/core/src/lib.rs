@@ -3,11 +3,14 @@
 //! No leptos, web-sys, js-sys or wasm-bindgen here: this crate is host-tested with
 //! `cargo test`, and the app calls it from WASM.
 
+pub mod agreement;
 pub mod answer;
 pub mod codebook;
 pub mod export;
 pub mod metrics;
+pub mod projection;
 pub mod prompt;
+pub mod rouge;
 pub mod table;
 
 pub use answer::{parse_answer, Parsed};

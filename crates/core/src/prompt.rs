@@ -16,6 +16,44 @@ pub struct PromptOptions {
     pub max_text_chars: Option<usize>,
     /// Few-shot examples as (text, label) pairs for `<<examples>>`.
     pub examples: Vec<(String, String)>,
+    /// Optional system message sent before the rendered instruction.
+    pub system: Option<String>,
+}
+
+/// Who says a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Standing instructions.
+    System,
+    /// The request.
+    User,
+}
+
+/// One chat message, serialised as the OpenAI API expects.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Message {
+    /// Speaker.
+    pub role: Role,
+    /// Text.
+    pub content: String,
+}
+
+/// The chat messages for one text: the system message (if any and not blank),
+/// then the rendered instruction.
+pub fn render_messages(attribute: &Attribute, text: &str, opts: &PromptOptions) -> Vec<Message> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(sys) = opts.system.as_deref().filter(|s| !s.trim().is_empty()) {
+        out.push(Message {
+            role: Role::System,
+            content: sys.to_string(),
+        });
+    }
+    out.push(Message {
+        role: Role::User,
+        content: render_prompt(attribute, text, opts),
+    });
+    out
 }
 
 /// Cut `text` to at most `max` characters, never inside a UTF-8 sequence, adding
@@ -263,6 +301,31 @@ mod tests {
             render_prompt(&a, "t", &opts),
             "Text: hi\nAnswer: ham\n<<other>> t"
         );
+    }
+
+    #[test]
+    fn system_message_comes_first_when_given() {
+        let none = render_messages(&attr(), "t", &PromptOptions::default());
+        assert_eq!(none.len(), 1);
+        assert_eq!(none[0].role, Role::User);
+        let opts = PromptOptions {
+            system: Some("You label emails.".into()),
+            ..Default::default()
+        };
+        let two = render_messages(&attr(), "t", &opts);
+        assert_eq!(
+            two[0],
+            Message {
+                role: Role::System,
+                content: "You label emails.".into()
+            }
+        );
+        assert_eq!(serde_json::to_value(&two[1]).unwrap()["role"], "user");
+        let blank = PromptOptions {
+            system: Some("  ".into()),
+            ..Default::default()
+        };
+        assert_eq!(render_messages(&attr(), "t", &blank).len(), 1);
     }
 
     #[test]

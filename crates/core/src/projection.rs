@@ -1,0 +1,116 @@
+//! Projecting measured throughput and cost to a daily volume: the argument for
+//! measuring before annotating at scale ("6,500 calls a day: does it fit in 24 h,
+//! and what does it cost?").
+
+use serde::{Deserialize, Serialize};
+
+/// Measured or assumed figures for one model configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionInput {
+    /// Mean wall time of one request, in seconds.
+    pub latency_s: f64,
+    /// Requests in flight at once (parallel workers).
+    pub concurrency: u32,
+    /// Prompt tokens per item.
+    pub tokens_in_per_item: f64,
+    /// Completion tokens per item.
+    pub tokens_out_per_item: f64,
+    /// Price per million prompt tokens.
+    pub price_in_per_million: f64,
+    /// Price per million completion tokens.
+    pub price_out_per_million: f64,
+    /// Items to process per day.
+    pub daily_volume: u64,
+}
+
+/// What the input implies for a day's work.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Projection {
+    /// Items finished per hour at this concurrency.
+    pub items_per_hour: f64,
+    /// Hours needed for the daily volume (infinite when nothing finishes).
+    pub hours_per_day: f64,
+    /// Whether the daily volume fits in 24 hours.
+    pub fits_in_24h: bool,
+    /// Tokens (in + out) per day.
+    pub tokens_per_day: f64,
+    /// Cost of 1,000 items.
+    pub cost_per_1000: f64,
+    /// Cost of the daily volume.
+    pub cost_per_day: f64,
+}
+
+/// Project a configuration to its daily volume. Throughput assumes the endpoint
+/// keeps `concurrency` requests in flight, each taking `latency_s`.
+pub fn project(i: &ProjectionInput) -> Projection {
+    let items_per_hour = if i.latency_s > 0.0 {
+        f64::from(i.concurrency) * 3600.0 / i.latency_s
+    } else {
+        f64::INFINITY
+    };
+    let volume = i.daily_volume as f64;
+    let hours_per_day = if items_per_hour > 0.0 {
+        volume / items_per_hour
+    } else {
+        f64::INFINITY
+    };
+    let cost_per_item = (i.tokens_in_per_item * i.price_in_per_million
+        + i.tokens_out_per_item * i.price_out_per_million)
+        / 1e6;
+    Projection {
+        items_per_hour,
+        hours_per_day,
+        fits_in_24h: hours_per_day <= 24.0,
+        tokens_per_day: volume * (i.tokens_in_per_item + i.tokens_out_per_item),
+        cost_per_1000: cost_per_item * 1000.0,
+        cost_per_day: cost_per_item * volume,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_case(latency_s: f64, concurrency: u32) -> ProjectionInput {
+        // The seed's case: 6,500 calls a day at about 660 tokens each.
+        ProjectionInput {
+            latency_s,
+            concurrency,
+            tokens_in_per_item: 650.0,
+            tokens_out_per_item: 10.0,
+            price_in_per_million: 0.15,
+            price_out_per_million: 0.60,
+            daily_volume: 6500,
+        }
+    }
+
+    #[test]
+    fn seed_volume_is_about_4_3_million_tokens_a_day() {
+        let p = project(&seed_case(2.0, 1));
+        assert!((p.tokens_per_day - 4_290_000.0).abs() < 1e-6);
+        // (650 * 0.15 + 10 * 0.60) / 1e6 per item.
+        assert!((p.cost_per_1000 - 0.1035).abs() < 1e-12);
+        assert!((p.cost_per_day - 0.67275).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_request_at_a_time_does_not_fit_but_eight_in_flight_do() {
+        // 15 s per call, sequential as the original tool: 240 calls/h, 27 h a day.
+        let slow = project(&seed_case(15.0, 1));
+        assert!((slow.items_per_hour - 240.0).abs() < 1e-9);
+        assert!((slow.hours_per_day - 6500.0 / 240.0).abs() < 1e-9);
+        assert!(!slow.fits_in_24h);
+        let fast = project(&seed_case(15.0, 8));
+        assert!((fast.hours_per_day - 6500.0 / 1920.0).abs() < 1e-9);
+        assert!(fast.fits_in_24h);
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let p = project(&seed_case(0.0, 4));
+        assert!(p.fits_in_24h);
+        let p = project(&seed_case(1.0, 0));
+        assert!(!p.fits_in_24h);
+        assert!(p.hours_per_day.is_infinite());
+    }
+}

@@ -6,18 +6,21 @@ use crate::model::{DatasetMeta, RowRecord};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::files::read_bytes;
 use crate::state::{AppState, ToastKind};
-use fannotate_core::{parse_table, Table};
+use fannotate_core::import::{import_file, FileFormat, ImportOptions, Imported};
+use fannotate_core::table::{TextEncoding, DELIMITERS};
+use fannotate_core::Table;
 use leptos::prelude::*;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Rows shown in previews.
 const PREVIEW_ROWS: u32 = 10;
 
-/// A parsed file waiting for its column mapping.
+/// A read file waiting for its column mapping.
 #[derive(Debug, Clone, PartialEq)]
 struct Picked {
     name: String,
-    table: Table,
+    imported: Imported,
 }
 
 /// Guess the text column: a column named like one, else the longest on average.
@@ -104,24 +107,35 @@ pub fn DataView() -> impl IntoView {
     let id_choice = RwSignal::new(None::<Option<usize>>);
     let gold_choice = RwSignal::new(None::<Option<usize>>);
 
-    let parse = Action::new_local(move |file: &web_sys::File| {
+    // Reading the file is the only async step; parsing is derived from the bytes
+    // and the user's overrides, so changing an override re-parses without re-reading.
+    let read = Action::new_local(move |file: &web_sys::File| {
         let file = file.clone();
         async move {
             let bytes = read_bytes(&file).await?;
-            let table = parse_table(&bytes).map_err(ImportError::from)?;
-            Ok::<_, AppError>(Picked {
-                name: file.name(),
-                table,
-            })
+            Ok::<_, AppError>((file.name(), Arc::new(bytes)))
         }
     });
-    let picked = parse.value();
+    let options = RwSignal::new(ImportOptions::default());
+    let picked = Memo::new(move |_| {
+        read.value().with(|r| {
+            r.as_ref().map(|r| match r {
+                Err(e) => Err(e.clone()),
+                Ok((name, bytes)) => import_file(name, bytes, &options.get())
+                    .map(|imported| Picked {
+                        name: name.clone(),
+                        imported,
+                    })
+                    .map_err(|e| AppError::from(ImportError::from(e))),
+            })
+        })
+    });
     let text_col = Memo::new(move |_| {
         text_choice.get().unwrap_or_else(|| {
             picked.with(|p| {
                 p.as_ref()
                     .and_then(|r| r.as_ref().ok())
-                    .and_then(|p| guess_text_col(&p.table))
+                    .and_then(|p| guess_text_col(&p.imported.table))
             })
         })
     });
@@ -130,16 +144,16 @@ pub fn DataView() -> impl IntoView {
             picked.with(|p| {
                 p.as_ref()
                     .and_then(|r| r.as_ref().ok())
-                    .and_then(|p| guess_col(&p.table, &["id", "row_id", "uid"]))
+                    .and_then(|p| guess_col(&p.imported.table, &["id", "row_id", "uid"]))
             })
         })
     });
     let gold_col = Memo::new(move |_| {
         gold_choice.get().unwrap_or_else(|| {
             picked.with(|p| {
-                p.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .and_then(|p| guess_col(&p.table, &["label", "gold", "category", "class"]))
+                p.as_ref().and_then(|r| r.as_ref().ok()).and_then(|p| {
+                    guess_col(&p.imported.table, &["label", "gold", "category", "class"])
+                })
             })
         })
     });
@@ -156,18 +170,24 @@ pub fn DataView() -> impl IntoView {
         async move {
             let Some(Ok(p)) = picked else { return Ok(()) };
             let id = random_id();
-            let rows = build_rows(&id, &p.table, tc, ic)?;
+            let rows = build_rows(&id, &p.imported.table, tc, ic)?;
             let meta = DatasetMeta {
                 id,
                 project_id: pid,
                 name: p.name.clone(),
-                columns: p.table.columns.clone(),
+                columns: p.imported.table.columns.clone(),
                 text_col: tc.unwrap_or(0),
                 id_col: ic,
                 gold_col: gc,
                 row_count: rows.len() as u32,
-                encoding: p.table.encoding.as_str().to_string(),
-                delimiter: p.table.delimiter.to_string(),
+                encoding: match p.imported.format {
+                    FileFormat::Xlsx => "Excel workbook".to_string(),
+                    _ => p.imported.table.encoding.as_str().to_string(),
+                },
+                delimiter: match p.imported.format {
+                    FileFormat::Csv | FileFormat::Tsv => p.imported.table.delimiter.to_string(),
+                    _ => String::new(),
+                },
                 imported_at: now_ms(),
             };
             let n = rows.len();
@@ -176,7 +196,7 @@ pub fn DataView() -> impl IntoView {
                 ToastKind::Success,
                 format!("Imported {n} rows from {}.", p.name),
             );
-            parse.clear();
+            read.clear();
             state.touch();
             Ok::<_, AppError>(())
         }
@@ -195,7 +215,8 @@ pub fn DataView() -> impl IntoView {
             text_choice.set(None);
             id_choice.set(None);
             gold_choice.set(None);
-            parse.dispatch_local(file);
+            options.set(ImportOptions::default());
+            read.dispatch_local(file);
         }
         // Allow picking the same file again after a fix.
         input.set_value("");
@@ -210,7 +231,7 @@ pub fn DataView() -> impl IntoView {
             .with(|p| {
                 p.as_ref()
                     .and_then(|r| r.as_ref().ok())
-                    .map(|p| p.table.columns.clone())
+                    .map(|p| p.imported.table.columns.clone())
             })
             .unwrap_or_default();
         view! {
@@ -246,24 +267,25 @@ pub fn DataView() -> impl IntoView {
             <div class="fa-card">
                 <h3>"Import a file"</h3>
                 <label class="fa-field">
-                    <span>"CSV / TSV file"</span>
-                    <input type="file" accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values" data-testid="file-input" on:change=on_file />
+                    <span>"CSV, TSV, Excel (.xlsx) or JSON Lines file"</span>
+                    <input type="file" accept=".csv,.tsv,.txt,.xlsx,.jsonl,.ndjson,text/csv,text/tab-separated-values" data-testid="file-input" on:change=on_file />
                 </label>
-                {move || parse.pending().get().then(|| view! { <p class="fa-muted">"Reading file…"</p> })}
+                {move || read.pending().get().then(|| view! { <p class="fa-muted">"Reading file…"</p> })}
                 {move || picked.with(|p| match p {
                     None => None,
                     Some(Err(e)) => Some(view! { <p class="fa-error" role="alert" data-testid="import-error">{e.user_message()}</p> }.into_any()),
                     Some(Ok(p)) => Some(view! {
                         <div data-testid="import-mapping">
                             <p class="fa-muted" data-testid="file-summary">
-                                {format!("{}: {} rows, {} columns · {} · delimiter {}", p.name, p.table.rows.len(), p.table.columns.len(), p.table.encoding.as_str(), delimiter_name(p.table.delimiter))}
+                                {summary_line(p)}
                             </p>
+                            {format_options(p.imported.format, p.imported.sheets.clone(), p.imported.sheet.clone(), p.imported.table.encoding, p.imported.table.delimiter, options)}
                             <div class="fa-row">
                                 {column_select("Text column", "text-col", false, text_col, text_choice)}
                                 {column_select("Id column", "id-col", true, id_col, id_choice)}
                                 {column_select("Gold label column", "gold-col", true, gold_col, gold_choice)}
                             </div>
-                            {preview_table(&p.table)}
+                            {preview_table(&p.imported.table)}
                         </div>
                     }.into_any()),
                 })}
@@ -278,6 +300,79 @@ pub fn DataView() -> impl IntoView {
                 </button>
             </div>
         </section>
+    }
+}
+
+fn summary_line(p: &Picked) -> String {
+    let t = &p.imported.table;
+    let how = match p.imported.format {
+        FileFormat::Xlsx => format!("Excel sheet {}", p.imported.sheet.as_deref().unwrap_or("")),
+        FileFormat::Jsonl => format!("JSON Lines · {}", t.encoding.as_str()),
+        FileFormat::Csv | FileFormat::Tsv => format!(
+            "{} · delimiter {}",
+            t.encoding.as_str(),
+            delimiter_name(t.delimiter)
+        ),
+    };
+    format!(
+        "{}: {} rows, {} columns · {how}",
+        p.name,
+        t.rows.len(),
+        t.columns.len()
+    )
+}
+
+/// Pickers that override what was detected: sheet for workbooks, encoding and
+/// delimiter for text.
+fn format_options(
+    format: FileFormat,
+    sheets: Vec<String>,
+    sheet: Option<String>,
+    encoding: TextEncoding,
+    delimiter: char,
+    options: RwSignal<ImportOptions>,
+) -> impl IntoView {
+    match format {
+        FileFormat::Xlsx => view! {
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Sheet"</span>
+                    <select data-testid="sheet" on:change:target=move |ev| options.update(|o| o.sheet = Some(ev.target().value()))>
+                        {sheets.into_iter().map(|s| {
+                            let selected = sheet.as_deref() == Some(s.as_str());
+                            view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+        }
+        .into_any(),
+        FileFormat::Jsonl | FileFormat::Csv | FileFormat::Tsv => {
+            let text = format != FileFormat::Jsonl;
+            view! {
+                <div class="fa-row">
+                    <label class="fa-field">
+                        <span>"Encoding"</span>
+                        <select data-testid="encoding" on:change:target=move |ev| options.update(|o| o.encoding = TextEncoding::parse(&ev.target().value()))>
+                            {TextEncoding::ALL.into_iter().map(|e| view! {
+                                <option value=e.as_str() selected=e == encoding>{e.as_str()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    {text.then(|| view! {
+                        <label class="fa-field">
+                            <span>"Delimiter"</span>
+                            <select data-testid="delimiter" on:change:target=move |ev| options.update(|o| o.delimiter = ev.target().value().chars().next())>
+                                {DELIMITERS.into_iter().map(|d| view! {
+                                    <option value=d.to_string() selected=d == delimiter>{delimiter_name(d)}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How the bytes were decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum TextEncoding {
     /// UTF-8 without a byte-order mark.
     Utf8,
@@ -19,6 +19,20 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
+    /// Every encoding, for pickers.
+    pub const ALL: [TextEncoding; 5] = [
+        TextEncoding::Utf8,
+        TextEncoding::Utf8Bom,
+        TextEncoding::Utf16Le,
+        TextEncoding::Utf16Be,
+        TextEncoding::Windows1252,
+    ];
+
+    /// Inverse of [`TextEncoding::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
     /// Name as shown to users.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -71,6 +85,20 @@ pub enum TableError {
         column: usize,
         /// What is wrong.
         problem: String,
+    },
+    /// An Excel workbook could not be read.
+    #[error("the workbook could not be read: {0}")]
+    Workbook(String),
+    /// The chosen sheet does not exist.
+    #[error("the workbook has no sheet \"{0}\"")]
+    NoSheet(String),
+    /// A JSON Lines row is not a JSON object.
+    #[error("line {line}: {message}")]
+    JsonLine {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
     },
     /// Any other CSV syntax error.
     #[error("line {line}: {message}")]
@@ -133,24 +161,51 @@ fn decode_utf16(bytes: &[u8], little: bool) -> String {
         .collect()
 }
 
+/// The encoding of `bytes`: from a BOM, else UTF-8 when valid, else Windows-1252.
+pub fn detect_encoding(bytes: &[u8]) -> TextEncoding {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        TextEncoding::Utf8Bom
+    } else if bytes.starts_with(&[0xFF, 0xFE]) {
+        TextEncoding::Utf16Le
+    } else if bytes.starts_with(&[0xFE, 0xFF]) {
+        TextEncoding::Utf16Be
+    } else if std::str::from_utf8(bytes).is_ok() {
+        TextEncoding::Utf8
+    } else {
+        TextEncoding::Windows1252
+    }
+}
+
+/// Decode bytes as `enc`, skipping its BOM; invalid sequences become U+FFFD.
+pub fn decode_as(bytes: &[u8], enc: TextEncoding) -> String {
+    match enc {
+        TextEncoding::Utf8 | TextEncoding::Utf8Bom => {
+            let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+            String::from_utf8_lossy(b).into_owned()
+        }
+        TextEncoding::Utf16Le => {
+            decode_utf16(bytes.strip_prefix(&[0xFF, 0xFE]).unwrap_or(bytes), true)
+        }
+        TextEncoding::Utf16Be => {
+            decode_utf16(bytes.strip_prefix(&[0xFE, 0xFF]).unwrap_or(bytes), false)
+        }
+        TextEncoding::Windows1252 => decode_cp1252(bytes),
+    }
+}
+
 /// Decode bytes to text, detecting the encoding from a BOM, UTF-8 validity, or
 /// falling back to Windows-1252.
 pub fn decode_text(bytes: &[u8]) -> Result<(String, TextEncoding), TableError> {
-    let (text, enc) = if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        (
-            String::from_utf8_lossy(rest).into_owned(),
-            TextEncoding::Utf8Bom,
-        )
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        (decode_utf16(rest, true), TextEncoding::Utf16Le)
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        (decode_utf16(rest, false), TextEncoding::Utf16Be)
-    } else {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => (s.to_string(), TextEncoding::Utf8),
-            Err(_) => (decode_cp1252(bytes), TextEncoding::Windows1252),
-        }
-    };
+    decode_text_as(bytes, None)
+}
+
+/// Decode bytes with a chosen encoding, or the detected one when `None`.
+pub fn decode_text_as(
+    bytes: &[u8],
+    enc: Option<TextEncoding>,
+) -> Result<(String, TextEncoding), TableError> {
+    let enc = enc.unwrap_or_else(|| detect_encoding(bytes));
+    let text = decode_as(bytes, enc);
     if text.trim().is_empty() {
         return Err(TableError::Empty);
     }
@@ -164,6 +219,15 @@ pub fn decode_text(bytes: &[u8]) -> Result<(String, TextEncoding), TableError> {
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// Magic numbers of other files people pick by mistake (PNG, PDF, gzip, JPEG).
 const BINARY_MAGIC: [&[u8]; 4] = [b"\x89PNG", b"%PDF", b"\x1f\x8b", b"\xff\xd8\xff"];
+
+/// Reject images, PDFs and archives by their magic number before decoding them as text.
+pub fn reject_binary_magic(bytes: &[u8]) -> Result<(), TableError> {
+    if BINARY_MAGIC.iter().any(|m| bytes.starts_with(m)) {
+        Err(TableError::Binary)
+    } else {
+        Ok(())
+    }
+}
 
 /// Binary data: a known magic number, or many control characters near the start.
 /// Real text exports do contain a few stray controls (even NUL), so a handful is fine.
@@ -219,7 +283,8 @@ fn unclosed_quote_line(text: &str, delimiter: char) -> Option<u64> {
     in_quotes.then_some(open_line)
 }
 
-const DELIMITERS: [char; 4] = [',', ';', '\t', '|'];
+/// Delimiters recognised by sniffing.
+pub const DELIMITERS: [char; 4] = [',', ';', '\t', '|'];
 
 /// Pick the delimiter that splits the first lines into the most, equally many fields.
 pub fn sniff_delimiter(text: &str) -> char {
@@ -264,9 +329,7 @@ pub fn parse_table(bytes: &[u8]) -> Result<Table, TableError> {
     if bytes.starts_with(ZIP_MAGIC) {
         return Err(TableError::Spreadsheet);
     }
-    if BINARY_MAGIC.iter().any(|m| bytes.starts_with(m)) {
-        return Err(TableError::Binary);
-    }
+    reject_binary_magic(bytes)?;
     let (text, encoding) = decode_text(bytes)?;
     let delimiter = sniff_delimiter(&text);
     parse_text(&text, encoding, delimiter)

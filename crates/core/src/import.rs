@@ -1,0 +1,362 @@
+//! Every file format users bring (CSV, TSV, XLSX, JSON Lines) read into one
+//! [`Table`], with the detected settings reported and overridable.
+
+use crate::table::{
+    decode_text_as, parse_text, reject_binary_magic, sniff_delimiter, Table, TableError,
+    TextEncoding,
+};
+use calamine::{Data, Reader, Xlsx};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::Cursor;
+
+/// A file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    /// Comma, semicolon or pipe separated text.
+    Csv,
+    /// Tab separated text.
+    Tsv,
+    /// An Excel workbook (Office Open XML).
+    Xlsx,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl FileFormat {
+    /// Lower-case name, as shown and as the `inspect` example prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Tsv => "tsv",
+            FileFormat::Xlsx => "xlsx",
+            FileFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// Choices that override detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportOptions {
+    /// Text encoding (delimited text and JSON Lines).
+    pub encoding: Option<TextEncoding>,
+    /// Field delimiter (delimited text).
+    pub delimiter: Option<char>,
+    /// Sheet name (workbooks); the first sheet when `None`.
+    pub sheet: Option<String>,
+}
+
+/// A file read into a table, with what was detected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Imported {
+    /// Detected format.
+    pub format: FileFormat,
+    /// Sheets of a workbook (empty for text formats).
+    pub sheets: Vec<String>,
+    /// The sheet read, for workbooks.
+    pub sheet: Option<String>,
+    /// The table; `encoding` and `delimiter` say how text was read.
+    pub table: Table,
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// Guess the format from the file name and the first bytes.
+pub fn detect_format(name: &str, bytes: &[u8]) -> FileFormat {
+    let lower = name.to_lowercase();
+    if bytes.starts_with(ZIP_MAGIC) || lower.ends_with(".xlsx") || lower.ends_with(".xlsm") {
+        return FileFormat::Xlsx;
+    }
+    if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        return FileFormat::Jsonl;
+    }
+    if lower.ends_with(".tsv") || lower.ends_with(".tab") {
+        return FileFormat::Tsv;
+    }
+    // A .json/.txt/unnamed file whose first non-blank line is an object is JSON Lines.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    match head.lines().find(|l| !l.trim().is_empty()) {
+        Some(l) if l.trim_start().starts_with('{') => FileFormat::Jsonl,
+        _ => FileFormat::Csv,
+    }
+}
+
+/// Read a file of any supported format.
+pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imported, TableError> {
+    if bytes.is_empty() {
+        return Err(TableError::Empty);
+    }
+    let format = detect_format(name, bytes);
+    if format != FileFormat::Xlsx {
+        reject_binary_magic(bytes)?;
+    }
+    match format {
+        FileFormat::Xlsx => read_xlsx(bytes, opts.sheet.as_deref()),
+        FileFormat::Jsonl => {
+            let (text, enc) = decode_text_as(bytes, opts.encoding)?;
+            Ok(Imported {
+                format: FileFormat::Jsonl,
+                sheets: Vec::new(),
+                sheet: None,
+                table: read_jsonl(&text, enc)?,
+            })
+        }
+        format => {
+            let (text, enc) = decode_text_as(bytes, opts.encoding)?;
+            let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
+            let table = parse_text(&text, enc, delimiter)?;
+            let format = if delimiter == '\t' {
+                FileFormat::Tsv
+            } else {
+                format
+            };
+            Ok(Imported {
+                format,
+                sheets: Vec::new(),
+                sheet: None,
+                table,
+            })
+        }
+    }
+}
+
+/// A cell as text: integers without a decimal point, everything else as Excel shows it.
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::DateTime(dt) => dt.as_f64().to_string(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Imported, TableError> {
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Workbook(e.to_string()))?;
+    let sheets = wb.sheet_names();
+    let name = match sheet {
+        Some(s) if sheets.iter().any(|x| x == s) => s.to_string(),
+        Some(s) => return Err(TableError::NoSheet(s.to_string())),
+        None => sheets.first().cloned().ok_or(TableError::NoRows)?,
+    };
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| TableError::Workbook(e.to_string()))?;
+    let mut rows = range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect::<Vec<String>>());
+    let header = rows.next().ok_or(TableError::NoRows)?;
+    // Trailing empty header cells are formatting, not columns.
+    let width = header
+        .iter()
+        .rposition(|h| !h.trim().is_empty())
+        .map_or(0, |i| i + 1);
+    let columns: Vec<String> = header[..width]
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    check_header(&columns)?;
+    let body: Vec<Vec<String>> = rows
+        .map(|mut r| {
+            r.resize(width, String::new());
+            r
+        })
+        .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    if body.is_empty() {
+        return Err(TableError::NoRows);
+    }
+    Ok(Imported {
+        format: FileFormat::Xlsx,
+        sheets,
+        sheet: Some(name),
+        table: Table {
+            encoding: TextEncoding::Utf8,
+            delimiter: ',',
+            columns,
+            rows: body,
+        },
+    })
+}
+
+fn check_header(columns: &[String]) -> Result<(), TableError> {
+    if columns.is_empty() {
+        return Err(TableError::BadHeader {
+            column: 1,
+            problem: "the header row is empty".into(),
+        });
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: "the header cell is empty".into(),
+            });
+        }
+        if columns[..i].contains(c) {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: format!("the header \"{c}\" appears twice"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// JSON Lines: columns are the keys in first-seen order; strings are kept, other
+/// scalars written as JSON, nested values as JSON text, missing keys empty.
+fn read_jsonl(text: &str, encoding: TextEncoding) -> Result<Table, TableError> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut objects = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = i as u64 + 1;
+        let v: Value = serde_json::from_str(line).map_err(|e| TableError::JsonLine {
+            line: line_no,
+            message: format!("not valid JSON ({e})"),
+        })?;
+        let Value::Object(map) = v else {
+            return Err(TableError::JsonLine {
+                line: line_no,
+                message: "expected a JSON object {…}".into(),
+            });
+        };
+        for k in map.keys() {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+        objects.push(map);
+    }
+    if objects.is_empty() {
+        return Err(TableError::NoRows);
+    }
+    let rows = objects
+        .iter()
+        .map(|m| {
+            columns
+                .iter()
+                .map(|c| match m.get(c) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Table {
+        encoding,
+        delimiter: ',',
+        columns,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../../../shared/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_original_sample_sheet_imports_with_norwegian_text_intact() {
+        let imp = import_file(
+            "dummy_calls.xlsx",
+            &fixture("fixtures/fannotate/dummy_calls.xlsx"),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(imp.format, FileFormat::Xlsx);
+        assert_eq!(imp.table.columns, vec!["ID", "input_text"]);
+        assert_eq!(imp.sheet.as_deref(), imp.sheets.first().map(String::as_str));
+        assert!(!imp.table.rows.is_empty());
+        let all: String = imp.table.rows.iter().map(|r| r[1].as_str()).collect();
+        assert!(
+            all.chars().any(|c| "æøåÆØÅ".contains(c)),
+            "no Norwegian letters in {all:?}"
+        );
+        assert!(!all.contains('\u{FFFD}'));
+        let err = import_file(
+            "x.xlsx",
+            &fixture("fixtures/fannotate/dummy_calls.xlsx"),
+            &ImportOptions {
+                sheet: Some("Nope".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(err, Err(TableError::NoSheet("Nope".into())));
+        assert!(matches!(
+            import_file("x.xlsx", b"PK\x03\x04garbage", &ImportOptions::default()),
+            Err(TableError::Workbook(_))
+        ));
+    }
+
+    #[test]
+    fn json_lines() {
+        let text = "{\"id\": 1, \"text\": \"blåbær\", \"meta\": {\"a\": 1}}\n\n{\"text\": \"b\", \"label\": null, \"x\": true}\n";
+        let imp = import_file("d.jsonl", text.as_bytes(), &ImportOptions::default()).unwrap();
+        assert_eq!(imp.table.columns, vec!["id", "text", "meta", "label", "x"]);
+        assert_eq!(imp.table.rows[0], vec!["1", "blåbær", "{\"a\":1}", "", ""]);
+        assert_eq!(imp.table.rows[1], vec!["", "b", "", "", "true"]);
+        assert_eq!(
+            detect_format("data.txt", text.as_bytes()),
+            FileFormat::Jsonl
+        );
+        assert_eq!(
+            import_file("p.csv", b"\x89PNG\r\n\x1a\n", &ImportOptions::default()),
+            Err(TableError::Binary)
+        );
+        assert_eq!(
+            import_file("d.jsonl", b"{\"a\":1}\n[1,2]\n", &ImportOptions::default()),
+            Err(TableError::JsonLine {
+                line: 2,
+                message: "expected a JSON object {…}".into()
+            })
+        );
+        assert!(matches!(
+            import_file("d.jsonl", b"{\"a\":1}\n{oops\n", &ImportOptions::default()),
+            Err(TableError::JsonLine { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn overrides_win_over_detection() {
+        // Windows-1252 with ';', as Norwegian Excel exports it.
+        let mut cp = b"id;tekst\n1;bl".to_vec();
+        cp.extend([0xE5]);
+        cp.extend(b"b");
+        cp.extend([0xE6]);
+        cp.extend(b"r\n");
+        let auto = import_file("n.csv", &cp, &ImportOptions::default()).unwrap();
+        assert_eq!(auto.table.encoding, TextEncoding::Windows1252);
+        assert_eq!(auto.table.delimiter, ';');
+        assert_eq!(auto.table.rows[0][1], "blåbær");
+        let forced = import_file(
+            "n.csv",
+            &cp,
+            &ImportOptions {
+                delimiter: Some(','),
+                encoding: Some(TextEncoding::Utf8),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(forced.table.columns, vec!["id;tekst"]);
+        assert!(forced.table.rows[0][0].contains('\u{FFFD}'));
+        let tsv = import_file("t.tsv", b"a\tb\n1\t2\n", &ImportOptions::default()).unwrap();
+        assert_eq!(tsv.format, FileFormat::Tsv);
+    }
+}

@@ -5,10 +5,9 @@ use crate::table::{
     decode_text_as, parse_text, reject_binary_magic, sniff_delimiter, Table, TableError,
     TextEncoding,
 };
-use calamine::{Data, Reader, Xlsx};
+use crate::xlsx::Workbook;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::Cursor;
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,36 +119,18 @@ pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imp
     }
 }
 
-/// A cell as text: integers without a decimal point, everything else as Excel shows it.
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Data::DateTime(dt) => dt.as_f64().to_string(),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#{e:?}"),
-    }
-}
-
 fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Imported, TableError> {
-    let mut wb: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Workbook(e.to_string()))?;
+    let wb = Workbook::open(bytes).map_err(|e| TableError::Workbook(e.to_string()))?;
     let sheets = wb.sheet_names();
     let name = match sheet {
         Some(s) if sheets.iter().any(|x| x == s) => s.to_string(),
         Some(s) => return Err(TableError::NoSheet(s.to_string())),
         None => sheets.first().cloned().ok_or(TableError::NoRows)?,
     };
-    let range = wb
-        .worksheet_range(&name)
-        .map_err(|e| TableError::Workbook(e.to_string()))?;
-    let mut rows = range
-        .rows()
-        .map(|r| r.iter().map(cell_text).collect::<Vec<String>>());
+    let mut rows = wb
+        .rows(&name)
+        .map_err(|e| TableError::Workbook(e.to_string()))?
+        .into_iter();
     let header = rows.next().ok_or(TableError::NoRows)?;
     // Trailing empty header cells are formatting, not columns.
     let width = header
@@ -302,6 +283,30 @@ mod tests {
             import_file("x.xlsx", b"PK\x03\x04garbage", &ImportOptions::default()),
             Err(TableError::Workbook(_))
         ));
+    }
+
+    #[test]
+    fn the_small_reader_agrees_with_calamine() {
+        use calamine::{Data, Reader, Xlsx};
+        let bytes = fixture("fixtures/fannotate/dummy_calls.xlsx");
+        let mut cal: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let names = cal.sheet_names();
+        let wb = Workbook::open(&bytes).unwrap();
+        assert_eq!(wb.sheet_names(), names);
+        let range = cal.worksheet_range(&names[0]).unwrap();
+        let theirs: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| {
+                r.iter()
+                    .map(|d| match d {
+                        Data::Empty => String::new(),
+                        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(wb.rows(&names[0]).unwrap(), theirs);
     }
 
     #[test]

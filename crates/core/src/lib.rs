@@ -13,6 +13,7 @@ pub mod projection;
 pub mod prompt;
 pub mod rouge;
 pub mod table;
+pub mod xlsx;
 
 pub use answer::{parse_answer, Parsed};
 pub use codebook::{Attribute, AttributeKind, Category, Codebook, CodebookError};

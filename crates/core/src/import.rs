@@ -2,8 +2,8 @@
 //! [`Table`], with the detected settings reported and overridable.
 
 use crate::table::{
-    decode_text_as, parse_text, reject_binary_magic, sniff_delimiter, Table, TableError,
-    TextEncoding,
+    check_header, decode_text_as, parse_text, reject_binary_magic, sniff_delimiter, Table,
+    TableError, TextEncoding,
 };
 use crate::xlsx::Workbook;
 use serde::{Deserialize, Serialize};
@@ -163,30 +163,6 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Imported, TableError> 
             rows: body,
         },
     })
-}
-
-fn check_header(columns: &[String]) -> Result<(), TableError> {
-    if columns.is_empty() {
-        return Err(TableError::BadHeader {
-            column: 1,
-            problem: "the header row is empty".into(),
-        });
-    }
-    for (i, c) in columns.iter().enumerate() {
-        if c.is_empty() {
-            return Err(TableError::BadHeader {
-                column: i + 1,
-                problem: "the header cell is empty".into(),
-            });
-        }
-        if columns[..i].contains(c) {
-            return Err(TableError::BadHeader {
-                column: i + 1,
-                problem: format!("the header \"{c}\" appears twice"),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// JSON Lines: columns are the keys in first-seen order; strings are kept, other

@@ -335,6 +335,31 @@ pub fn parse_table(bytes: &[u8]) -> Result<Table, TableError> {
     parse_text(&text, encoding, delimiter)
 }
 
+/// Header cells must be non-empty and unique: they become column names.
+pub fn check_header(columns: &[String]) -> Result<(), TableError> {
+    if columns.is_empty() {
+        return Err(TableError::BadHeader {
+            column: 1,
+            problem: "the header row is empty".into(),
+        });
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: "the header cell is empty".into(),
+            });
+        }
+        if columns[..i].contains(c) {
+            return Err(TableError::BadHeader {
+                column: i + 1,
+                problem: format!("the header \"{c}\" appears twice"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parse already-decoded text with a known delimiter.
 pub fn parse_text(
     text: &str,
@@ -358,20 +383,7 @@ pub fn parse_text(
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    for (i, c) in columns.iter().enumerate() {
-        if c.is_empty() {
-            return Err(TableError::BadHeader {
-                column: i + 1,
-                problem: "the header cell is empty".into(),
-            });
-        }
-        if columns[..i].contains(c) {
-            return Err(TableError::BadHeader {
-                column: i + 1,
-                problem: format!("the header \"{c}\" appears twice"),
-            });
-        }
-    }
+    check_header(&columns)?;
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| match e.kind() {

@@ -73,3 +73,79 @@ impl Drop for Timeout {
         }
     }
 }
+
+/// How much this origin stores, and may store, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StorageUse {
+    /// Bytes used by this origin.
+    pub usage: f64,
+    /// Bytes the browser allows this origin.
+    pub quota: f64,
+    /// Whether the browser promised not to evict the data under pressure.
+    pub persisted: bool,
+}
+
+fn storage_manager() -> Option<web_sys::StorageManager> {
+    Some(web_sys::window()?.navigator().storage())
+}
+
+/// The browser's storage estimate; `None` where the API is missing.
+pub async fn storage_use() -> Option<StorageUse> {
+    let sm = storage_manager()?;
+    let est: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(sm.estimate().ok()?)
+        .await
+        .ok()?
+        .unchecked_into();
+    let persisted = match sm.persisted() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        Err(_) => false,
+    };
+    Some(StorageUse {
+        usage: est.get_usage().unwrap_or(0.0),
+        quota: est.get_quota().unwrap_or(0.0),
+        persisted,
+    })
+}
+
+/// Ask the browser to keep this origin's data under storage pressure. Browsers
+/// decide silently (Chromium by site engagement), so the answer is only reported.
+pub async fn request_persistence() -> Option<bool> {
+    let p = storage_manager()?.persist().ok()?;
+    wasm_bindgen_futures::JsFuture::from(p)
+        .await
+        .ok()?
+        .as_bool()
+}
+
+/// Bytes as a short human figure (1.2 MB).
+pub fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b.max(0.0);
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn byte_figures() {
+        assert_eq!(human_bytes(0.0), "0 B");
+        assert_eq!(human_bytes(999.0), "999 B");
+        assert_eq!(human_bytes(1_234_567.0), "1.2 MB");
+        assert_eq!(human_bytes(10e12), "10.0 TB");
+    }
+}

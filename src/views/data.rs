@@ -192,6 +192,8 @@ pub fn DataView() -> impl IntoView {
             };
             let n = rows.len();
             storage.put_dataset(meta, rows).await?;
+            // Now there is data worth keeping: ask the browser not to evict it.
+            crate::services::browser::request_persistence().await;
             state.toast(
                 ToastKind::Success,
                 format!("Imported {n} rows from {}.", p.name),

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::model::Project;
-use crate::services::browser::{now_ms, random_id};
+use crate::services::browser::{human_bytes, now_ms, random_id, storage_use};
 use crate::state::{AppState, Step, ToastKind};
 use leptos::prelude::*;
 
@@ -14,6 +14,10 @@ pub fn ProjectsView() -> impl IntoView {
         state.revision.track();
         let storage = state.storage();
         async move { storage.list_projects().await.map_err(AppError::from) }
+    });
+    let storage_use = LocalResource::new(move || {
+        state.revision.track();
+        storage_use()
     });
     let (name, set_name) = signal(String::new());
     let create = Action::new_local(move |name: &String| {
@@ -90,6 +94,16 @@ pub fn ProjectsView() -> impl IntoView {
                     "Create"
                 </button>
             </form>
+            {move || storage_use.get().flatten().map(|u| view! {
+                <p class="fa-muted" data-testid="storage-use">
+                    {format!(
+                        "Stored in this browser: {} of {} available{}",
+                        human_bytes(u.usage),
+                        human_bytes(u.quota),
+                        if u.persisted { " · kept under storage pressure" } else { " · the browser may evict it under storage pressure; export backups" },
+                    )}
+                </p>
+            })}
             {move || match projects.get() {
                 None => view! { <p class="fa-muted">"Loading projects…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),

@@ -73,6 +73,7 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   // Reload: the project and its data are still there.
   await page.reload();
   await expect(app.byTest('project-list')).toContainText('Spam slice');
+  await expect(app.byTest('storage-use')).toContainText('Stored in this browser');
   await app.byTest('open-project').first().click();
   await expect(app.byTest('dataset-rows')).toHaveText('200');
 });

@@ -201,6 +201,13 @@ pub struct EndpointConfig {
     /// Optional system message sent before every prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Cap on generated tokens for free-text attributes (summaries need room).
+    #[serde(default = "default_free_text_max_tokens")]
+    pub free_text_max_tokens: u32,
+}
+
+fn default_free_text_max_tokens() -> u32 {
+    256
 }
 
 impl EndpointConfig {
@@ -225,6 +232,7 @@ impl EndpointConfig {
             timeout_secs: 60,
             constraint: provider.default_constraint(),
             system_prompt: None,
+            free_text_max_tokens: default_free_text_max_tokens(),
         }
     }
 }
@@ -268,6 +276,9 @@ pub struct RunRecord {
     pub dataset_id: String,
     /// Attribute annotated.
     pub attribute: String,
+    /// Whether the attribute is free text (compared by ROUGE, not as labels).
+    #[serde(default)]
+    pub free_text: bool,
     /// Codebook version used.
     pub codebook_version: u32,
     /// Endpoint settings used (never with the key).

@@ -10,7 +10,7 @@ use crate::model::{EndpointConfig, Provider};
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
-use fannotate_core::Attribute;
+use fannotate_core::{Attribute, AttributeKind};
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -383,7 +383,10 @@ pub async fn annotate(
         ..Default::default()
     };
     let messages = render_messages(attribute, text, &opts);
-    let max_tokens = cfg.max_tokens.max(cfg.constraint.min_max_tokens());
+    let max_tokens = match attribute.kind {
+        AttributeKind::Categorical => cfg.max_tokens.max(cfg.constraint.min_max_tokens()),
+        _ => cfg.free_text_max_tokens,
+    };
     let body = chat_body(
         cfg,
         &messages,

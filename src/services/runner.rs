@@ -6,7 +6,7 @@ use super::llm::{annotate, LlmError};
 use super::storage::Storage;
 use crate::error::AppError;
 use crate::model::{run_source, Annotation, AnnotationStatus, RunRecord, RunStatus};
-use fannotate_core::{parse_answer, Attribute, Parsed};
+use fannotate_core::{parse_answer, Attribute, AttributeKind, Parsed};
 use futures::StreamExt;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -170,12 +170,30 @@ fn to_annotation(
             a.latency_ms = ans.latency_ms;
             a.tokens_in = ans.tokens_in;
             a.tokens_out = ans.tokens_out;
-            match parse_answer(&ans.content, &attribute.category_names()) {
-                Parsed::Valid(i) => {
+            let parsed = match attribute.kind {
+                // Free text is the answer itself; only an empty answer is unusable.
+                AttributeKind::FreeText | AttributeKind::Other(_)
+                    if !ans.content.trim().is_empty() =>
+                {
+                    a.status = AnnotationStatus::Valid;
+                    a.value = Some(ans.content.trim().to_string());
+                    None
+                }
+                AttributeKind::FreeText | AttributeKind::Other(_) => Some(Parsed::Invalid {
+                    raw: ans.content.clone(),
+                    reason: fannotate_core::answer::InvalidReason::Empty,
+                }),
+                AttributeKind::Categorical => {
+                    Some(parse_answer(&ans.content, &attribute.category_names()))
+                }
+            };
+            match parsed {
+                None => {}
+                Some(Parsed::Valid(i)) => {
                     a.status = AnnotationStatus::Valid;
                     a.value = Some(attribute.categories[i].name.clone());
                 }
-                Parsed::Invalid { reason, .. } => {
+                Some(Parsed::Invalid { reason, .. }) => {
                     a.status = AnnotationStatus::Invalid;
                     a.reason = Some(reason.as_str().to_string());
                 }

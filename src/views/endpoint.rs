@@ -125,6 +125,10 @@ fn EndpointEditor(
         |d| d.max_tokens as f64,
         |d, v| d.max_tokens = v.clamp(1.0, 32_768.0) as u32,
     );
+    let (ftmax_get, ftmax_set) = num(
+        |d| d.free_text_max_tokens as f64,
+        |d, v| d.free_text_max_tokens = v.clamp(1.0, 32_768.0) as u32,
+    );
     let (conc_get, conc_set) = num(
         |d| d.concurrency as f64,
         |d, v| d.concurrency = v.clamp(1.0, 256.0) as u32,
@@ -193,6 +197,10 @@ fn EndpointEditor(
                 <label class="fa-field fa-field--narrow">
                     <span>"Max tokens"</span>
                     <input type="number" min="1" prop:value=maxtok_get on:change:target=move |ev| maxtok_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Max tokens (free text)"</span>
+                    <input type="number" min="1" prop:value=ftmax_get on:change:target=move |ev| ftmax_set(ev.target().value()) />
                 </label>
                 <label class="fa-field fa-field--narrow">
                     <span>"Concurrency"</span>

@@ -7,6 +7,7 @@ use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRec
 use crate::services::files::download;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::export::write_csv;
+use fannotate_core::rouge::{rouge_mean, RougeReport, Tokenizer};
 use fannotate_core::{classify, ClassificationReport};
 use leptos::prelude::*;
 
@@ -35,6 +36,19 @@ impl Labelled {
         Some(classify(&gold, &pred))
     }
 
+    /// ROUGE of free-text answers against the gold column, over rows that have both.
+    fn rouge(&self, tok: Tokenizer) -> Option<RougeReport> {
+        let gold_col = self.meta.gold_col?;
+        let pairs: Vec<(&str, &str)> = self
+            .rows
+            .iter()
+            .zip(&self.labels)
+            .filter_map(|(r, a)| Some((r.cell(gold_col), a.as_ref()?.value.as_deref()?)))
+            .filter(|(g, _)| !g.trim().is_empty())
+            .collect();
+        Some(rouge_mean(&pairs, tok))
+    }
+
     fn count(&self, status: AnnotationStatus) -> usize {
         self.labels
             .iter()
@@ -56,6 +70,63 @@ impl Labelled {
         });
         write_csv(&header, rows)
     }
+}
+
+const NO_GOLD: &str = "The dataset has no gold column, so agreement cannot be measured. Re-import with a gold column to see it.";
+
+/// Accuracy, κ, macro-F1 and the confusion matrix of a categorical run.
+fn classification_view(report: Option<ClassificationReport>) -> impl IntoView {
+    match report {
+        None => view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any(),
+        Some(r) => view! {
+            <dl class="fa-stats" data-testid="metrics">
+                <div>
+                    <dt>"Accuracy"</dt>
+                    <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
+                    <dd class="fa-muted">{format!("n = {} with gold; invalid and failed count as wrong", r.n_rows - r.n_missing_gold)}</dd>
+                </div>
+                <div>
+                    <dt>"Accuracy on valid answers"</dt>
+                    <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
+                    <dd class="fa-muted">{format!("n = {}", r.n_used)}</dd>
+                </div>
+                <div><dt>"Cohen's κ"</dt><dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd></div>
+                <div><dt>"Macro F1"</dt><dd>{format!("{:.3}", r.macro_f1)}</dd></div>
+            </dl>
+            <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() />
+        }.into_any(),
+    }
+}
+
+/// ROUGE of a free-text run against the gold column, with both tokenizers.
+fn rouge_view(l: &Labelled) -> impl IntoView {
+    let (Some(default), Some(unicode)) = (
+        l.rouge(Tokenizer::Default),
+        l.rouge(Tokenizer::UnicodeWords),
+    ) else {
+        return view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any();
+    };
+    let row = |name: &'static str, testid: &'static str, r: &RougeReport| {
+        view! {
+            <tr data-testid=testid>
+                <th scope="row">{name}</th>
+                <td data-value=r.mean_f.rouge1.to_string()>{format!("{:.3}", r.mean_f.rouge1)}</td>
+                <td>{format!("{:.3}", r.mean_f.rouge2)}</td>
+                <td>{format!("{:.3}", r.mean_f.rouge_l)}</td>
+            </tr>
+        }
+    };
+    view! {
+        <table class="fa-table" data-testid="rouge">
+            <caption>{format!("Mean ROUGE F over {} answers with a gold text", default.n_pairs)}</caption>
+            <thead><tr><th scope="col">"Tokenizer"</th><th scope="col">"ROUGE-1"</th><th scope="col">"ROUGE-2"</th><th scope="col">"ROUGE-L"</th></tr></thead>
+            <tbody>
+                {row("Unicode words (keeps æøå)", "rouge-unicode", &unicode)}
+                {row("rouge-score default (a–z, 0–9 only)", "rouge-default", &default)}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 fn status_word(s: AnnotationStatus) -> &'static str {
@@ -144,7 +215,6 @@ pub fn ResultsView() -> impl IntoView {
 }
 
 fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView {
-    let report = l.report();
     let (invalid, failed) = (
         l.count(AnnotationStatus::Invalid),
         l.count(AnnotationStatus::Error),
@@ -161,25 +231,10 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         l.run.codebook_version,
         gold_name.as_deref().unwrap_or("(none)")
     );
-    let metrics = match report {
-        None => view! { <p class="fa-empty">"The dataset has no gold label column, so agreement cannot be measured. Re-import with a gold column to see accuracy."</p> }.into_any(),
-        Some(r) => view! {
-            <dl class="fa-stats" data-testid="metrics">
-                <div>
-                    <dt>"Accuracy"</dt>
-                    <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
-                    <dd class="fa-muted">{format!("n = {} with gold; invalid and failed count as wrong", r.n_rows - r.n_missing_gold)}</dd>
-                </div>
-                <div>
-                    <dt>"Accuracy on valid answers"</dt>
-                    <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
-                    <dd class="fa-muted">{format!("n = {}", r.n_used)}</dd>
-                </div>
-                <div><dt>"Cohen's κ"</dt><dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd></div>
-                <div><dt>"Macro F1"</dt><dd>{format!("{:.3}", r.macro_f1)}</dd></div>
-            </dl>
-            <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() />
-        }.into_any(),
+    let metrics = if l.run.free_text {
+        rouge_view(&l).into_any()
+    } else {
+        classification_view(l.report()).into_any()
     };
     let total_pages = l.rows.len().div_ceil(PAGE_SIZE).max(1);
     let gold_col = l.meta.gold_col;

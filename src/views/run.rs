@@ -46,6 +46,7 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
         project_id: ds.project_id.clone(),
         dataset_id: ds.id.clone(),
         attribute: attribute.name.clone(),
+        free_text: attribute.kind != AttributeKind::Categorical,
         codebook_version: cbv.version,
         endpoint: stored_endpoint,
         status: RunStatus::Running,
@@ -119,13 +120,15 @@ pub fn RunView() -> impl IntoView {
                 None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
                 Some(Ok(s)) => {
-                    let categorical: Vec<String> = s.codebook.as_ref().and_then(|v| v.codebook().ok())
-                        .map(|cb| cb.attributes.into_iter().filter(|a| a.kind == AttributeKind::Categorical).map(|a| a.name).collect())
+                    // Every attribute can run: categorical ones are compared as labels,
+                    // free-text ones by ROUGE.
+                    let attributes: Vec<String> = s.codebook.as_ref().and_then(|v| v.codebook().ok())
+                        .map(|cb| cb.attributes.into_iter().map(|a| a.name).collect())
                         .unwrap_or_default();
                     let missing = if s.dataset.is_none() {
                         Some("Import a dataset first (Data step).")
-                    } else if categorical.is_empty() {
-                        Some("Save a codebook with a categorical attribute first (Codebook step).")
+                    } else if attributes.is_empty() {
+                        Some("Save a codebook with at least one attribute first (Codebook step).")
                     } else {
                         None
                     };
@@ -134,7 +137,7 @@ pub fn RunView() -> impl IntoView {
                         None => "No endpoint saved: the default local endpoint will be used (Endpoint step).".into(),
                     };
                     let rows = s.dataset.as_ref().map_or(0, |d| d.row_count);
-                    let first = categorical.first().cloned().unwrap_or_default();
+                    let first = attributes.first().cloned().unwrap_or_default();
                     let chosen = move || attribute_choice.get().unwrap_or_else(|| first.clone());
                     let runs = s.runs.clone();
                     let s_start = s.clone();
@@ -145,7 +148,7 @@ pub fn RunView() -> impl IntoView {
                                 <label class="fa-field">
                                     <span>"Attribute"</span>
                                     <select data-testid="run-attribute" on:change:target=move |ev| attribute_choice.set(Some(ev.target().value()))>
-                                        {categorical.iter().map(|a| { let a2 = a.clone(); let c = chosen.clone(); view! {
+                                        {attributes.iter().map(|a| { let a2 = a.clone(); let c = chosen.clone(); view! {
                                             <option value=a.clone() selected=move || c() == a2>{a.clone()}</option>
                                         }}).collect_view()}
                                     </select>

@@ -1,0 +1,31 @@
+// Free-text attributes run unconstrained and are measured by ROUGE against the gold column.
+import { test, expect } from '@playwright/test';
+import { Fannotate, startServers, spamSample, mockAdmin } from './support.mjs';
+
+let servers;
+test.beforeAll(async () => { servers = await startServers(); });
+test.afterAll(async () => servers?.close());
+
+test('a free-text attribute runs without a constraint and shows ROUGE with both tokenizers', async ({ page }) => {
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Free text');
+  await app.importCsv(spamSample(20).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.step('codebook');
+  await app.byTest('attribute-name').fill('gist');
+  await app.page.locator('select').filter({ hasText: 'Free text' }).selectOption('freetext');
+  await app.byTest('instruction').fill('Say in one word what this email is:\n\n<<text>>');
+  await app.byTest('save-codebook').click();
+  await expect(page.getByText(/Codebook saved as version/).last()).toBeVisible();
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'llamacpp', constraint: 'grammar' });
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.startRun();
+  await app.waitRunFinished(20);
+  const log = await mockAdmin(servers.llm, 'log');
+  expect(log.requests.filter((r) => r.path === '/v1/chat/completions' && r.method === 'POST').length).toBe(20);
+  await app.step('results');
+  // The mock answers with the gold text, so every answer matches it exactly.
+  await expect(app.byTest('rouge-unicode').locator('td').first()).toHaveText('1.000');
+  await expect(app.byTest('rouge-default').locator('td').first()).toHaveText('1.000');
+  await expect(app.byTest('results-counts')).toHaveText('20 labelled · 0 invalid answers · 0 failed requests');
+});

@@ -68,7 +68,12 @@ fn Workbench(
                                         class="fa-stepper__step"
                                         data-testid=format!("step-{}", s.as_str())
                                         aria-current=move || (state.step.get() == s).then_some("step")
-                                        on:click=move |_| state.step.set(s)
+                                        on:click=move |_| {
+                                            // Re-selecting the current step must not rebuild it and drop unsaved edits.
+                                            if state.step.get_untracked() != s {
+                                                state.step.set(s);
+                                            }
+                                        }
                                     >
                                         <span class="fa-stepper__num">{i + 1}</span>
                                         {s.label()}

@@ -201,6 +201,15 @@ pub struct EndpointConfig {
     /// Optional system message sent before every prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Nucleus sampling cutoff, sent when set.
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    /// Sampling seed, sent when set (servers that honour it repeat answers).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Requests started per minute at most (`None`: no limit).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
     /// Cap on generated tokens for free-text attributes (summaries need room).
     #[serde(default = "default_free_text_max_tokens")]
     pub free_text_max_tokens: u32,
@@ -232,6 +241,9 @@ impl EndpointConfig {
             timeout_secs: 60,
             constraint: provider.default_constraint(),
             system_prompt: None,
+            top_p: None,
+            seed: None,
+            requests_per_minute: None,
             free_text_max_tokens: default_free_text_max_tokens(),
         }
     }
@@ -337,6 +349,9 @@ pub struct Annotation {
     pub tokens_in: u32,
     /// Completion tokens reported by the server.
     pub tokens_out: u32,
+    /// Whether the token counts are estimates (the server reported none).
+    #[serde(default)]
+    pub tokens_estimated: bool,
     /// Milliseconds since the epoch.
     pub ts: f64,
 }

@@ -63,6 +63,7 @@ fn annotation(ds: &str, row: u32, source: &str) -> Annotation {
         latency_ms: 12.0,
         tokens_in: 30,
         tokens_out: 1,
+        tokens_estimated: false,
         ts: 4.0,
     }
 }

@@ -326,8 +326,16 @@ pub struct ChatAnswer {
     pub tokens_in: u32,
     /// Completion tokens (0 when not reported).
     pub tokens_out: u32,
+    /// Whether the token counts are our estimate (the server sent no `usage`).
+    pub tokens_estimated: bool,
     /// Wall time of the request in milliseconds.
     pub latency_ms: f64,
+}
+
+/// Rough tokens of a text when the server reports none: about four characters
+/// a token for English-like text, rounded up.
+pub fn estimate_tokens(chars: usize) -> u32 {
+    chars.div_ceil(4) as u32
 }
 
 /// The request body for one chat completion.
@@ -344,6 +352,12 @@ pub fn chat_body(
     // Always cap generation: without it a server may run until the context is full.
     body.insert("max_tokens".into(), json!(max_tokens));
     body.insert("stream".into(), json!(false));
+    if let Some(p) = cfg.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if let Some(seed) = cfg.seed {
+        body.insert("seed".into(), json!(seed));
+    }
     for (k, v) in extra {
         body.insert(k.into(), v);
     }
@@ -351,7 +365,10 @@ pub fn chat_body(
 }
 
 /// Read the answer text and token counts from a chat completion body.
-pub fn parse_chat_response(body: &str) -> Result<(String, u32, u32), LlmError> {
+pub fn parse_chat_response(
+    body: &str,
+    prompt_chars: usize,
+) -> Result<(String, u32, u32, bool), LlmError> {
     let bad = || LlmError::Malformed {
         body: shorten(body),
     };
@@ -361,12 +378,18 @@ pub fn parse_chat_response(body: &str) -> Result<(String, u32, u32), LlmError> {
         .and_then(Value::as_str)
         .or_else(|| v.pointer("/choices/0/text").and_then(Value::as_str))
         .ok_or_else(bad)?;
-    let tok = |p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0) as u32;
-    Ok((
-        content.to_string(),
-        tok("/usage/prompt_tokens"),
-        tok("/usage/completion_tokens"),
-    ))
+    let tok = |p: &str| v.pointer(p).and_then(Value::as_u64).map(|n| n as u32);
+    Ok(
+        match (tok("/usage/prompt_tokens"), tok("/usage/completion_tokens")) {
+            (Some(i), Some(o)) => (content.to_string(), i, o, false),
+            _ => (
+                content.to_string(),
+                estimate_tokens(prompt_chars),
+                estimate_tokens(content.chars().count()),
+                true,
+            ),
+        },
+    )
 }
 
 /// Ask the model to annotate one text for one attribute.
@@ -406,11 +429,14 @@ pub async fn annotate(
     )
     .await?;
     let r = check_status(r)?;
-    let (content, tokens_in, tokens_out) = parse_chat_response(&r.body)?;
+    let prompt_chars = messages.iter().map(|m| m.content.chars().count()).sum();
+    let (content, tokens_in, tokens_out, tokens_estimated) =
+        parse_chat_response(&r.body, prompt_chars)?;
     Ok(ChatAnswer {
         content,
         tokens_in,
         tokens_out,
+        tokens_estimated,
         latency_ms: mono_ms() - started,
     })
 }
@@ -468,12 +494,14 @@ pub async fn test_connection(
                 )
                 .await?,
             )?;
-            let (content, tokens_in, tokens_out) = parse_chat_response(&r.body)?;
+            let (content, tokens_in, tokens_out, tokens_estimated) =
+                parse_chat_response(&r.body, ping[0].content.len())?;
             (
                 ChatAnswer {
                     content,
                     tokens_in,
                     tokens_out,
+                    tokens_estimated,
                     latency_ms: mono_ms() - started,
                 },
                 None,
@@ -534,19 +562,26 @@ mod tests {
         assert_eq!(body["messages"][1]["content"], "hi");
         assert_eq!(body["grammar"], r#"root ::= "ham" | "spam""#);
         assert_eq!(body["stream"], false);
+        assert!(body.get("top_p").is_none() && body.get("seed").is_none());
+        c.top_p = Some(0.9);
+        c.seed = Some(7);
+        let body: Value = serde_json::from_str(&chat_body(&c, &messages, Vec::new(), 8)).unwrap();
+        assert_eq!(body["top_p"], 0.9);
+        assert_eq!(body["seed"], 7);
     }
 
     #[test]
     fn chat_responses_are_read_or_reported_malformed() {
         let ok = r#"{"choices":[{"message":{"role":"assistant","content":"spam"}}],"usage":{"prompt_tokens":38,"completion_tokens":4}}"#;
         assert_eq!(
-            parse_chat_response(ok).unwrap(),
-            ("spam".to_string(), 38, 4)
+            parse_chat_response(ok, 100).unwrap(),
+            ("spam".to_string(), 38, 4, false)
         );
         let legacy = r#"{"choices":[{"text":"ham"}]}"#;
+        // No usage: estimated from characters (100 prompt chars -> 25, "ham" -> 1), and flagged.
         assert_eq!(
-            parse_chat_response(legacy).unwrap(),
-            ("ham".to_string(), 0, 0)
+            parse_chat_response(legacy, 100).unwrap(),
+            ("ham".to_string(), 25, 1, true)
         );
         for bad in [
             r#"{"choices": ["#,
@@ -555,7 +590,7 @@ mod tests {
             "",
         ] {
             assert!(
-                matches!(parse_chat_response(bad), Err(LlmError::Malformed { .. })),
+                matches!(parse_chat_response(bad, 0), Err(LlmError::Malformed { .. })),
                 "{bad}"
             );
         }

@@ -253,6 +253,7 @@ mod tests {
                 latency_ms: 0.0,
                 tokens_in: 0,
                 tokens_out: 0,
+                tokens_estimated: false,
                 ts: 0.0,
             };
             s.put_annotations(vec![a], None).await.unwrap();

@@ -49,6 +49,16 @@ pub struct RunProgress {
     pub elapsed_ms: f64,
     /// Tokens used (prompt + completion).
     pub tokens: u64,
+    /// Whether some token counts are estimates.
+    pub tokens_estimated: bool,
+}
+
+/// Pacing for a requests-per-minute limit: requests start at least
+/// `60 000 / rpm` ms apart. Returns (when this request may start, the next free slot).
+pub fn pace(now_ms: f64, next_slot_ms: f64, rpm: u32) -> (f64, f64) {
+    let interval = 60_000.0 / f64::from(rpm.max(1));
+    let start = now_ms.max(next_slot_ms);
+    (start, start + interval)
 }
 
 impl RunProgress {
@@ -163,6 +173,7 @@ fn to_annotation(
         latency_ms: 0.0,
         tokens_in: 0,
         tokens_out: 0,
+        tokens_estimated: false,
         ts: now_ms(),
     };
     match res {
@@ -170,6 +181,7 @@ fn to_annotation(
             a.latency_ms = ans.latency_ms;
             a.tokens_in = ans.tokens_in;
             a.tokens_out = ans.tokens_out;
+            a.tokens_estimated = ans.tokens_estimated;
             let parsed = match attribute.kind {
                 // Free text is the answer itself; only an empty answer is unusable.
                 AttributeKind::FreeText | AttributeKind::Other(_)
@@ -232,12 +244,22 @@ pub async fn execute(
 
     let concurrency = run.endpoint.concurrency.clamp(1, 256) as usize;
     let shared = Rc::new((run.clone(), attribute.clone(), api_key, control.clone()));
+    let next_slot = Rc::new(Cell::new(0.0f64));
     let mut results = futures::stream::iter(tasks)
         .map(|task| {
             let shared = shared.clone();
             let (in_flight, max_in_flight) = (in_flight.clone(), max_in_flight.clone());
+            let next_slot = next_slot.clone();
             async move {
                 let (run, attribute, key, control) = &*shared;
+                if let Some(rpm) = run.endpoint.requests_per_minute {
+                    let now = mono_ms();
+                    let (start, next) = pace(now, next_slot.get(), rpm);
+                    next_slot.set(next);
+                    if start > now {
+                        sleep(start - now).await;
+                    }
+                }
                 if control.is_cancelled() {
                     return (task.row, Err(LlmError::Cancelled));
                 }
@@ -269,6 +291,7 @@ pub async fn execute(
             AnnotationStatus::Error => progress.failed += 1,
         }
         progress.tokens += u64::from(a.tokens_in) + u64::from(a.tokens_out);
+        progress.tokens_estimated |= a.tokens_estimated;
         pending.push(a);
         progress.in_flight = in_flight.get();
         progress.max_in_flight = max_in_flight.get();
@@ -306,6 +329,18 @@ pub async fn execute(
 #[cfg(test)]
 mod tests {
     use super::RunProgress;
+
+    #[test]
+    fn pacing_spaces_request_starts_evenly() {
+        use super::pace;
+        // 120 per minute: one every 500 ms.
+        let (s1, n1) = pace(1000.0, 0.0, 120);
+        assert_eq!((s1, n1), (1000.0, 1500.0));
+        let (s2, n2) = pace(1001.0, n1, 120);
+        assert_eq!((s2, n2), (1500.0, 2000.0));
+        // After a pause the next request starts at once.
+        assert_eq!(pace(5000.0, n2, 120).0, 5000.0);
+    }
 
     #[test]
     fn progress_rate_and_eta() {

@@ -129,6 +129,29 @@ fn EndpointEditor(
         |d| d.free_text_max_tokens as f64,
         |d, v| d.free_text_max_tokens = v.clamp(1.0, 32_768.0) as u32,
     );
+    // Optional numbers: an empty field means "not sent".
+    let opt = move |get: fn(&EndpointConfig) -> String, set: fn(&mut EndpointConfig, &str)| {
+        (
+            move || draft.with(get),
+            move |v: String| draft.update(|d| set(d, v.trim())),
+        )
+    };
+    let (top_p_get, top_p_set) = opt(
+        |d| d.top_p.map(|x| x.to_string()).unwrap_or_default(),
+        |d, v| d.top_p = v.parse::<f64>().ok().map(|x| x.clamp(0.0, 1.0)),
+    );
+    let (seed_get, seed_set) = opt(
+        |d| d.seed.map(|x| x.to_string()).unwrap_or_default(),
+        |d, v| d.seed = v.parse().ok(),
+    );
+    let (rpm_get, rpm_set) = opt(
+        |d| {
+            d.requests_per_minute
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        },
+        |d, v| d.requests_per_minute = v.parse::<u32>().ok().filter(|n| *n > 0),
+    );
     let (conc_get, conc_set) = num(
         |d| d.concurrency as f64,
         |d, v| d.concurrency = v.clamp(1.0, 256.0) as u32,
@@ -193,6 +216,18 @@ fn EndpointEditor(
                 <label class="fa-field fa-field--narrow">
                     <span>"Temperature"</span>
                     <input type="number" min="0" max="2" step="0.1" prop:value=temp_get on:change:target=move |ev| temp_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"top_p"</span>
+                    <input type="number" min="0" max="1" step="0.05" placeholder="server default" prop:value=top_p_get on:change:target=move |ev| top_p_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Seed"</span>
+                    <input type="number" min="0" placeholder="none" prop:value=seed_get on:change:target=move |ev| seed_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Requests/min"</span>
+                    <input type="number" min="1" placeholder="no limit" data-testid="rpm" prop:value=rpm_get on:change:target=move |ev| rpm_set(ev.target().value()) />
                 </label>
                 <label class="fa-field fa-field--narrow">
                     <span>"Max tokens"</span>

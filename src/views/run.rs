@@ -197,7 +197,7 @@ fn RunProgressPanel() -> impl IntoView {
                     <div><dt>"Most in flight"</dt><dd data-testid="run-max-in-flight">{p.max_in_flight}</dd></div>
                     <div><dt>"Items/s"</dt><dd>{format!("{:.1}", p.rate())}</dd></div>
                     <div><dt>"ETA"</dt><dd>{p.eta_secs().map_or("–".to_string(), |s| format!("{s:.0} s"))}</dd></div>
-                    <div><dt>"Tokens"</dt><dd>{p.tokens}</dd></div>
+                    <div><dt>"Tokens"</dt><dd>{if p.tokens_estimated { format!("≈ {} (estimated: the server reports no usage)", p.tokens) } else { p.tokens.to_string() }}</dd></div>
                 </dl>
             </div>
         })}

@@ -29,3 +29,26 @@ test('a free-text attribute runs without a constraint and shows ROUGE with both 
   await expect(app.byTest('rouge-default').locator('td').first()).toHaveText('1.000');
   await expect(app.byTest('results-counts')).toHaveText('20 labelled · 0 invalid answers · 0 failed requests');
 });
+
+test('a requests-per-minute limit spaces request starts', async ({ page }) => {
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Paced');
+  await app.importCsv(spamSample(8).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'normal'], ['spam', 'junk']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 8, provider: 'generic' });
+  await app.byTest('rpm').fill('120');
+  await app.byTest('rpm').dispatchEvent('change');
+  await app.byTest('save-endpoint').click();
+  await app.step('endpoint');
+  await expect(app.byTest('rpm')).toHaveValue('120');
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.startRun();
+  await app.waitRunFinished(8);
+  const posts = (await mockAdmin(servers.llm, 'log')).requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
+  expect(posts).toHaveLength(8);
+  // 120/min = one start every 500 ms: 8 starts span at least 7 intervals.
+  const gaps = posts.slice(1).map((r, i) => r.ts - posts[i].ts);
+  expect(posts[7].ts - posts[0].ts).toBeGreaterThanOrEqual(3400);
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(400);
+});

@@ -1,6 +1,7 @@
 //! The app's error type: one enum per layer rolled up into [`AppError`], whose
 //! [`AppError::user_message`] is the only text the UI shows for a failure.
 
+use crate::services::backup::BackupError;
 use crate::services::llm::LlmError;
 use crate::services::storage::StorageError;
 use fannotate_core::{CodebookError, TableError};
@@ -20,6 +21,9 @@ pub enum AppError {
     /// The codebook is invalid.
     #[error(transparent)]
     Codebook(#[from] CodebookError),
+    /// A backup could not be made or restored.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
 }
 
 /// Problems with a file the user picked, beyond what the table parser reports.
@@ -55,6 +59,8 @@ impl AppError {
             AppError::Llm(e) => e.user_message(),
             AppError::Import(e) => format!("Import failed: {e}."),
             AppError::Codebook(e) => format!("The codebook needs a fix: {e}."),
+            AppError::Backup(BackupError::Storage(e)) => e.user_message(),
+            AppError::Backup(e) => format!("{e}."),
         }
     }
 }

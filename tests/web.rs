@@ -237,3 +237,41 @@ fn bad_mount_options_are_an_error_not_a_panic() {
         .unwrap()
         .contains("invalid Fannotate options"));
 }
+
+#[wasm_bindgen_test]
+async fn a_backup_restores_into_an_empty_database_store_for_store() {
+    use fannotate::services::backup::{backup, restore};
+    let key = random_id();
+    let a = IdbStorage::open(&format!("bk-a-{key}")).await.unwrap();
+    let p = project("Backed up");
+    a.put_project(p.clone()).await.unwrap();
+    let (meta, rows) = dataset(&p.id, 40);
+    a.put_dataset(meta.clone(), rows).await.unwrap();
+    for v in 1..=2 {
+        a.put_codebook(CodebookVersion {
+            project_id: p.id.clone(),
+            version: v,
+            saved_at: 0.0,
+            json: "{\"codes\":[]}".into(),
+        })
+        .await
+        .unwrap();
+    }
+    a.put_endpoint(EndpointConfig::new(&p.id, Provider::LlamaCpp, None, None))
+        .await
+        .unwrap();
+    let anns: Vec<Annotation> = (0..40)
+        .map(|i| annotation(&meta.id, i, &run_source("r1")))
+        .collect();
+    a.put_annotations(anns, None).await.unwrap();
+    a.put_annotations(vec![annotation(&meta.id, 3, "human")], None)
+        .await
+        .unwrap();
+
+    let original = backup(&a, p.clone()).await.unwrap();
+    assert_eq!(original.codebooks.len(), 2);
+    assert_eq!(original.annotations.len(), 41);
+    let b = IdbStorage::open(&format!("bk-b-{key}")).await.unwrap();
+    restore(&b, original.clone()).await.unwrap();
+    assert_eq!(backup(&b, p).await.unwrap(), original);
+}

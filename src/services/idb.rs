@@ -498,6 +498,25 @@ impl Storage for IdbStorage {
         .boxed_local()
     }
 
+    fn codebook_versions(&self, project_id: String) -> Fut<'_, Vec<CodebookVersion>> {
+        async move {
+            let range = prefix_range(&[JsValue::from_str(&project_id)])?;
+            from_array(self.get_all(stores::CODEBOOKS, Some(&range), None).await?)
+        }
+        .boxed_local()
+    }
+
+    fn all_annotations(&self, dataset_id: String) -> Fut<'_, Vec<Annotation>> {
+        async move {
+            let range = prefix_range(&[JsValue::from_str(&dataset_id)])?;
+            from_array(
+                self.get_all(stores::ANNOTATIONS, Some(&range), None)
+                    .await?,
+            )
+        }
+        .boxed_local()
+    }
+
     fn put_endpoint(&self, e: EndpointConfig) -> Fut<'_, ()> {
         async move {
             self.write(&[stores::ENDPOINTS], async |tx| {

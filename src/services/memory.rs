@@ -125,6 +125,31 @@ impl Storage for MemoryStorage {
                 .map(|(_, v)| v.clone()),
         )
     }
+    fn codebook_versions(
+        &self,
+        project_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Vec<CodebookVersion>>> {
+        let t = self.t.borrow();
+        done(
+            t.codebooks
+                .range((project_id.clone(), 0)..=(project_id, u32::MAX))
+                .map(|(_, v)| v.clone())
+                .collect(),
+        )
+    }
+    fn all_annotations(
+        &self,
+        dataset_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Vec<Annotation>>> {
+        let t = self.t.borrow();
+        done(
+            t.annotations
+                .values()
+                .filter(|a| a.dataset_id == dataset_id)
+                .cloned()
+                .collect(),
+        )
+    }
     fn put_endpoint(&self, e: EndpointConfig) -> LocalBoxFuture<'_, StorageResult<()>> {
         self.t
             .borrow_mut()

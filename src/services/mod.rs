@@ -1,6 +1,7 @@
 //! Side effects, each behind a small interface: storage, the LLM client and the
 //! job runner, files, and browser timing.
 
+pub mod backup;
 pub mod browser;
 pub mod files;
 pub mod idb;

@@ -71,6 +71,10 @@ pub trait Storage {
     fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>>;
     /// Store a batch of annotations (and, atomically with them, the run's counters).
     fn put_annotations(&self, batch: Vec<Annotation>, run: Option<RunRecord>) -> Fut<'_, ()>;
+    /// Every codebook version of a project, oldest first.
+    fn codebook_versions(&self, project_id: String) -> Fut<'_, Vec<CodebookVersion>>;
+    /// Every annotation of a dataset, from every source.
+    fn all_annotations(&self, dataset_id: String) -> Fut<'_, Vec<Annotation>>;
     /// All annotations of one dataset from one source, in row order.
     fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>>;
 }

@@ -2,7 +2,9 @@
 
 use crate::error::AppError;
 use crate::model::Project;
+use crate::services::backup::{backup, parse_backup, restore};
 use crate::services::browser::{human_bytes, now_ms, random_id, storage_use};
+use crate::services::files::{download, read_bytes};
 use crate::state::{AppState, Step, ToastKind};
 use leptos::prelude::*;
 
@@ -49,6 +51,44 @@ pub fn ProjectsView() -> impl IntoView {
         }
         create.dispatch(n);
     };
+    let save_backup = move |p: Project| {
+        let storage = state.storage();
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let b = backup(storage.as_ref(), p.clone()).await?;
+                let text = serde_json::to_string(&b)
+                    .map_err(|e| crate::services::backup::BackupError::NotABackup(e.to_string()))?;
+                Ok::<_, AppError>(text)
+            }
+            .await;
+            match result {
+                Ok(text) => match download(
+                    &format!("{}.fannotate.json", p.name),
+                    "application/json",
+                    &text,
+                ) {
+                    Ok(()) => state.toast(
+                        ToastKind::Success,
+                        format!("Backup of \"{}\" saved.", p.name),
+                    ),
+                    Err(e) => state.toast(ToastKind::Error, format!("Download failed: {e}")),
+                },
+                Err(e) => state.error(&e),
+            }
+        });
+    };
+    let restore_action = Action::new_local(move |file: &web_sys::File| {
+        let file = file.clone();
+        let storage = state.storage();
+        async move {
+            let bytes = read_bytes(&file).await?;
+            let b = parse_backup(&String::from_utf8_lossy(&bytes))?;
+            let p = restore(storage.as_ref(), b).await?;
+            state.toast(ToastKind::Success, format!("Restored \"{}\".", p.name));
+            state.touch();
+            Ok::<_, AppError>(())
+        }
+    });
     let delete = move |p: Project| {
         let ok = web_sys::window()
             .and_then(|w| {
@@ -94,6 +134,18 @@ pub fn ProjectsView() -> impl IntoView {
                     "Create"
                 </button>
             </form>
+            <div class="fa-row">
+                <label class="fa-btn">
+                    "Restore a backup…"
+                    <input type="file" accept=".json,application/json" class="fa-visually-hidden" data-testid="restore-file"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            if let Some(f) = input.files().and_then(|f| f.get(0)) { restore_action.dispatch_local(f); }
+                            input.set_value("");
+                        } />
+                </label>
+                {move || restore_action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="restore-error">{e.user_message()}</p> })}
+            </div>
             {move || storage_use.get().flatten().map(|u| view! {
                 <p class="fa-muted" data-testid="storage-use">
                     {format!(
@@ -122,6 +174,10 @@ pub fn ProjectsView() -> impl IntoView {
                                         state.project.set(Some(open.clone()));
                                     }>{p.name.clone()}</button>
                                     <span class="fa-muted">{format_date(p.updated_at)}</span>
+                                    {
+                                        let b = p.clone();
+                                        view! { <button class="fa-btn" data-testid="backup-project" on:click=move |_| save_backup(b.clone())>"Backup"</button> }
+                                    }
                                     <button class="fa-btn fa-btn--danger" on:click=move |_| delete(del.clone())>"Delete"</button>
                                 </li>
                             }

@@ -47,6 +47,8 @@ pub struct RunProgress {
     pub max_in_flight: u32,
     /// Milliseconds since the run started.
     pub elapsed_ms: f64,
+    /// Tasks that were already finished when this session of the run started.
+    pub base_done: u32,
     /// Tokens used (prompt + completion).
     pub tokens: u64,
     /// Whether some token counts are estimates.
@@ -67,12 +69,12 @@ impl RunProgress {
         self.valid + self.invalid + self.failed
     }
 
-    /// Finished tasks per second.
+    /// Tasks finished per second in this session.
     pub fn rate(&self) -> f64 {
         if self.elapsed_ms <= 0.0 {
             0.0
         } else {
-            self.done() as f64 * 1000.0 / self.elapsed_ms
+            self.done().saturating_sub(self.base_done) as f64 * 1000.0 / self.elapsed_ms
         }
     }
 
@@ -220,14 +222,42 @@ fn to_annotation(
     a
 }
 
-/// Run `tasks` through the endpoint of `run`, persisting every result. Returns the
-/// final run record (completed, cancelled or failed).
+/// Outcomes already stored for a run's rows that are not being (re)done now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Rows with a valid answer.
+    pub valid: u32,
+    /// Rows answered outside the label set.
+    pub invalid: u32,
+    /// Rows whose request failed.
+    pub failed: u32,
+}
+
+impl Counts {
+    /// Count stored annotations by outcome.
+    pub fn of<'a>(annotations: impl IntoIterator<Item = &'a Annotation>) -> Self {
+        annotations.into_iter().fold(Counts::default(), |mut c, a| {
+            match a.status {
+                AnnotationStatus::Valid => c.valid += 1,
+                AnnotationStatus::Invalid => c.invalid += 1,
+                AnnotationStatus::Error => c.failed += 1,
+            }
+            c
+        })
+    }
+}
+
+/// Run `tasks` through the endpoint of `run`, persisting every result; `base`
+/// holds the outcomes of rows finished earlier (a resumed or retried run). Returns
+/// the final run record (completed, cancelled or failed).
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     storage: Rc<dyn Storage>,
     mut run: RunRecord,
     attribute: Attribute,
     api_key: String,
     tasks: Vec<RunTask>,
+    base: Counts,
     control: RunControl,
     on_progress: impl Fn(RunProgress),
 ) -> Result<RunRecord, AppError> {
@@ -235,9 +265,14 @@ pub async fn execute(
     let in_flight = Rc::new(Cell::new(0u32));
     let max_in_flight = Rc::new(Cell::new(0u32));
     let mut progress = RunProgress {
-        total: tasks.len() as u32,
+        total: tasks.len() as u32 + base.valid + base.invalid + base.failed,
+        valid: base.valid,
+        invalid: base.invalid,
+        failed: base.failed,
         ..Default::default()
     };
+    // Rate and ETA are about this session's work, not what was done before.
+    progress.base_done = progress.done();
     run.total = progress.total;
     storage.put_run(run.clone()).await?;
     on_progress(progress);
@@ -329,6 +364,50 @@ pub async fn execute(
 #[cfg(test)]
 mod tests {
     use super::RunProgress;
+
+    #[test]
+    fn counts_and_session_rate_of_a_resumed_run() {
+        use super::{Counts, RunProgress};
+        use crate::model::{Annotation, AnnotationStatus};
+        let a = |status| Annotation {
+            dataset_id: "d".into(),
+            row: 0,
+            attribute: "a".into(),
+            source: "run:r".into(),
+            value: None,
+            raw: String::new(),
+            status,
+            reason: None,
+            latency_ms: 0.0,
+            tokens_in: 0,
+            tokens_out: 0,
+            tokens_estimated: false,
+            ts: 0.0,
+        };
+        let stored = [
+            a(AnnotationStatus::Valid),
+            a(AnnotationStatus::Valid),
+            a(AnnotationStatus::Error),
+        ];
+        assert_eq!(
+            Counts::of(&stored),
+            Counts {
+                valid: 2,
+                invalid: 0,
+                failed: 1
+            }
+        );
+        // 60 were done before; 20 more in 10 s is 2/s, not 8/s.
+        let p = RunProgress {
+            total: 100,
+            valid: 80,
+            base_done: 60,
+            elapsed_ms: 10_000.0,
+            ..Default::default()
+        };
+        assert!((p.rate() - 2.0).abs() < 1e-12);
+        assert!((p.eta_secs().unwrap() - 10.0).abs() < 1e-9);
+    }
 
     #[test]
     fn pacing_spaces_request_starts_evenly() {

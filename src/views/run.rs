@@ -4,9 +4,9 @@ use super::endpoint::default_endpoint;
 use super::projects::format_date;
 use crate::components::ProgressBar;
 use crate::error::AppError;
-use crate::model::{RunRecord, RunStatus};
+use crate::model::{run_source, AnnotationStatus, RunRecord, RunStatus};
 use crate::services::browser::{now_ms, random_id};
-use crate::services::runner::{execute, RunControl, RunTask};
+use crate::services::runner::{execute, Counts, RunControl, RunTask};
 use crate::state::{ActiveRun, AppState, ToastKind};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
@@ -58,6 +58,87 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
         finished_at: None,
         error: None,
     };
+    launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// Which rows of an earlier run to (re)do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Continue {
+    /// Rows with no stored outcome (after a cancel or a closed page).
+    Resume,
+    /// Rows whose request failed.
+    RetryFailed,
+}
+
+/// Continue an earlier run with its own settings and codebook version; finished
+/// rows are skipped, so no task is done twice.
+async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Result<(), AppError> {
+    let storage = state.storage();
+    let Some(ds) = storage
+        .dataset(run.project_id.clone())
+        .await?
+        .filter(|d| d.id == run.dataset_id)
+    else {
+        state.toast(
+            ToastKind::Error,
+            "The run's dataset was replaced by a new import; start a new run.",
+        );
+        return Ok(());
+    };
+    let versions = storage.codebook_versions(run.project_id.clone()).await?;
+    let Some(attribute) = versions
+        .iter()
+        .find(|v| v.version == run.codebook_version)
+        .and_then(|v| v.codebook().ok())
+        .and_then(|cb| cb.attribute(&run.attribute).cloned())
+    else {
+        state.toast(
+            ToastKind::Error,
+            "The run's codebook version is gone; start a new run.",
+        );
+        return Ok(());
+    };
+    let stored = storage
+        .annotations(ds.id.clone(), run_source(&run.id))
+        .await?;
+    let outcome: std::collections::HashMap<u32, AnnotationStatus> = stored
+        .iter()
+        .filter(|a| a.attribute == run.attribute)
+        .map(|a| (a.row, a.status))
+        .collect();
+    let redo = |row: u32| match (how, outcome.get(&row)) {
+        (Continue::Resume, None) => true,
+        (Continue::RetryFailed, Some(AnnotationStatus::Error)) => true,
+        _ => false,
+    };
+    let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let tasks: Vec<RunTask> = rows
+        .iter()
+        .filter(|r| redo(r.idx))
+        .map(|r| RunTask {
+            row: r.idx,
+            text: r.cell(ds.text_col).to_string(),
+        })
+        .collect();
+    let base = Counts::of(
+        stored
+            .iter()
+            .filter(|a| a.attribute == run.attribute && !redo(a.row)),
+    );
+    run.status = RunStatus::Running;
+    run.finished_at = None;
+    run.error = None;
+    launch(state, run, attribute, tasks, base).await
+}
+
+/// Run tasks with progress, cancel and a closing message.
+async fn launch(
+    state: AppState,
+    run: RunRecord,
+    attribute: fannotate_core::Attribute,
+    tasks: Vec<RunTask>,
+    base: Counts,
+) -> Result<(), AppError> {
     let control = RunControl::new()?;
     state.active_run.set(Some(ActiveRun {
         run_id: run.id.clone(),
@@ -65,9 +146,16 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
     }));
     state.touch();
     let key = state.session_key.get_untracked();
-    let result = execute(storage, run, attribute, key, tasks, control, move |p| {
-        state.progress.set(Some(p))
-    })
+    let result = execute(
+        state.storage(),
+        run,
+        attribute,
+        key,
+        tasks,
+        base,
+        control,
+        move |p| state.progress.set(Some(p)),
+    )
     .await;
     state.active_run.set(None);
     state.touch();
@@ -92,6 +180,18 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
         ),
     }
     Ok(())
+}
+
+/// Spawn a run-changing task, reporting its error.
+fn spawn_run(
+    state: AppState,
+    fut: impl std::future::Future<Output = Result<(), AppError>> + 'static,
+) {
+    leptos::task::spawn_local(async move {
+        if let Err(e) = fut.await {
+            state.error(&e);
+        }
+    });
 }
 
 /// The run step.
@@ -160,11 +260,7 @@ pub fn RunView() -> impl IntoView {
                                     disabled=move || missing.is_some() || running()
                                     on:click=move |_| {
                                         let (s, attr) = (s_start.clone(), chosen());
-                                        leptos::task::spawn_local(async move {
-                                            if let Err(e) = start_run(state, s, attr).await {
-                                                state.error(&e);
-                                            }
-                                        });
+                                        spawn_run(state, start_run(state, s, attr));
                                     }>"Annotate all rows"</button>
                                 <button class="fa-btn fa-btn--danger" data-testid="cancel-run" disabled=move || !running()
                                     on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>"Cancel"</button>
@@ -221,21 +317,46 @@ fn RunList(
     };
     view! {
         <table class="fa-table" data-testid="run-list">
-            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Model"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th></tr></thead>
+            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Model"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {runs.into_iter().map(|r| {
                     let id = r.id.clone();
+                    let this_page = Memo::new(move |_| active().as_deref() == Some(id.as_str()));
+                    let running = move || state.active_run.with(Option::is_some);
+                    let (status, finished, total, failed) = (r.status, r.valid + r.invalid + r.failed, r.total, r.failed);
                     // A run stored as running that is not this page's is left over from a closed page.
-                    let status = move || if r.status == RunStatus::Running && active().as_deref() != Some(id.as_str()) { RunStatus::Interrupted.label() } else { r.status.label() };
+                    let shown = move || if status == RunStatus::Running && !this_page.get() { RunStatus::Interrupted } else { status };
+                    let can_resume = move || match shown() {
+                        RunStatus::Interrupted | RunStatus::Cancelled => true,
+                        RunStatus::Failed => finished < total,
+                        _ => false,
+                    };
+                    let (resume_run, retry_run) = (r.clone(), r.clone());
                     view! {
-                        <tr>
+                        <tr data-testid="run-row">
                             <td>{format_date(r.started_at)}</td>
                             <td>{r.attribute.clone()}</td>
                             <td>{r.endpoint.model.clone()}</td>
-                            <td data-testid="run-status">{status}</td>
+                            <td data-testid="run-status">{move || shown().label()}</td>
                             <td>{r.valid}</td>
                             <td>{r.invalid}</td>
                             <td>{r.failed}</td>
+                            <td>
+                                <Show when=can_resume>
+                                    <button class="fa-btn" data-testid="resume-run" disabled=running
+                                        on:click={
+                                            let r = resume_run.clone();
+                                            move |_| spawn_run(state, continue_run(state, r.clone(), Continue::Resume))
+                                        }>"Resume"</button>
+                                </Show>
+                                <Show when=move || { failed > 0 && !this_page.get() }>
+                                    <button class="fa-btn" data-testid="retry-failed" disabled=running
+                                        on:click={
+                                            let r = retry_run.clone();
+                                            move |_| spawn_run(state, continue_run(state, r.clone(), Continue::RetryFailed))
+                                        }>{format!("Retry {} failed", r.failed)}</button>
+                                </Show>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}

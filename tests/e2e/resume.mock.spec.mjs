@@ -1,0 +1,63 @@
+// Runs survive a closed page: resume skips finished rows; failed rows can be retried.
+import { test, expect } from '@playwright/test';
+import { Fannotate, startServers, spamSample, mockAdmin } from './support.mjs';
+
+let servers;
+test.beforeAll(async () => { servers = await startServers({ mock: { latencyMs: 250 } }); });
+test.afterAll(async () => servers?.close());
+
+async function setUp(app, name, rows, concurrency) {
+  await app.open(servers.web.url);
+  await app.createProject(name);
+  await app.importCsv(spamSample(rows).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'normal'], ['spam', 'junk']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency, provider: 'generic' });
+}
+
+const sum = (text) => text.match(/\d+/g).map(Number).reduce((a, b) => a + b, 0);
+
+test('a reload in the middle of a run, then resume: every row exactly once', async ({ page }) => {
+  const app = new Fannotate(page);
+  await setUp(app, 'Interrupted', 120, 4);
+  await app.startRun();
+  await expect.poll(async () => Number((await app.byTest('run-done').textContent()).split(' / ')[0])).toBeGreaterThan(20);
+  await page.reload();
+  await app.byTest('open-project').first().click();
+  await app.step('run');
+  await expect(app.byTest('run-status').first()).toHaveText('interrupted');
+  // Results are saved in batches (at most about a second's worth is lost on a reload).
+  const cells = await app.byTest('run-row').first().locator('td').allTextContents();
+  const stored = Number(cells[4]) + Number(cells[5]) + Number(cells[6]);
+  expect(stored).toBeGreaterThan(0);
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.byTest('resume-run').click();
+  await app.waitRunFinished(120);
+  await expect(app.byTest('run-status').first()).toHaveText('completed');
+  // Exactly the rows without a stored result were sent again.
+  const posts = (await mockAdmin(servers.llm, 'log')).requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
+  expect(posts.length).toBe(120 - stored);
+  await app.step('results');
+  expect(sum(await app.byTest('results-counts').textContent())).toBe(120);
+  await expect(app.byTest('results-counts')).toContainText('0 failed');
+});
+
+test('failed rows are listed with their reason and can be retried', async ({ page }) => {
+  const app = new Fannotate(page);
+  await setUp(app, 'Retry', 12, 1);
+  // Three rows' worth of attempts fail (each row is tried 4 times).
+  await mockAdmin(servers.llm, 'config', { latency_ms: 10, faults: [{ type: '500', count: 12 }] });
+  try {
+    await app.startRun();
+    await app.waitRunFinished(12);
+    await app.step('results');
+    await expect(app.byTest('results-counts')).toContainText('3 failed requests');
+    await expect(app.byTest('labels-table')).toContainText('HTTP 500');
+    await app.step('run');
+    await app.byTest('retry-failed').click();
+    await expect(page.getByText(/Run finished: 12 labelled/).last()).toBeVisible();
+    await app.step('results');
+    await expect(app.byTest('results-counts')).toHaveText('12 labelled · 0 invalid answers · 0 failed requests');
+  } finally {
+    await mockAdmin(servers.llm, 'config', { latency_ms: 250, faults: [] });
+  }
+});

@@ -201,6 +201,9 @@ pub struct EndpointConfig {
     /// Optional system message sent before every prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Ask for token log-probabilities, so each label gets a confidence.
+    #[serde(default)]
+    pub logprobs: bool,
     /// Nucleus sampling cutoff, sent when set.
     #[serde(default)]
     pub top_p: Option<f64>,
@@ -241,6 +244,11 @@ impl EndpointConfig {
             timeout_secs: 60,
             constraint: provider.default_constraint(),
             system_prompt: None,
+            // These servers return token log-probabilities with chat completions.
+            logprobs: matches!(
+                provider,
+                Provider::LlamaCpp | Provider::Vllm | Provider::OpenAi
+            ),
             top_p: None,
             seed: None,
             requests_per_minute: None,
@@ -352,6 +360,9 @@ pub struct Annotation {
     /// Whether the token counts are estimates (the server reported none).
     #[serde(default)]
     pub tokens_estimated: bool,
+    /// Probability of the answer from token log-probabilities, when available.
+    #[serde(default)]
+    pub confidence: Option<f64>,
     /// Milliseconds since the epoch.
     pub ts: f64,
 }

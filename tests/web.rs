@@ -64,6 +64,7 @@ fn annotation(ds: &str, row: u32, source: &str) -> Annotation {
         tokens_in: 30,
         tokens_out: 1,
         tokens_estimated: false,
+        confidence: Some(0.9),
         ts: 4.0,
     }
 }

@@ -214,6 +214,7 @@ mod tests {
                 tokens_in: 2,
                 tokens_out: 1,
                 tokens_estimated: false,
+                confidence: Some(0.95),
                 ts: 7.0,
             };
             storage

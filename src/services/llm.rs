@@ -328,6 +328,8 @@ pub struct ChatAnswer {
     pub tokens_out: u32,
     /// Whether the token counts are our estimate (the server sent no `usage`).
     pub tokens_estimated: bool,
+    /// Probability of the whole answer (product of its token probabilities).
+    pub confidence: Option<f64>,
     /// Wall time of the request in milliseconds.
     pub latency_ms: f64,
 }
@@ -352,6 +354,9 @@ pub fn chat_body(
     // Always cap generation: without it a server may run until the context is full.
     body.insert("max_tokens".into(), json!(max_tokens));
     body.insert("stream".into(), json!(false));
+    if cfg.logprobs {
+        body.insert("logprobs".into(), json!(true));
+    }
     if let Some(p) = cfg.top_p {
         body.insert("top_p".into(), json!(p));
     }
@@ -390,6 +395,21 @@ pub fn parse_chat_response(
             ),
         },
     )
+}
+
+/// Probability of the answer: the product of its tokens' probabilities, from
+/// `choices[0].logprobs.content[].logprob`. `None` when the server sent none.
+pub fn answer_confidence(body: &str) -> Option<f64> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let tokens = v.pointer("/choices/0/logprobs/content")?.as_array()?;
+    if tokens.is_empty() {
+        return None;
+    }
+    let sum: f64 = tokens
+        .iter()
+        .map(|t| t.get("logprob").and_then(Value::as_f64))
+        .sum::<Option<f64>>()?;
+    Some(sum.exp().clamp(0.0, 1.0))
 }
 
 /// Ask the model to annotate one text for one attribute.
@@ -433,6 +453,11 @@ pub async fn annotate(
     let (content, tokens_in, tokens_out, tokens_estimated) =
         parse_chat_response(&r.body, prompt_chars)?;
     Ok(ChatAnswer {
+        confidence: if cfg.logprobs {
+            answer_confidence(&r.body)
+        } else {
+            None
+        },
         content,
         tokens_in,
         tokens_out,
@@ -498,6 +523,7 @@ pub async fn test_connection(
                 parse_chat_response(&r.body, ping[0].content.len())?;
             (
                 ChatAnswer {
+                    confidence: None,
                     content,
                     tokens_in,
                     tokens_out,
@@ -594,6 +620,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn confidence_is_the_product_of_token_probabilities() {
+        let body = r#"{"choices":[{"message":{"content":"spam"},"logprobs":{"content":[{"token":"sp","logprob":-0.1},{"token":"am","logprob":-0.2}]}}]}"#;
+        assert!((answer_confidence(body).unwrap() - (-0.3f64).exp()).abs() < 1e-12);
+        assert_eq!(
+            answer_confidence(r#"{"choices":[{"message":{"content":"x"}}]}"#),
+            None
+        );
+        assert_eq!(
+            answer_confidence(r#"{"choices":[{"logprobs":{"content":[]}}]}"#),
+            None
+        );
+        assert_eq!(answer_confidence("nope"), None);
     }
 
     #[test]

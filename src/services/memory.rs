@@ -279,6 +279,7 @@ mod tests {
                 tokens_in: 0,
                 tokens_out: 0,
                 tokens_estimated: false,
+                confidence: None,
                 ts: 0.0,
             };
             s.put_annotations(vec![a], None).await.unwrap();

@@ -176,6 +176,7 @@ fn to_annotation(
         tokens_in: 0,
         tokens_out: 0,
         tokens_estimated: false,
+        confidence: None,
         ts: now_ms(),
     };
     match res {
@@ -184,6 +185,7 @@ fn to_annotation(
             a.tokens_in = ans.tokens_in;
             a.tokens_out = ans.tokens_out;
             a.tokens_estimated = ans.tokens_estimated;
+            a.confidence = ans.confidence;
             let parsed = match attribute.kind {
                 // Free text is the answer itself; only an empty answer is unusable.
                 AttributeKind::FreeText | AttributeKind::Other(_)
@@ -382,6 +384,7 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             tokens_estimated: false,
+            confidence: None,
             ts: 0.0,
         };
         let stored = [

@@ -178,6 +178,7 @@ fn EndpointEditor(
                                 d.provider = p;
                                 d.base_url = p.default_base_url().to_string();
                                 d.constraint = p.default_constraint();
+                                d.logprobs = EndpointConfig::new("", p, None, None).logprobs;
                             });
                         }
                     }>
@@ -204,6 +205,11 @@ fn EndpointEditor(
                     <span>"API key (optional)"</span>
                     <input type="password" autocomplete="off" data-testid="api-key" prop:value=move || state.session_key.get()
                         on:input:target=move |ev| state.session_key.set(ev.target().value()) />
+                </label>
+                <label class="fa-check">
+                    <input type="checkbox" data-testid="logprobs" prop:checked=move || draft.with(|d| d.logprobs)
+                        on:change:target=move |ev| draft.update(|d| d.logprobs = ev.target().checked()) />
+                    "Confidence from token probabilities (logprobs)"
                 </label>
                 <label class="fa-check">
                     <input type="checkbox" prop:checked=move || draft.with(|d| d.store_key)

@@ -261,6 +261,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                         <td>{snippet(r.cell(text_col), 140)}</td>
                         <td class="fa-label fa-label--human">{gold_col.map(|g| r.cell(g).to_string()).unwrap_or_default()}</td>
                         <td><span class=class data-testid="llm-label">{label}</span></td>
+                        <td data-testid="confidence">{a.as_ref().and_then(|a| a.confidence).map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_default()}</td>
                         <td class="fa-muted">{snippet(&raw, 80)}</td>
                     </tr>
                 }
@@ -289,7 +290,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         </div>
         <div class="fa-card">
             <table class="fa-table" data-testid="labels-table">
-                <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Raw answer"</th></tr></thead>
+                <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Confidence"</th><th scope="col">"Raw answer"</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
             <div class="fa-row fa-pager">

@@ -28,6 +28,8 @@ test('a free-text attribute runs without a constraint and shows ROUGE with both 
   await expect(app.byTest('rouge-unicode').locator('td').first()).toHaveText('1.000');
   await expect(app.byTest('rouge-default').locator('td').first()).toHaveText('1.000');
   await expect(app.byTest('results-counts')).toHaveText('20 labelled · 0 invalid answers · 0 failed requests');
+  // llama.cpp preset asks for logprobs; the mock gives -0.05 for the answer: 95 %.
+  await expect(app.byTest('confidence').first()).toHaveText('95 %');
 });
 
 test('a requests-per-minute limit spaces request starts', async ({ page }) => {

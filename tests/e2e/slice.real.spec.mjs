@@ -27,4 +27,6 @@ test('SmolLM2 labels 10 rows, every label in the category set', async ({ page })
   const labels = await app.byTest('llm-label').allTextContents();
   expect(labels).toHaveLength(10);
   for (const l of labels) expect(['ham', 'spam']).toContain(l);
+  // llama-server returns token probabilities, so every label has a confidence.
+  for (const c of await app.byTest('confidence').allTextContents()) expect(c).toMatch(/^\d+ %$/);
 });

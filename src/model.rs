@@ -85,6 +85,9 @@ impl CodebookVersion {
     }
 }
 
+/// The Azure OpenAI API version new endpoints start with.
+pub const AZURE_API_VERSION: &str = "2024-10-21";
+
 /// Kinds of OpenAI-compatible servers, for defaults and advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Provider {
@@ -96,17 +99,20 @@ pub enum Provider {
     Ollama,
     /// api.openai.com.
     OpenAi,
+    /// Azure OpenAI: a deployment URL, `api-key` header and `api-version` parameter.
+    Azure,
     /// Anything else that speaks the OpenAI API.
     Generic,
 }
 
 impl Provider {
     /// Every provider, for pickers.
-    pub const ALL: [Provider; 5] = [
+    pub const ALL: [Provider; 6] = [
         Provider::LlamaCpp,
         Provider::Vllm,
         Provider::Ollama,
         Provider::OpenAi,
+        Provider::Azure,
         Provider::Generic,
     ];
 
@@ -117,6 +123,7 @@ impl Provider {
             Provider::Vllm => "vllm",
             Provider::Ollama => "ollama",
             Provider::OpenAi => "openai",
+            Provider::Azure => "azure",
             Provider::Generic => "generic",
         }
     }
@@ -133,6 +140,7 @@ impl Provider {
             Provider::Vllm => "vLLM",
             Provider::Ollama => "Ollama",
             Provider::OpenAi => "OpenAI",
+            Provider::Azure => "Azure OpenAI",
             Provider::Generic => "Other OpenAI-compatible",
         }
     }
@@ -144,6 +152,7 @@ impl Provider {
             Provider::Vllm => "http://127.0.0.1:8000/v1",
             Provider::Ollama => "http://127.0.0.1:11434/v1",
             Provider::OpenAi => "https://api.openai.com/v1",
+            Provider::Azure => "https://RESOURCE.openai.azure.com/openai/deployments/DEPLOYMENT",
             Provider::Generic => "http://127.0.0.1:8000/v1",
         }
     }
@@ -153,7 +162,7 @@ impl Provider {
         match self {
             Provider::LlamaCpp => Constraint::Grammar,
             Provider::Vllm => Constraint::GuidedChoice,
-            Provider::OpenAi => Constraint::JsonSchema,
+            Provider::OpenAi | Provider::Azure => Constraint::JsonSchema,
             Provider::Ollama | Provider::Generic => Constraint::None,
         }
     }
@@ -165,6 +174,7 @@ impl Provider {
             Provider::Vllm => "start vLLM with --allowed-origins '[\"<this page's origin>\"]'",
             Provider::Ollama => "set OLLAMA_ORIGINS=<this page's origin> before `ollama serve`",
             Provider::OpenAi => "the OpenAI API allows browser calls; check the URL",
+            Provider::Azure => "Azure OpenAI allows browser calls; check the resource and deployment in the URL",
             Provider::Generic => "allow this page's origin in the server's CORS settings (Access-Control-Allow-Origin)",
         }
     }
@@ -201,6 +211,9 @@ pub struct EndpointConfig {
     /// Optional system message sent before every prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Azure's `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// Ask for token log-probabilities, so each label gets a confidence.
     #[serde(default)]
     pub logprobs: bool,
@@ -247,8 +260,9 @@ impl EndpointConfig {
             // These servers return token log-probabilities with chat completions.
             logprobs: matches!(
                 provider,
-                Provider::LlamaCpp | Provider::Vllm | Provider::OpenAi
+                Provider::LlamaCpp | Provider::Vllm | Provider::OpenAi | Provider::Azure
             ),
+            api_version: (provider == Provider::Azure).then(|| AZURE_API_VERSION.to_string()),
             top_p: None,
             seed: None,
             requests_per_minute: None,

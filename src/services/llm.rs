@@ -135,12 +135,27 @@ pub struct HttpResponse {
 /// The URL of an API path under a base URL (`{base}/models`).
 pub fn api_url(base: &str, path: &str) -> Result<String, LlmError> {
     let base = base.trim().trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://"))
-        || web_sys::Url::new(base).is_err()
-    {
-        return Err(LlmError::BadUrl(base.to_string()));
+    let host = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .map(|r| r.split('/').next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => {
+            Ok(format!("{base}/{path}"))
+        }
+        _ => Err(LlmError::BadUrl(base.to_string())),
     }
-    Ok(format!("{base}/{path}"))
+}
+
+/// The URL of an API path for this endpoint (Azure adds its `api-version`).
+pub fn endpoint_url(cfg: &EndpointConfig, path: &str) -> Result<String, LlmError> {
+    let url = api_url(&cfg.base_url, path)?;
+    Ok(match (cfg.provider, cfg.api_version.as_deref()) {
+        (Provider::Azure, Some(v)) if !v.trim().is_empty() => {
+            format!("{url}?api-version={}", v.trim())
+        }
+        _ => url,
+    })
 }
 
 fn global_fetch(url: &str, init: &RequestInit) -> js_sys::Promise {
@@ -256,10 +271,15 @@ pub async fn send(
     result
 }
 
-fn auth_headers(api_key: &str) -> Vec<(&'static str, String)> {
+/// Request headers: JSON, and the key the way the provider expects it.
+pub fn auth_headers(cfg: &EndpointConfig, api_key: &str) -> Vec<(&'static str, String)> {
     let mut h = vec![("Content-Type", "application/json".to_string())];
-    if !api_key.trim().is_empty() {
-        h.push(("Authorization", format!("Bearer {}", api_key.trim())));
+    let key = api_key.trim();
+    if !key.is_empty() {
+        match cfg.provider {
+            Provider::Azure => h.push(("api-key", key.to_string())),
+            _ => h.push(("Authorization", format!("Bearer {key}"))),
+        }
     }
     h
 }
@@ -281,12 +301,16 @@ fn check_status(r: HttpResponse) -> Result<HttpResponse, LlmError> {
 
 /// Model ids the server lists at `GET {base}/models`.
 pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<String>, LlmError> {
-    let url = api_url(&cfg.base_url, "models")?;
+    if cfg.provider == Provider::Azure {
+        // An Azure deployment URL names its model; there is nothing to list.
+        return Ok(Vec::new());
+    }
+    let url = endpoint_url(cfg, "models")?;
     let r = check_status(
         send(
             "GET",
             &url,
-            &auth_headers(api_key),
+            &auth_headers(cfg, api_key),
             None,
             cfg.timeout_secs,
             None,
@@ -436,12 +460,12 @@ pub async fn annotate(
         constraint_fields(attribute, cfg.constraint),
         max_tokens,
     );
-    let url = api_url(&cfg.base_url, "chat/completions")?;
+    let url = endpoint_url(cfg, "chat/completions")?;
     let started = mono_ms();
     let r = send(
         "POST",
         &url,
-        &auth_headers(api_key),
+        &auth_headers(cfg, api_key),
         Some(&body),
         cfg.timeout_secs,
         cancel,
@@ -500,7 +524,7 @@ pub async fn test_connection(
             (ans, Some(ok))
         }
         _ => {
-            let url = api_url(&cfg.base_url, "chat/completions")?;
+            let url = endpoint_url(cfg, "chat/completions")?;
             let ping = [Message {
                 role: Role::User,
                 content: "Reply with the word OK.".into(),
@@ -511,7 +535,7 @@ pub async fn test_connection(
                 send(
                     "POST",
                     &url,
-                    &auth_headers(api_key),
+                    &auth_headers(cfg, api_key),
                     Some(&body),
                     cfg.timeout_secs,
                     None,
@@ -635,6 +659,39 @@ mod tests {
             None
         );
         assert_eq!(answer_confidence("nope"), None);
+    }
+
+    #[test]
+    fn urls_and_keys_per_provider() {
+        let c = cfg();
+        assert_eq!(
+            endpoint_url(&c, "models").unwrap(),
+            "http://127.0.0.1:8081/v1/models"
+        );
+        assert!(matches!(
+            api_url("127.0.0.1:8080/v1", "models"),
+            Err(LlmError::BadUrl(_))
+        ));
+        assert!(matches!(
+            api_url("http:///v1", "models"),
+            Err(LlmError::BadUrl(_))
+        ));
+        assert_eq!(
+            auth_headers(&c, " k ")[1],
+            ("Authorization", "Bearer k".to_string())
+        );
+        assert_eq!(auth_headers(&c, "").len(), 1);
+        let az = EndpointConfig::new(
+            "p",
+            Provider::Azure,
+            Some("https://r.openai.azure.com/openai/deployments/gpt4o/"),
+            None,
+        );
+        assert_eq!(
+            endpoint_url(&az, "chat/completions").unwrap(),
+            format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", crate::model::AZURE_API_VERSION)
+        );
+        assert_eq!(auth_headers(&az, "k")[1], ("api-key", "k".to_string()));
     }
 
     #[test]

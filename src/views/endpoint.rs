@@ -178,7 +178,9 @@ fn EndpointEditor(
                                 d.provider = p;
                                 d.base_url = p.default_base_url().to_string();
                                 d.constraint = p.default_constraint();
-                                d.logprobs = EndpointConfig::new("", p, None, None).logprobs;
+                                let fresh = EndpointConfig::new("", p, None, None);
+                                d.logprobs = fresh.logprobs;
+                                d.api_version = fresh.api_version;
                             });
                         }
                     }>
@@ -187,6 +189,13 @@ fn EndpointEditor(
                         }).collect_view()}
                     </select>
                 </label>
+                <Show when=move || provider.get() == Provider::Azure>
+                    <label class="fa-field fa-field--narrow">
+                        <span>"api-version"</span>
+                        <input type="text" data-testid="api-version" prop:value=move || draft.with(|d| d.api_version.clone().unwrap_or_default())
+                            on:input:target=move |ev| { let v = ev.target().value(); draft.update(|d| d.api_version = (!v.trim().is_empty()).then_some(v)) } />
+                    </label>
+                </Show>
                 <label class="fa-field fa-field--wide">
                     <span>"Base URL"</span>
                     <input type="url" data-testid="base-url" prop:value=base_get on:input:target=move |ev| base_set(ev.target().value()) />

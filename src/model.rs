@@ -271,6 +271,34 @@ impl EndpointConfig {
     }
 }
 
+/// Connections a browser opens to one host over HTTP/1.1.
+pub const HTTP1_CONNECTIONS_PER_HOST: u32 = 6;
+
+impl EndpointConfig {
+    /// Requests that can really be in flight: a plain-http endpoint speaks HTTP/1.1,
+    /// where browsers keep at most six connections per host; HTTPS usually brings
+    /// HTTP/2, which multiplexes many requests on one connection.
+    pub fn effective_concurrency(&self) -> u32 {
+        if self.base_url.trim_start().starts_with("http://") {
+            self.concurrency.min(HTTP1_CONNECTIONS_PER_HOST)
+        } else {
+            self.concurrency
+        }
+    }
+
+    /// A warning when the concurrency asked for cannot be reached.
+    pub fn concurrency_note(&self) -> Option<String> {
+        (self.effective_concurrency() < self.concurrency).then(|| {
+            format!(
+                "Over plain http:// (HTTP/1.1) a browser keeps at most {HTTP1_CONNECTIONS_PER_HOST} requests in flight per server, \
+                 so {} of the {} asked for will run at once. Serve the endpoint over HTTPS (HTTP/2) to go higher.",
+                self.effective_concurrency(),
+                self.concurrency
+            )
+        })
+    }
+}
+
 /// Lifecycle of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunStatus {
@@ -379,6 +407,25 @@ pub struct Annotation {
     pub confidence: Option<f64>,
     /// Milliseconds since the epoch.
     pub ts: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_caps_concurrency_at_six() {
+        let mut e = EndpointConfig::new("p", Provider::LlamaCpp, None, None);
+        e.concurrency = 32;
+        assert_eq!(e.effective_concurrency(), 6);
+        assert!(e.concurrency_note().unwrap().contains("6 of the 32"));
+        e.base_url = "https://llm.internal/v1".into();
+        assert_eq!(e.effective_concurrency(), 32);
+        assert_eq!(e.concurrency_note(), None);
+        e.base_url = "http://127.0.0.1:8080/v1".into();
+        e.concurrency = 4;
+        assert_eq!(e.concurrency_note(), None);
+    }
 }
 
 /// The annotation source string of a run.

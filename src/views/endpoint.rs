@@ -275,6 +275,7 @@ fn EndpointEditor(
                     </select>
                 </label>
             </div>
+            {move || draft.with(|d| d.concurrency_note()).map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}
             <label class="fa-field fa-field--wide">
                 <span>"System message (optional, sent before every prompt)"</span>
                 <textarea rows="2" data-testid="system-prompt"

@@ -232,6 +232,7 @@ pub fn RunView() -> impl IntoView {
                     } else {
                         None
                     };
+                    let concurrency_note = s.endpoint.as_ref().and_then(|e| e.concurrency_note());
                     let endpoint_note = match &s.endpoint {
                         Some(e) => format!("{} · model {} · {} in flight · constraint: {}", e.base_url, if e.model.is_empty() { "(server default)" } else { &e.model }, e.concurrency, e.constraint.label()),
                         None => "No endpoint saved: the default local endpoint will be used (Endpoint step).".into(),
@@ -255,6 +256,7 @@ pub fn RunView() -> impl IntoView {
                                 </label>
                                 <p class="fa-muted">{format!("{rows} rows · {endpoint_note}")}</p>
                             </div>
+                            {concurrency_note.map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}
                             <div class="fa-row">
                                 <button class="fa-btn fa-btn--primary" data-testid="start-run"
                                     disabled=move || missing.is_some() || running()

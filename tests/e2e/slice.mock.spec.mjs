@@ -27,6 +27,7 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
 
   await app.defineAttribute('spam', SPAM_CATEGORIES);
   await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 8, constraint: 'none', provider: 'generic' });
+  await expect(app.byTest('concurrency-note')).toContainText('6 of the 8');
   await app.testConnection();
   await expect(app.byTest('connection-ok')).toContainText('Connected');
 
@@ -38,6 +39,7 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   const chats = log.requests.filter((r) => r.path === '/v1/chat/completions' && r.method === 'POST');
   expect(chats.length).toBe(200);
   expect(log.max_in_flight).toBeGreaterThanOrEqual(4);
+  expect(log.max_in_flight).toBeLessThanOrEqual(6); // HTTP/1.1: six connections per host
   expect(Number(await app.byTest('run-max-in-flight').textContent())).toBeGreaterThanOrEqual(4);
 
   await app.step('results');

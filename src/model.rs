@@ -409,6 +409,11 @@ pub struct Annotation {
     pub ts: f64,
 }
 
+/// The annotation source string of a run.
+pub fn run_source(run_id: &str) -> String {
+    format!("run:{run_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,9 +431,4 @@ mod tests {
         e.concurrency = 4;
         assert_eq!(e.concurrency_note(), None);
     }
-}
-
-/// The annotation source string of a run.
-pub fn run_source(run_id: &str) -> String {
-    format!("run:{run_id}")
 }

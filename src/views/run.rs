@@ -106,10 +106,11 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
         .filter(|a| a.attribute == run.attribute)
         .map(|a| (a.row, a.status))
         .collect();
-    let redo = |row: u32| match (how, outcome.get(&row)) {
-        (Continue::Resume, None) => true,
-        (Continue::RetryFailed, Some(AnnotationStatus::Error)) => true,
-        _ => false,
+    let redo = |row: u32| {
+        matches!(
+            (how, outcome.get(&row)),
+            (Continue::Resume, None) | (Continue::RetryFailed, Some(AnnotationStatus::Error))
+        )
     };
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
     let tasks: Vec<RunTask> = rows

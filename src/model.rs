@@ -409,6 +409,29 @@ pub struct Annotation {
     pub ts: f64,
 }
 
+impl Annotation {
+    /// An annotation with no outcome yet: failed, empty, zero counts. Callers fill
+    /// in what they know.
+    pub fn pending(dataset_id: &str, row: u32, attribute: &str, source: &str, ts: f64) -> Self {
+        Annotation {
+            dataset_id: dataset_id.to_string(),
+            row,
+            attribute: attribute.to_string(),
+            source: source.to_string(),
+            value: None,
+            raw: String::new(),
+            status: AnnotationStatus::Error,
+            reason: None,
+            latency_ms: 0.0,
+            tokens_in: 0,
+            tokens_out: 0,
+            tokens_estimated: false,
+            confidence: None,
+            ts,
+        }
+    }
+}
+
 /// The annotation source string of a run.
 pub fn run_source(run_id: &str) -> String {
     format!("run:{run_id}")

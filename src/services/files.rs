@@ -55,3 +55,12 @@ pub fn download(name: &str, mime: &str, content: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The file picked in a file input's `change` event. The input is cleared, so
+/// picking the same file again (after fixing it) fires another event.
+pub fn take_picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    let file = input.files().and_then(|f| f.get(0));
+    input.set_value("");
+    file
+}

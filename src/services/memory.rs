@@ -267,20 +267,10 @@ mod tests {
                 .unwrap();
             assert_eq!(s.rows("d1".into(), 45, 10).await.unwrap().len(), 5);
             let a = Annotation {
-                dataset_id: "d1".into(),
-                row: 3,
-                attribute: "a".into(),
-                source: "run:x".into(),
+                status: AnnotationStatus::Valid,
                 value: Some("v".into()),
                 raw: "v".into(),
-                status: AnnotationStatus::Valid,
-                reason: None,
-                latency_ms: 0.0,
-                tokens_in: 0,
-                tokens_out: 0,
-                tokens_estimated: false,
-                confidence: None,
-                ts: 0.0,
+                ..Annotation::pending("d1", 3, "a", "run:x", 0.0)
             };
             s.put_annotations(vec![a], None).await.unwrap();
             assert_eq!(

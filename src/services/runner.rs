@@ -163,22 +163,13 @@ fn to_annotation(
     row: u32,
     res: Result<super::llm::ChatAnswer, LlmError>,
 ) -> Annotation {
-    let mut a = Annotation {
-        dataset_id: run.dataset_id.clone(),
+    let mut a = Annotation::pending(
+        &run.dataset_id,
         row,
-        attribute: run.attribute.clone(),
-        source: run_source(&run.id),
-        value: None,
-        raw: String::new(),
-        status: AnnotationStatus::Error,
-        reason: None,
-        latency_ms: 0.0,
-        tokens_in: 0,
-        tokens_out: 0,
-        tokens_estimated: false,
-        confidence: None,
-        ts: now_ms(),
-    };
+        &run.attribute,
+        &run_source(&run.id),
+        now_ms(),
+    );
     match res {
         Ok(ans) => {
             a.latency_ms = ans.latency_ms;
@@ -372,20 +363,8 @@ mod tests {
         use super::{Counts, RunProgress};
         use crate::model::{Annotation, AnnotationStatus};
         let a = |status| Annotation {
-            dataset_id: "d".into(),
-            row: 0,
-            attribute: "a".into(),
-            source: "run:r".into(),
-            value: None,
-            raw: String::new(),
             status,
-            reason: None,
-            latency_ms: 0.0,
-            tokens_in: 0,
-            tokens_out: 0,
-            tokens_estimated: false,
-            confidence: None,
-            ts: 0.0,
+            ..Annotation::pending("d", 0, "a", "run:r", 0.0)
         };
         let stored = [
             a(AnnotationStatus::Valid),

@@ -4,7 +4,7 @@
 use crate::error::{AppError, ImportError};
 use crate::model::CodebookVersion;
 use crate::services::browser::now_ms;
-use crate::services::files::{download, read_bytes};
+use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
 use fannotate_core::prompt::{render_prompt, PromptOptions};
@@ -255,9 +255,7 @@ fn CodebookEditor(
                     "Import codebook JSON"
                     <input type="file" accept=".json,application/json" class="fa-visually-hidden" data-testid="codebook-file"
                         on:change=move |ev| {
-                            let input: web_sys::HtmlInputElement = event_target(&ev);
-                            if let Some(f) = input.files().and_then(|f| f.get(0)) { import.dispatch_local(f); }
-                            input.set_value("");
+                            if let Some(f) = take_picked_file(&ev) { import.dispatch_local(f); }
                         } />
                 </label>
                 <button class="fa-btn" on:click=move |_| {

@@ -4,7 +4,7 @@ use super::snippet;
 use crate::error::{AppError, ImportError};
 use crate::model::{DatasetMeta, RowRecord};
 use crate::services::browser::{now_ms, random_id};
-use crate::services::files::read_bytes;
+use crate::services::files::{read_bytes, take_picked_file};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{import_file, FileFormat, ImportOptions, Imported};
 use fannotate_core::table::{TextEncoding, DELIMITERS};
@@ -212,16 +212,13 @@ pub fn DataView() -> impl IntoView {
     };
 
     let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+        if let Some(file) = take_picked_file(&ev) {
             text_choice.set(None);
             id_choice.set(None);
             gold_choice.set(None);
             options.set(ImportOptions::default());
             read.dispatch_local(file);
         }
-        // Allow picking the same file again after a fix.
-        input.set_value("");
     };
 
     let column_select = move |label: &'static str,

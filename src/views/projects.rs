@@ -4,7 +4,7 @@ use crate::error::AppError;
 use crate::model::Project;
 use crate::services::backup::{backup, parse_backup, restore};
 use crate::services::browser::{human_bytes, now_ms, random_id, storage_use};
-use crate::services::files::{download, read_bytes};
+use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::state::{AppState, Step, ToastKind};
 use leptos::prelude::*;
 
@@ -139,9 +139,7 @@ pub fn ProjectsView() -> impl IntoView {
                     "Restore a backup…"
                     <input type="file" accept=".json,application/json" class="fa-visually-hidden" data-testid="restore-file"
                         on:change=move |ev| {
-                            let input: web_sys::HtmlInputElement = event_target(&ev);
-                            if let Some(f) = input.files().and_then(|f| f.get(0)) { restore_action.dispatch_local(f); }
-                            input.set_value("");
+                            if let Some(f) = take_picked_file(&ev) { restore_action.dispatch_local(f); }
                         } />
                 </label>
                 {move || restore_action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="restore-error">{e.user_message()}</p> })}

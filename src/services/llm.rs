@@ -454,12 +454,27 @@ pub async fn annotate(
         AttributeKind::Categorical => cfg.max_tokens.max(cfg.constraint.min_max_tokens()),
         _ => cfg.free_text_max_tokens,
     };
-    let body = chat_body(
+    complete(
         cfg,
+        api_key,
         &messages,
         constraint_fields(attribute, cfg.constraint),
         max_tokens,
-    );
+        cancel,
+    )
+    .await
+}
+
+/// Send one chat completion and read its answer, token counts and confidence.
+async fn complete(
+    cfg: &EndpointConfig,
+    api_key: &str,
+    messages: &[Message],
+    extra: Vec<(&'static str, Value)>,
+    max_tokens: u32,
+    cancel: Option<&AbortSignal>,
+) -> Result<ChatAnswer, LlmError> {
+    let body = chat_body(cfg, messages, extra, max_tokens);
     let url = endpoint_url(cfg, "chat/completions")?;
     let started = mono_ms();
     let r = send(
@@ -524,36 +539,12 @@ pub async fn test_connection(
             (ans, Some(ok))
         }
         _ => {
-            let url = endpoint_url(cfg, "chat/completions")?;
             let ping = [Message {
                 role: Role::User,
                 content: "Reply with the word OK.".into(),
             }];
-            let body = chat_body(cfg, &ping, Vec::new(), 4);
-            let started = mono_ms();
-            let r = check_status(
-                send(
-                    "POST",
-                    &url,
-                    &auth_headers(cfg, api_key),
-                    Some(&body),
-                    cfg.timeout_secs,
-                    None,
-                    cfg.provider,
-                )
-                .await?,
-            )?;
-            let (content, tokens_in, tokens_out, tokens_estimated) =
-                parse_chat_response(&r.body, ping[0].content.len())?;
             (
-                ChatAnswer {
-                    confidence: None,
-                    content,
-                    tokens_in,
-                    tokens_out,
-                    tokens_estimated,
-                    latency_ms: mono_ms() - started,
-                },
+                complete(cfg, api_key, &ping, Vec::new(), 4, None).await?,
                 None,
             )
         }

@@ -130,32 +130,23 @@ pub fn DataView() -> impl IntoView {
             })
         })
     });
-    let text_col = Memo::new(move |_| {
-        text_choice.get().unwrap_or_else(|| {
-            picked.with(|p| {
-                p.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .and_then(|p| guess_text_col(&p.imported.table))
-            })
-        })
-    });
-    let id_col = Memo::new(move |_| {
-        id_choice.get().unwrap_or_else(|| {
-            picked.with(|p| {
-                p.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .and_then(|p| guess_col(&p.imported.table, &["id", "row_id", "uid"]))
-            })
-        })
-    });
-    let gold_col = Memo::new(move |_| {
-        gold_choice.get().unwrap_or_else(|| {
-            picked.with(|p| {
-                p.as_ref().and_then(|r| r.as_ref().ok()).and_then(|p| {
-                    guess_col(&p.imported.table, &["label", "gold", "category", "class"])
+    // The user's choice, else the guess for the file just read.
+    let column = move |choice: RwSignal<Option<Option<usize>>>,
+                       guess: fn(&Table) -> Option<usize>| {
+        Memo::new(move |_| {
+            choice.get().unwrap_or_else(|| {
+                picked.with(|p| {
+                    p.as_ref()
+                        .and_then(|r| r.as_ref().ok())
+                        .and_then(|p| guess(&p.imported.table))
                 })
             })
         })
+    };
+    let text_col = column(text_choice, guess_text_col);
+    let id_col = column(id_choice, |t| guess_col(t, &["id", "row_id", "uid"]));
+    let gold_col = column(gold_choice, |t| {
+        guess_col(t, &["label", "gold", "category", "class"])
     });
 
     let import = Action::new_local(move |_: &()| {

@@ -229,6 +229,90 @@ pub struct EndpointConfig {
     /// Cap on generated tokens for free-text attributes (summaries need room).
     #[serde(default = "default_free_text_max_tokens")]
     pub free_text_max_tokens: u32,
+    /// Whether "Test connection" may set the constraint and logprobs from what the
+    /// server honours, or the user fixed them by hand.
+    #[serde(default)]
+    pub constraint_mode: ConstraintMode,
+    /// What the last capability probe found.
+    #[serde(default)]
+    pub capabilities: Option<Capabilities>,
+    /// Further base URLs serving the same model (replicas); requests are spread
+    /// over `base_url` and these.
+    #[serde(default)]
+    pub replicas: Vec<String>,
+    /// Requests per item; above 1 the label is the majority vote and the share of
+    /// agreeing answers is the confidence when there are no log-probabilities.
+    #[serde(default = "one")]
+    pub replications: u32,
+    /// Price per million prompt tokens, for cost estimates.
+    #[serde(default)]
+    pub price_in_per_m: Option<f64>,
+    /// Price per million completion tokens, for cost estimates.
+    #[serde(default)]
+    pub price_out_per_m: Option<f64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Who decides how categorical answers are constrained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ConstraintMode {
+    /// The capability probe picks the best mechanism the server honours.
+    #[default]
+    Auto,
+    /// The user's choice stands, whatever the probe finds.
+    Manual,
+}
+
+/// Which output controls an endpoint honoured when probed with tiny requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// vLLM `guided_choice`.
+    pub guided_choice: bool,
+    /// `response_format` with a JSON schema.
+    pub json_schema: bool,
+    /// llama.cpp GBNF `grammar`.
+    pub grammar: bool,
+    /// Token log-probabilities in chat completions.
+    pub logprobs: bool,
+}
+
+impl Capabilities {
+    /// The tightest constraint the server honours: a fixed choice list beats a
+    /// grammar (same effect, more servers' fast path), which beats JSON (more
+    /// tokens per answer).
+    pub fn best_constraint(&self) -> Constraint {
+        if self.guided_choice {
+            Constraint::GuidedChoice
+        } else if self.grammar {
+            Constraint::Grammar
+        } else if self.json_schema {
+            Constraint::JsonSchema
+        } else {
+            Constraint::None
+        }
+    }
+
+    /// Whether the server honours `c`.
+    pub fn honours(&self, c: Constraint) -> bool {
+        match c {
+            Constraint::None => true,
+            Constraint::GuidedChoice => self.guided_choice,
+            Constraint::JsonSchema => self.json_schema,
+            Constraint::Grammar => self.grammar,
+        }
+    }
+
+    /// Apply a probe's findings to settings in automatic mode.
+    pub fn apply_to(self, cfg: &mut EndpointConfig) {
+        cfg.capabilities = Some(self);
+        if cfg.constraint_mode == ConstraintMode::Auto {
+            cfg.constraint = self.best_constraint();
+            cfg.logprobs = self.logprobs;
+        }
+    }
 }
 
 fn default_free_text_max_tokens() -> u32 {
@@ -267,7 +351,33 @@ impl EndpointConfig {
             seed: None,
             requests_per_minute: None,
             free_text_max_tokens: default_free_text_max_tokens(),
+            constraint_mode: ConstraintMode::Auto,
+            capabilities: None,
+            replicas: Vec::new(),
+            replications: 1,
+            price_in_per_m: None,
+            price_out_per_m: None,
         }
+    }
+
+    /// Every base URL requests may go to: the main one, then the replicas.
+    pub fn base_urls(&self) -> Vec<String> {
+        std::iter::once(&self.base_url)
+            .chain(&self.replicas)
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect()
+    }
+
+    /// Cost of the given token counts at this endpoint's prices, when priced.
+    pub fn cost(&self, tokens_in: u64, tokens_out: u64) -> Option<f64> {
+        if self.price_in_per_m.is_none() && self.price_out_per_m.is_none() {
+            return None;
+        }
+        Some(
+            tokens_in as f64 * self.price_in_per_m.unwrap_or(0.0) / 1e6
+                + tokens_out as f64 * self.price_out_per_m.unwrap_or(0.0) / 1e6,
+        )
     }
 }
 
@@ -276,14 +386,25 @@ pub const HTTP1_CONNECTIONS_PER_HOST: u32 = 6;
 
 impl EndpointConfig {
     /// Requests that can really be in flight: a plain-http endpoint speaks HTTP/1.1,
-    /// where browsers keep at most six connections per host; HTTPS usually brings
-    /// HTTP/2, which multiplexes many requests on one connection.
+    /// where browsers keep at most six connections per host (host and port); HTTPS
+    /// usually brings HTTP/2, which multiplexes many requests on one connection. A
+    /// pool of replicas on different hosts adds six per plain-http host.
     pub fn effective_concurrency(&self) -> u32 {
-        if self.base_url.trim_start().starts_with("http://") {
-            self.concurrency.min(HTTP1_CONNECTIONS_PER_HOST)
-        } else {
-            self.concurrency
+        let mut http_hosts: Vec<String> = Vec::new();
+        for url in self.base_urls() {
+            match url.strip_prefix("http://") {
+                Some(rest) => {
+                    let host = rest.split('/').next().unwrap_or("").to_ascii_lowercase();
+                    if !http_hosts.contains(&host) {
+                        http_hosts.push(host);
+                    }
+                }
+                // One HTTP/2 endpoint can carry everything asked for.
+                None => return self.concurrency,
+            }
         }
+        self.concurrency
+            .min(HTTP1_CONNECTIONS_PER_HOST * (http_hosts.len().max(1) as u32))
     }
 
     /// A warning when the concurrency asked for cannot be reached.
@@ -291,7 +412,8 @@ impl EndpointConfig {
         (self.effective_concurrency() < self.concurrency).then(|| {
             format!(
                 "Over plain http:// (HTTP/1.1) a browser keeps at most {HTTP1_CONNECTIONS_PER_HOST} requests in flight per server, \
-                 so {} of the {} asked for will run at once. Serve the endpoint over HTTPS (HTTP/2) to go higher.",
+                 so {} of the {} asked for will run at once. Serve the endpoint over HTTPS (HTTP/2), or add replicas on other \
+                 hosts or ports to the endpoint pool, to go higher.",
                 self.effective_concurrency(),
                 self.concurrency
             )
@@ -361,6 +483,114 @@ pub struct RunRecord {
     pub finished_at: Option<f64>,
     /// Why the run stopped, when it failed.
     pub error: Option<String>,
+    /// Which rows the run was started on.
+    #[serde(default)]
+    pub scope: Scope,
+    /// The rows of the run as `[start, end)` ranges; `None` means every row.
+    #[serde(default)]
+    pub task_rows: Option<Vec<[u32; 2]>>,
+}
+
+impl RunRecord {
+    /// Whether row `row` is one of the run's tasks.
+    pub fn has_row(&self, row: u32) -> bool {
+        match &self.task_rows {
+            None => true,
+            Some(ranges) => {
+                // Ranges are sorted and disjoint.
+                let i = ranges.partition_point(|r| r[1] <= row);
+                ranges.get(i).is_some_and(|r| r[0] <= row)
+            }
+        }
+    }
+}
+
+/// Sorted row numbers as `[start, end)` ranges (compact for long runs of rows).
+pub fn row_ranges(rows: impl IntoIterator<Item = u32>) -> Vec<[u32; 2]> {
+    let mut sorted: Vec<u32> = rows.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<[u32; 2]> = Vec::new();
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if last[1] == r => last[1] = r + 1,
+            _ => out.push([r, r + 1]),
+        }
+    }
+    out
+}
+
+/// Which rows a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Scope {
+    /// Every row of the dataset.
+    #[default]
+    All,
+    /// Rows with a human label for the attribute (the validation set).
+    Validation,
+    /// Rows with neither a human label nor a valid model label for the attribute.
+    Unlabelled,
+    /// Rows whose latest model answer for the attribute failed or was invalid.
+    Failed,
+}
+
+impl Scope {
+    /// Every scope, for pickers.
+    pub const ALL: [Scope; 4] = [
+        Scope::All,
+        Scope::Validation,
+        Scope::Unlabelled,
+        Scope::Failed,
+    ];
+
+    /// Stable identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Validation => "validation",
+            Scope::Unlabelled => "unlabelled",
+            Scope::Failed => "failed",
+        }
+    }
+
+    /// Inverse of [`Scope::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The rows of a dataset of `row_count` rows in this scope, in order.
+    /// `human`: rows with a human label for the attribute; `model_valid`: rows
+    /// with a valid model label from any run; `latest`: each row's most recent
+    /// model outcome.
+    pub fn rows(
+        self,
+        row_count: u32,
+        human: &std::collections::HashSet<u32>,
+        model_valid: &std::collections::HashSet<u32>,
+        latest: &std::collections::HashMap<u32, AnnotationStatus>,
+    ) -> Vec<u32> {
+        (0..row_count)
+            .filter(|r| match self {
+                Scope::All => true,
+                Scope::Validation => human.contains(r),
+                Scope::Unlabelled => !human.contains(r) && !model_valid.contains(r),
+                Scope::Failed => matches!(
+                    latest.get(r),
+                    Some(AnnotationStatus::Error | AnnotationStatus::Invalid)
+                ),
+            })
+            .collect()
+    }
+
+    /// Name shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::All => "All rows",
+            Scope::Validation => "Validation set (rows with a human label)",
+            Scope::Unlabelled => "Unlabelled rows",
+            Scope::Failed => "Failed or invalid answers",
+        }
+    }
 }
 
 /// How an annotation's value came out.
@@ -402,9 +632,16 @@ pub struct Annotation {
     /// Whether the token counts are estimates (the server reported none).
     #[serde(default)]
     pub tokens_estimated: bool,
-    /// Probability of the answer from token log-probabilities, when available.
+    /// Probability of the answer from token log-probabilities, or else the share
+    /// of agreeing replications, when available.
     #[serde(default)]
     pub confidence: Option<f64>,
+    /// Share of replications that gave the chosen value (with replications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<f64>,
+    /// Each replication's value (`None`: invalid or failed), with replications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_values: Vec<Option<String>>,
     /// Milliseconds since the epoch.
     pub ts: f64,
 }
@@ -427,10 +664,15 @@ impl Annotation {
             tokens_out: 0,
             tokens_estimated: false,
             confidence: None,
+            agreement: None,
+            replica_values: Vec::new(),
             ts,
         }
     }
 }
+
+/// The annotation source of labels a person gave.
+pub const HUMAN_SOURCE: &str = "human";
 
 /// The annotation source string of a run.
 pub fn run_source(run_id: &str) -> String {
@@ -453,5 +695,135 @@ mod tests {
         e.base_url = "http://127.0.0.1:8080/v1".into();
         e.concurrency = 4;
         assert_eq!(e.concurrency_note(), None);
+    }
+
+    #[test]
+    fn a_pool_of_plain_http_hosts_adds_six_each() {
+        let mut e = EndpointConfig::new("p", Provider::Vllm, Some("http://a:8000/v1"), None);
+        e.concurrency = 32;
+        e.replicas = vec![
+            "http://b:8000/v1".into(),
+            "http://A:8000/v1/".into(),
+            " ".into(),
+        ];
+        // a and A are one host; the blank replica is ignored.
+        assert_eq!(e.base_urls().len(), 3);
+        assert_eq!(e.effective_concurrency(), 12);
+        e.replicas.push("https://c/v1".into());
+        assert_eq!(e.effective_concurrency(), 32);
+    }
+
+    #[test]
+    fn probe_results_drive_the_constraint_only_in_auto_mode() {
+        let mut e = EndpointConfig::new("p", Provider::Generic, None, None);
+        let caps = Capabilities {
+            grammar: true,
+            json_schema: true,
+            logprobs: true,
+            ..Default::default()
+        };
+        assert_eq!(caps.best_constraint(), Constraint::Grammar);
+        caps.apply_to(&mut e);
+        assert_eq!((e.constraint, e.logprobs), (Constraint::Grammar, true));
+        e.constraint_mode = ConstraintMode::Manual;
+        e.constraint = Constraint::None;
+        Capabilities {
+            guided_choice: true,
+            ..Default::default()
+        }
+        .apply_to(&mut e);
+        assert_eq!(e.constraint, Constraint::None);
+        assert!(e.capabilities.unwrap().honours(Constraint::GuidedChoice));
+        assert_eq!(Capabilities::default().best_constraint(), Constraint::None);
+    }
+
+    #[test]
+    fn row_ranges_are_compact_and_searchable() {
+        let ranges = row_ranges([5, 1, 2, 3, 9, 3, 10]);
+        assert_eq!(ranges, vec![[1, 4], [5, 6], [9, 11]]);
+        let run = RunRecord {
+            task_rows: Some(ranges),
+            ..sample_run()
+        };
+        let hits: Vec<u32> = (0..12).filter(|r| run.has_row(*r)).collect();
+        assert_eq!(hits, vec![1, 2, 3, 5, 9, 10]);
+        assert!(sample_run().has_row(123_456));
+    }
+
+    #[test]
+    fn scopes_pick_their_rows() {
+        use std::collections::{HashMap, HashSet};
+        let human: HashSet<u32> = [0, 1].into();
+        let valid: HashSet<u32> = [1, 2].into();
+        let latest: HashMap<u32, AnnotationStatus> = [
+            (2, AnnotationStatus::Valid),
+            (3, AnnotationStatus::Error),
+            (4, AnnotationStatus::Invalid),
+        ]
+        .into();
+        let rows = |s: Scope| s.rows(6, &human, &valid, &latest);
+        assert_eq!(rows(Scope::All), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(rows(Scope::Validation), vec![0, 1]);
+        assert_eq!(rows(Scope::Unlabelled), vec![3, 4, 5]);
+        assert_eq!(rows(Scope::Failed), vec![3, 4]);
+        for s in Scope::ALL {
+            assert_eq!(Scope::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn endpoint_cost_needs_a_price() {
+        let mut e = EndpointConfig::new("p", Provider::OpenAi, None, None);
+        assert_eq!(e.cost(1_000_000, 1_000_000), None);
+        e.price_in_per_m = Some(0.15);
+        e.price_out_per_m = Some(0.6);
+        assert!((e.cost(2_000_000, 500_000).unwrap() - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn old_records_read_with_defaults() {
+        let mut v =
+            serde_json::to_value(EndpointConfig::new("p", Provider::Vllm, None, None)).unwrap();
+        for k in [
+            "constraint_mode",
+            "capabilities",
+            "replicas",
+            "replications",
+            "price_in_per_m",
+        ] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        let e: EndpointConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            (e.replications, e.constraint_mode),
+            (1, ConstraintMode::Auto)
+        );
+        let mut r = serde_json::to_value(sample_run()).unwrap();
+        r.as_object_mut().unwrap().remove("scope");
+        r.as_object_mut().unwrap().remove("task_rows");
+        let r: RunRecord = serde_json::from_value(r).unwrap();
+        assert_eq!((r.scope, r.task_rows), (Scope::All, None));
+    }
+
+    fn sample_run() -> RunRecord {
+        RunRecord {
+            id: "r".into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: "a".into(),
+            free_text: false,
+            codebook_version: 1,
+            endpoint: EndpointConfig::new("p", Provider::Vllm, None, None),
+            status: RunStatus::Running,
+            total: 0,
+            valid: 0,
+            invalid: 0,
+            failed: 0,
+            started_at: 0.0,
+            finished_at: None,
+            error: None,
+            scope: Scope::All,
+            task_rows: None,
+        }
     }
 }

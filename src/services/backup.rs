@@ -199,6 +199,8 @@ mod tests {
                 started_at: 5.0,
                 finished_at: Some(6.0),
                 error: None,
+                scope: crate::model::Scope::Validation,
+                task_rows: Some(vec![[0, 3]]),
             };
             storage.put_run(run).await.unwrap();
             let ann = |row, source: String| Annotation {
@@ -215,6 +217,8 @@ mod tests {
                 tokens_out: 1,
                 tokens_estimated: false,
                 confidence: Some(0.95),
+                agreement: Some(1.0),
+                replica_values: vec![Some("ham".into()), Some("ham".into())],
                 ts: 7.0,
             };
             storage

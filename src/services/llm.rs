@@ -6,7 +6,7 @@
 //! the server is up and CORS is the problem.
 
 use super::browser::{mono_ms, Timeout};
-use crate::model::{EndpointConfig, Provider};
+use crate::model::{Capabilities, EndpointConfig, Provider};
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
@@ -149,7 +149,12 @@ pub fn api_url(base: &str, path: &str) -> Result<String, LlmError> {
 
 /// The URL of an API path for this endpoint (Azure adds its `api-version`).
 pub fn endpoint_url(cfg: &EndpointConfig, path: &str) -> Result<String, LlmError> {
-    let url = api_url(&cfg.base_url, path)?;
+    endpoint_url_at(cfg, &cfg.base_url, path)
+}
+
+/// [`endpoint_url`] on one of the endpoint's base URLs (a replica of a pool).
+pub fn endpoint_url_at(cfg: &EndpointConfig, base: &str, path: &str) -> Result<String, LlmError> {
+    let url = api_url(base, path)?;
     Ok(match (cfg.provider, cfg.api_version.as_deref()) {
         (Provider::Azure, Some(v)) if !v.trim().is_empty() => {
             format!("{url}?api-version={}", v.trim())
@@ -436,12 +441,17 @@ pub fn answer_confidence(body: &str) -> Option<f64> {
     Some(sum.exp().clamp(0.0, 1.0))
 }
 
-/// Ask the model to annotate one text for one attribute.
+/// Ask the model at `base` (the endpoint's URL or one of its replicas) to annotate
+/// one text for one attribute. With replications, replication `replicate` is sent
+/// with seed `seed + replicate` (seed 0 when none is set): independent samples
+/// that a seeded server can still reproduce.
 pub async fn annotate(
     cfg: &EndpointConfig,
+    base: &str,
     api_key: &str,
     attribute: &Attribute,
     text: &str,
+    replicate: u32,
     cancel: Option<&AbortSignal>,
 ) -> Result<ChatAnswer, LlmError> {
     let opts = PromptOptions {
@@ -454,20 +464,18 @@ pub async fn annotate(
         AttributeKind::Categorical => cfg.max_tokens.max(cfg.constraint.min_max_tokens()),
         _ => cfg.free_text_max_tokens,
     };
-    complete(
-        cfg,
-        api_key,
-        &messages,
-        constraint_fields(attribute, cfg.constraint),
-        max_tokens,
-        cancel,
-    )
-    .await
+    let mut extra = constraint_fields(attribute, cfg.constraint);
+    if cfg.replications > 1 {
+        let seed = cfg.seed.unwrap_or(0).wrapping_add(u64::from(replicate));
+        extra.push(("seed", json!(seed)));
+    }
+    complete(cfg, base, api_key, &messages, extra, max_tokens, cancel).await
 }
 
 /// Send one chat completion and read its answer, token counts and confidence.
 async fn complete(
     cfg: &EndpointConfig,
+    base: &str,
     api_key: &str,
     messages: &[Message],
     extra: Vec<(&'static str, Value)>,
@@ -475,7 +483,7 @@ async fn complete(
     cancel: Option<&AbortSignal>,
 ) -> Result<ChatAnswer, LlmError> {
     let body = chat_body(cfg, messages, extra, max_tokens);
-    let url = endpoint_url(cfg, "chat/completions")?;
+    let url = endpoint_url_at(cfg, base, "chat/completions")?;
     let started = mono_ms();
     let r = send(
         "POST",
@@ -514,47 +522,128 @@ pub struct ConnectionReport {
     pub model_listed: Option<bool>,
     /// The answer to a tiny test prompt.
     pub sample_answer: String,
-    /// Whether the constrained test answer was one of the categories.
-    pub constraint_ok: Option<bool>,
     /// Time of the test completion in milliseconds.
     pub latency_ms: f64,
+    /// Which output controls the server honoured.
+    pub capabilities: Capabilities,
 }
 
-/// Probe the endpoint: list models, then send one tiny request (constrained the
-/// way runs will be, when an attribute is given).
+/// Made-up labels for the probe: no model says these unless it is constrained to.
+const PROBE_CHOICES: [&str; 2] = ["x7q", "k2v"];
+
+/// The probe's pseudo-attribute, whose categories are [`PROBE_CHOICES`].
+fn probe_attribute() -> Attribute {
+    Attribute::categorical(
+        "probe",
+        "<<text>>",
+        PROBE_CHOICES
+            .iter()
+            .map(|c| fannotate_core::Category::new(*c, ""))
+            .collect(),
+    )
+}
+
+/// Whether an answer to a probe obeyed constraint `c`: exactly one of the
+/// probe's labels (inside `{"label": …}` for JSON).
+pub fn probe_obeyed(c: Constraint, content: &str) -> bool {
+    let content = content.trim();
+    match c {
+        Constraint::JsonSchema => serde_json::from_str::<Value>(content)
+            .ok()
+            .and_then(|v| v.get("label").and_then(Value::as_str).map(str::to_string))
+            .is_some_and(|l| PROBE_CHOICES.contains(&l.as_str())),
+        _ => PROBE_CHOICES.contains(&content),
+    }
+}
+
+/// Send one tiny request constrained by `c` and tell whether the server obeyed.
+/// A server that rejects the unknown field (400/422) does not honour it.
+async fn probe_constraint(
+    cfg: &EndpointConfig,
+    api_key: &str,
+    c: Constraint,
+) -> Result<bool, LlmError> {
+    let ask = [Message {
+        role: Role::User,
+        content: "Say hello to me in a friendly sentence.".into(),
+    }];
+    let mut probe_cfg = cfg.clone();
+    probe_cfg.logprobs = false;
+    let res = complete(
+        &probe_cfg,
+        &cfg.base_url,
+        api_key,
+        &ask,
+        constraint_fields(&probe_attribute(), c),
+        c.min_max_tokens(),
+        None,
+    )
+    .await;
+    match res {
+        Ok(ans) => Ok(probe_obeyed(c, &ans.content)),
+        Err(LlmError::Http {
+            status: 400 | 404 | 422,
+            ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Probe the endpoint with tiny requests: list models, send a plain ping asking
+/// for log-probabilities, then one request per constraint mechanism.
 pub async fn test_connection(
     cfg: &EndpointConfig,
     api_key: &str,
-    attribute: Option<&Attribute>,
 ) -> Result<ConnectionReport, LlmError> {
     let models = list_models(cfg, api_key).await?;
     let model_listed = (!models.is_empty()).then(|| models.contains(&cfg.model));
-    let (answer, constraint_ok) = match attribute {
-        Some(a) if cfg.constraint != Constraint::None => {
-            let ans = annotate(cfg, api_key, a, "Connection test.", None).await?;
-            let ok = matches!(
-                fannotate_core::parse_answer(&ans.content, &a.category_names()),
-                fannotate_core::Parsed::Valid(_)
-            );
-            (ans, Some(ok))
-        }
-        _ => {
-            let ping = [Message {
-                role: Role::User,
-                content: "Reply with the word OK.".into(),
-            }];
-            (
-                complete(cfg, api_key, &ping, Vec::new(), 4, None).await?,
+    let ping = [Message {
+        role: Role::User,
+        content: "Reply with the word OK.".into(),
+    }];
+    let mut ping_cfg = cfg.clone();
+    ping_cfg.logprobs = true;
+    let answer = match complete(
+        &ping_cfg,
+        &cfg.base_url,
+        api_key,
+        &ping,
+        Vec::new(),
+        4,
+        None,
+    )
+    .await
+    {
+        // Some servers reject `logprobs`; then they certainly do not return them.
+        Err(LlmError::Http {
+            status: 400 | 422, ..
+        }) => {
+            ping_cfg.logprobs = false;
+            complete(
+                &ping_cfg,
+                &cfg.base_url,
+                api_key,
+                &ping,
+                Vec::new(),
+                4,
                 None,
             )
+            .await?
         }
+        other => other?,
+    };
+    let capabilities = Capabilities {
+        logprobs: answer.confidence.is_some(),
+        guided_choice: probe_constraint(cfg, api_key, Constraint::GuidedChoice).await?,
+        grammar: probe_constraint(cfg, api_key, Constraint::Grammar).await?,
+        json_schema: probe_constraint(cfg, api_key, Constraint::JsonSchema).await?,
     };
     Ok(ConnectionReport {
         models,
         model_listed,
         sample_answer: answer.content,
-        constraint_ok,
         latency_ms: answer.latency_ms,
+        capabilities,
     })
 }
 
@@ -683,6 +772,19 @@ mod tests {
             format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", crate::model::AZURE_API_VERSION)
         );
         assert_eq!(auth_headers(&az, "k")[1], ("api-key", "k".to_string()));
+    }
+
+    #[test]
+    fn probe_answers_count_only_when_exactly_a_probe_label() {
+        assert!(probe_obeyed(Constraint::GuidedChoice, "x7q"));
+        assert!(probe_obeyed(Constraint::Grammar, " k2v\n"));
+        assert!(!probe_obeyed(Constraint::Grammar, "Hello! x7q"));
+        assert!(probe_obeyed(Constraint::JsonSchema, r#"{"label": "k2v"}"#));
+        assert!(!probe_obeyed(Constraint::JsonSchema, "k2v"));
+        assert!(!probe_obeyed(
+            Constraint::JsonSchema,
+            r#"{"label": "hello"}"#
+        ));
     }
 
     #[test]

@@ -1,14 +1,17 @@
-//! The job runner: annotate many rows concurrently, retry what may succeed on a
-//! second try, persist results as they arrive, and stop promptly on cancel.
+//! The job runner: annotate many rows concurrently, spread over an endpoint's
+//! replicas, retry what may succeed on a second try, persist results as they
+//! arrive, and pause or stop promptly.
 
 use super::browser::{mono_ms, now_ms, sleep};
-use super::llm::{annotate, LlmError};
+use super::llm::{annotate, ChatAnswer, LlmError};
 use super::storage::Storage;
 use crate::error::AppError;
 use crate::model::{run_source, Annotation, AnnotationStatus, RunRecord, RunStatus};
 use fannotate_core::{parse_answer, Attribute, AttributeKind, Parsed};
+use futures::channel::{mpsc, oneshot};
+use futures::future::{select, Either, LocalBoxFuture};
 use futures::StreamExt;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use web_sys::AbortController;
 
@@ -16,10 +19,19 @@ use web_sys::AbortController;
 const FLUSH_INTERVAL_MS: f64 = 1000.0;
 /// … or whenever this many are waiting.
 const FLUSH_BATCH: usize = 50;
-/// Attempts per task for retryable failures.
+/// Attempts per request for retryable failures.
 const MAX_ATTEMPTS: u32 = 4;
 /// Cap on one backoff wait (milliseconds).
 const MAX_BACKOFF_MS: f64 = 30_000.0;
+/// Progress is reported at most this often (milliseconds): at hundreds of
+/// answers a second, redrawing for each would cost more than the requests.
+const PROGRESS_INTERVAL_MS: f64 = 100.0;
+/// A replica failing this many requests in a row leaves the rotation …
+const REPLICA_MAX_FAILURES: u32 = 3;
+/// … for this long (milliseconds).
+const REPLICA_TIMEOUT_MS: f64 = 30_000.0;
+/// How often a paused task looks whether it may go on (milliseconds).
+const PAUSE_POLL_MS: f64 = 100.0;
 
 /// One row to annotate.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,18 +61,127 @@ pub struct RunProgress {
     pub elapsed_ms: f64,
     /// Tasks that were already finished when this session of the run started.
     pub base_done: u32,
-    /// Tokens used (prompt + completion).
-    pub tokens: u64,
+    /// Prompt tokens used.
+    pub tokens_in: u64,
+    /// Completion tokens used.
+    pub tokens_out: u64,
     /// Whether some token counts are estimates.
     pub tokens_estimated: bool,
+    /// Cost so far at the endpoint's prices, when it has prices.
+    pub cost: Option<f64>,
+    /// Whether the run is paused.
+    pub paused: bool,
+    /// Base URLs the run spreads requests over.
+    pub replicas: u32,
+    /// Of those, how many are out of rotation after repeated failures.
+    pub replicas_out: u32,
 }
 
-/// Pacing for a requests-per-minute limit: requests start at least
-/// `60 000 / rpm` ms apart. Returns (when this request may start, the next free slot).
-pub fn pace(now_ms: f64, next_slot_ms: f64, rpm: u32) -> (f64, f64) {
-    let interval = 60_000.0 / f64::from(rpm.max(1));
-    let start = now_ms.max(next_slot_ms);
-    (start, start + interval)
+/// A token bucket for a requests-per-minute limit: it holds up to one second's
+/// worth of requests (at least one) and refills continuously, so requests go out
+/// evenly at the limit with short bursts after a quiet spell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenBucket {
+    capacity: f64,
+    tokens: f64,
+    per_ms: f64,
+    last_ms: f64,
+}
+
+impl TokenBucket {
+    /// A bucket for `rpm` requests a minute, holding one token at `now_ms`.
+    pub fn per_minute(rpm: u32, now_ms: f64) -> Self {
+        let rpm = f64::from(rpm.max(1));
+        TokenBucket {
+            capacity: (rpm / 60.0).max(1.0),
+            tokens: 1.0,
+            per_ms: rpm / 60_000.0,
+            last_ms: now_ms,
+        }
+    }
+
+    /// Take a token at `now_ms`; returns how long (milliseconds) the request must
+    /// wait for it. Tokens taken ahead are owed, so concurrent callers queue up.
+    pub fn take(&mut self, now_ms: f64) -> f64 {
+        let elapsed = (now_ms - self.last_ms).max(0.0);
+        self.tokens = (self.tokens + elapsed * self.per_ms).min(self.capacity);
+        self.last_ms = now_ms.max(self.last_ms);
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            0.0
+        } else {
+            -self.tokens / self.per_ms
+        }
+    }
+}
+
+/// Health of one base URL of an endpoint pool.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Replica {
+    failures_in_a_row: u32,
+    out_until_ms: f64,
+}
+
+/// Round-robin over an endpoint's base URLs; a replica that keeps failing is left
+/// out for a while, then tried again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    replicas: Vec<Replica>,
+    next: usize,
+}
+
+impl Pool {
+    /// A pool of `n` base URLs (at least one), all in rotation.
+    pub fn new(n: usize) -> Self {
+        Pool {
+            replicas: vec![Replica::default(); n.max(1)],
+            next: 0,
+        }
+    }
+
+    /// The base URL index for the next request. When every replica is out, the
+    /// one due back first is used rather than stalling.
+    pub fn pick(&mut self, now_ms: f64) -> usize {
+        let n = self.replicas.len();
+        let i = (0..n)
+            .map(|k| (self.next + k) % n)
+            .find(|&i| self.replicas[i].out_until_ms <= now_ms)
+            .unwrap_or_else(|| {
+                (0..n)
+                    .min_by(|&a, &b| {
+                        self.replicas[a]
+                            .out_until_ms
+                            .total_cmp(&self.replicas[b].out_until_ms)
+                    })
+                    .unwrap_or(0)
+            });
+        self.next = (i + 1) % n;
+        i
+    }
+
+    /// Record how a request to replica `i` went.
+    pub fn report(&mut self, i: usize, ok: bool, now_ms: f64) {
+        let Some(r) = self.replicas.get_mut(i) else {
+            return;
+        };
+        if ok {
+            r.failures_in_a_row = 0;
+        } else {
+            r.failures_in_a_row += 1;
+            if r.failures_in_a_row >= REPLICA_MAX_FAILURES {
+                r.failures_in_a_row = 0;
+                r.out_until_ms = now_ms + REPLICA_TIMEOUT_MS;
+            }
+        }
+    }
+
+    /// Replicas now out of rotation.
+    pub fn out_of_rotation(&self, now_ms: f64) -> u32 {
+        self.replicas
+            .iter()
+            .filter(|r| r.out_until_ms > now_ms)
+            .count() as u32
+    }
 }
 
 impl RunProgress {
@@ -85,11 +206,13 @@ impl RunProgress {
     }
 }
 
-/// Cancels a run: in-flight requests are aborted, nothing new starts.
+/// Pauses or cancels a run. Pausing lets requests in flight finish and starts no
+/// new ones; cancelling aborts those in flight too.
 #[derive(Clone)]
 pub struct RunControl {
     abort: AbortController,
     cancelled: Rc<Cell<bool>>,
+    paused: Rc<Cell<bool>>,
 }
 
 impl RunControl {
@@ -98,7 +221,25 @@ impl RunControl {
         Ok(RunControl {
             abort: AbortController::new().map_err(|_| AppError::Llm(LlmError::Cancelled))?,
             cancelled: Rc::new(Cell::new(false)),
+            paused: Rc::new(Cell::new(false)),
         })
+    }
+
+    /// Hold (`true`) or release (`false`) new requests.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.set(paused);
+    }
+
+    /// Whether new requests are held.
+    pub fn is_paused(&self) -> bool {
+        self.paused.get()
+    }
+
+    /// Wait while the run is paused (returns at once when cancelled).
+    async fn wait_while_paused(&self) {
+        while self.is_paused() && !self.is_cancelled() {
+            sleep(PAUSE_POLL_MS).await;
+        }
     }
 
     /// Stop the run.
@@ -127,89 +268,216 @@ fn backoff_ms(err: &LlmError, attempt: u32) -> f64 {
     cap / 2.0 + js_sys::Math::random() * cap / 2.0
 }
 
-async fn annotate_with_retries(
-    run: &RunRecord,
-    api_key: &str,
-    attribute: &Attribute,
-    text: &str,
-    control: &RunControl,
-) -> Result<super::llm::ChatAnswer, LlmError> {
-    let mut attempt = 0;
-    loop {
-        let res = annotate(
-            &run.endpoint,
-            api_key,
-            attribute,
-            text,
-            Some(&control.abort.signal()),
-        )
-        .await;
-        match res {
-            Err(e) if e.is_retryable() && attempt + 1 < MAX_ATTEMPTS && !control.is_cancelled() => {
-                sleep(backoff_ms(&e, attempt)).await;
-                if control.is_cancelled() {
-                    return Err(LlmError::Cancelled);
-                }
-                attempt += 1;
+/// What a run shares between its concurrent tasks.
+struct Shared {
+    run: RunRecord,
+    attribute: Attribute,
+    api_key: String,
+    control: RunControl,
+    urls: Vec<String>,
+    pool: RefCell<Pool>,
+    bucket: RefCell<Option<TokenBucket>>,
+    in_flight: Cell<u32>,
+    max_in_flight: Cell<u32>,
+}
+
+impl Shared {
+    /// One request with retries, each attempt on the next replica in rotation.
+    async fn request(&self, text: &str, replicate: u32) -> Result<ChatAnswer, LlmError> {
+        let mut attempt = 0;
+        loop {
+            self.control.wait_while_paused().await;
+            let wait = self
+                .bucket
+                .borrow_mut()
+                .as_mut()
+                .map_or(0.0, |b| b.take(mono_ms()));
+            if wait > 0.0 {
+                sleep(wait).await;
             }
-            other => return other,
+            if self.control.is_cancelled() {
+                return Err(LlmError::Cancelled);
+            }
+            let i = self.pool.borrow_mut().pick(mono_ms());
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.max_in_flight
+                .set(self.max_in_flight.get().max(self.in_flight.get()));
+            let res = annotate(
+                &self.run.endpoint,
+                &self.urls[i],
+                &self.api_key,
+                &self.attribute,
+                text,
+                replicate,
+                Some(&self.control.abort.signal()),
+            )
+            .await;
+            self.in_flight.set(self.in_flight.get() - 1);
+            let replica_fault = matches!(&res, Err(e) if e.is_retryable() || matches!(e, LlmError::Malformed { .. }));
+            if !matches!(res, Err(LlmError::Cancelled)) {
+                self.pool.borrow_mut().report(i, !replica_fault, mono_ms());
+            }
+            match res {
+                Err(e)
+                    if e.is_retryable()
+                        && attempt + 1 < MAX_ATTEMPTS
+                        && !self.control.is_cancelled() =>
+                {
+                    sleep(backoff_ms(&e, attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
+    }
+
+    /// Every replication of one item; stops early on a cancel or a fatal error.
+    async fn item(&self, task: &RunTask, replications: u32) -> Vec<Result<ChatAnswer, LlmError>> {
+        let mut out = Vec::with_capacity(replications as usize);
+        for k in 0..replications {
+            let res = self.request(&task.text, k).await;
+            let stop = matches!(&res, Err(e) if *e == LlmError::Cancelled || e.stops_run());
+            out.push(res);
+            if stop {
+                break;
+            }
+        }
+        out
     }
 }
 
+/// One replication's reading: the value, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+enum Reading {
+    Value(String),
+    Invalid(String),
+    Failed(String),
+}
+
+/// Read one answer for an attribute.
+fn read_answer(attribute: &Attribute, content: &str) -> Reading {
+    match attribute.kind {
+        // Free text is the answer itself; only an empty answer is unusable.
+        AttributeKind::FreeText | AttributeKind::Other(_) => {
+            if content.trim().is_empty() {
+                Reading::Invalid(
+                    fannotate_core::answer::InvalidReason::Empty
+                        .as_str()
+                        .to_string(),
+                )
+            } else {
+                Reading::Value(content.trim().to_string())
+            }
+        }
+        AttributeKind::Categorical => match parse_answer(content, &attribute.category_names()) {
+            Parsed::Valid(i) => Reading::Value(attribute.categories[i].name.clone()),
+            Parsed::Invalid { reason, .. } => Reading::Invalid(reason.as_str().to_string()),
+        },
+    }
+}
+
+/// Combine an item's replications into one annotation: the majority value (ties
+/// go to the value seen first), its agreement, and a confidence from
+/// log-probabilities when the server gave them, else from agreement.
 fn to_annotation(
     run: &RunRecord,
     attribute: &Attribute,
     row: u32,
-    res: Result<super::llm::ChatAnswer, LlmError>,
+    results: Vec<Result<ChatAnswer, LlmError>>,
+    ts: f64,
 ) -> Annotation {
     let mut a = Annotation::pending(
         &run.dataset_id,
         row,
         &run.attribute,
         &run_source(&run.id),
-        now_ms(),
+        ts,
     );
-    match res {
-        Ok(ans) => {
-            a.latency_ms = ans.latency_ms;
-            a.tokens_in = ans.tokens_in;
-            a.tokens_out = ans.tokens_out;
-            a.tokens_estimated = ans.tokens_estimated;
-            a.confidence = ans.confidence;
-            let parsed = match attribute.kind {
-                // Free text is the answer itself; only an empty answer is unusable.
-                AttributeKind::FreeText | AttributeKind::Other(_)
-                    if !ans.content.trim().is_empty() =>
-                {
-                    a.status = AnnotationStatus::Valid;
-                    a.value = Some(ans.content.trim().to_string());
-                    None
-                }
-                AttributeKind::FreeText | AttributeKind::Other(_) => Some(Parsed::Invalid {
-                    raw: ans.content.clone(),
-                    reason: fannotate_core::answer::InvalidReason::Empty,
-                }),
-                AttributeKind::Categorical => {
-                    Some(parse_answer(&ans.content, &attribute.category_names()))
-                }
-            };
-            match parsed {
-                None => {}
-                Some(Parsed::Valid(i)) => {
-                    a.status = AnnotationStatus::Valid;
-                    a.value = Some(attribute.categories[i].name.clone());
-                }
-                Some(Parsed::Invalid { reason, .. }) => {
-                    a.status = AnnotationStatus::Invalid;
-                    a.reason = Some(reason.as_str().to_string());
-                }
+    let n = results.len().max(1);
+    let readings: Vec<Reading> = results
+        .iter()
+        .map(|r| match r {
+            Ok(ans) => read_answer(attribute, &ans.content),
+            Err(e) => Reading::Failed(e.user_message()),
+        })
+        .collect();
+    let answers: Vec<&ChatAnswer> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    for ans in &answers {
+        a.tokens_in += ans.tokens_in;
+        a.tokens_out += ans.tokens_out;
+        a.tokens_estimated |= ans.tokens_estimated;
+    }
+    if !answers.is_empty() {
+        a.latency_ms = answers.iter().map(|x| x.latency_ms).sum::<f64>() / answers.len() as f64;
+    }
+    let mut tally: Vec<(&str, usize)> = Vec::new();
+    for r in &readings {
+        if let Reading::Value(v) = r {
+            match tally.iter_mut().find(|(x, _)| *x == v.as_str()) {
+                Some((_, c)) => *c += 1,
+                None => tally.push((v, 1)),
             }
-            a.raw = ans.content;
         }
-        Err(e) => {
-            a.reason = Some(e.user_message());
-            a.raw = e.to_string();
+    }
+    // `max_by_key` keeps the last of equal maxima; reversing keeps the first seen.
+    let majority = tally
+        .iter()
+        .rev()
+        .max_by_key(|(_, c)| *c)
+        .map(|(v, c)| (v.to_string(), *c));
+    if n > 1 {
+        a.replica_values = readings
+            .iter()
+            .map(|r| match r {
+                Reading::Value(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+    }
+    match majority {
+        Some((value, count)) => {
+            let agreeing: Vec<usize> = (0..readings.len())
+                .filter(|&i| readings[i] == Reading::Value(value.clone()))
+                .collect();
+            let lp: Vec<f64> = agreeing
+                .iter()
+                .filter_map(|&i| results[i].as_ref().ok().and_then(|x| x.confidence))
+                .collect();
+            let agreement = count as f64 / n as f64;
+            a.agreement = (n > 1).then_some(agreement);
+            a.confidence = if !lp.is_empty() {
+                Some(lp.iter().sum::<f64>() / lp.len() as f64)
+            } else {
+                a.agreement
+            };
+            a.raw = results[agreeing[0]]
+                .as_ref()
+                .map(|x| x.content.clone())
+                .unwrap_or_default();
+            a.status = AnnotationStatus::Valid;
+            a.value = Some(value);
+        }
+        None => {
+            // No value: an invalid answer says more than a failed request.
+            let invalid = readings
+                .iter()
+                .position(|r| matches!(r, Reading::Invalid(_)));
+            let i = invalid.unwrap_or(0);
+            match (&readings[i], &results[i]) {
+                (Reading::Invalid(reason), Ok(ans)) => {
+                    a.status = AnnotationStatus::Invalid;
+                    a.reason = Some(reason.clone());
+                    a.raw = ans.content.clone();
+                }
+                (_, Err(e)) => {
+                    a.reason = Some(e.user_message());
+                    a.raw = match e {
+                        LlmError::Malformed { body } => body.clone(),
+                        _ => e.to_string(),
+                    };
+                }
+                _ => {}
+            }
         }
     }
     a
@@ -255,8 +523,6 @@ pub async fn execute(
     on_progress: impl Fn(RunProgress),
 ) -> Result<RunRecord, AppError> {
     let started = mono_ms();
-    let in_flight = Rc::new(Cell::new(0u32));
-    let max_in_flight = Rc::new(Cell::new(0u32));
     let mut progress = RunProgress {
         total: tasks.len() as u32 + base.valid + base.invalid + base.failed,
         valid: base.valid,
@@ -268,76 +534,106 @@ pub async fn execute(
     progress.base_done = progress.done();
     run.total = progress.total;
     storage.put_run(run.clone()).await?;
-    on_progress(progress);
 
+    let urls = run.endpoint.base_urls();
+    progress.replicas = urls.len() as u32;
+    on_progress(progress);
+    // Majority votes only make sense over labels, not free text.
+    let replications = if attribute.kind == AttributeKind::Categorical {
+        run.endpoint.replications.clamp(1, 20)
+    } else {
+        1
+    };
     let concurrency = run.endpoint.concurrency.clamp(1, 256) as usize;
-    let shared = Rc::new((run.clone(), attribute.clone(), api_key, control.clone()));
-    let next_slot = Rc::new(Cell::new(0.0f64));
+    let shared = Rc::new(Shared {
+        pool: RefCell::new(Pool::new(urls.len())),
+        urls,
+        bucket: RefCell::new(
+            run.endpoint
+                .requests_per_minute
+                .map(|rpm| TokenBucket::per_minute(rpm, mono_ms())),
+        ),
+        run: run.clone(),
+        attribute: attribute.clone(),
+        api_key,
+        control: control.clone(),
+        in_flight: Cell::new(0),
+        max_in_flight: Cell::new(0),
+    });
     let mut results = futures::stream::iter(tasks)
         .map(|task| {
             let shared = shared.clone();
-            let (in_flight, max_in_flight) = (in_flight.clone(), max_in_flight.clone());
-            let next_slot = next_slot.clone();
             async move {
-                let (run, attribute, key, control) = &*shared;
-                if let Some(rpm) = run.endpoint.requests_per_minute {
-                    let now = mono_ms();
-                    let (start, next) = pace(now, next_slot.get(), rpm);
-                    next_slot.set(next);
-                    if start > now {
-                        sleep(start - now).await;
-                    }
-                }
-                if control.is_cancelled() {
-                    return (task.row, Err(LlmError::Cancelled));
-                }
-                in_flight.set(in_flight.get() + 1);
-                max_in_flight.set(max_in_flight.get().max(in_flight.get()));
-                let res = annotate_with_retries(run, key, attribute, &task.text, control).await;
-                in_flight.set(in_flight.get() - 1);
+                let res = shared.item(&task, replications).await;
                 (task.row, res)
             }
         })
         .buffer_unordered(concurrency);
 
+    let writer = Writer::start(storage.clone());
     let mut pending: Vec<Annotation> = Vec::new();
     let mut last_flush = mono_ms();
+    let mut last_progress = f64::NEG_INFINITY;
+    // Wakes the loop to write results that have waited a second, even when no
+    // new answer arrives (a paused run, a slow endpoint).
+    let mut flush_timer: Option<LocalBoxFuture<'static, ()>> = None;
     let mut fatal: Option<LlmError> = None;
-    while let Some((row, res)) = results.next().await {
-        match &res {
-            Err(LlmError::Cancelled) => continue,
-            Err(e) if e.stops_run() && fatal.is_none() => {
+    loop {
+        let next = match flush_timer.as_mut() {
+            None => results.next().await,
+            Some(timer) => match select(results.next(), timer).await {
+                Either::Left((item, _)) => item,
+                Either::Right(_) => {
+                    flush_timer = None;
+                    if let Err(e) = writer.write(&mut run, &progress, &mut pending) {
+                        control.cancel();
+                        return Err(e);
+                    }
+                    last_flush = mono_ms();
+                    continue;
+                }
+            },
+        };
+        let Some((row, res)) = next else { break };
+        if res.iter().any(|r| matches!(r, Err(LlmError::Cancelled))) {
+            continue;
+        }
+        if let Some(e) = res
+            .iter()
+            .find_map(|r| r.as_ref().err().filter(|e| e.stops_run()))
+        {
+            if fatal.is_none() {
                 fatal = Some(e.clone());
                 control.cancel();
             }
-            _ => {}
         }
-        let a = to_annotation(&run, &attribute, row, res);
+        let a = to_annotation(&run, &attribute, row, res, now_ms());
         match a.status {
             AnnotationStatus::Valid => progress.valid += 1,
             AnnotationStatus::Invalid => progress.invalid += 1,
             AnnotationStatus::Error => progress.failed += 1,
         }
-        progress.tokens += u64::from(a.tokens_in) + u64::from(a.tokens_out);
+        progress.tokens_in += u64::from(a.tokens_in);
+        progress.tokens_out += u64::from(a.tokens_out);
         progress.tokens_estimated |= a.tokens_estimated;
         pending.push(a);
-        progress.in_flight = in_flight.get();
-        progress.max_in_flight = max_in_flight.get();
-        progress.elapsed_ms = mono_ms() - started;
-        on_progress(progress);
-        if pending.len() >= FLUSH_BATCH || mono_ms() - last_flush >= FLUSH_INTERVAL_MS {
-            run.valid = progress.valid;
-            run.invalid = progress.invalid;
-            run.failed = progress.failed;
-            storage
-                .put_annotations(std::mem::take(&mut pending), Some(run.clone()))
-                .await?;
+        let now = mono_ms();
+        if pending.len() >= FLUSH_BATCH || now - last_flush >= FLUSH_INTERVAL_MS {
+            if let Err(e) = writer.write(&mut run, &progress, &mut pending) {
+                // Nothing more can be saved (e.g. the disk is full): stop asking.
+                control.cancel();
+                return Err(e);
+            }
+            flush_timer = None;
             last_flush = mono_ms();
+        } else if flush_timer.is_none() {
+            flush_timer = Some(Box::pin(sleep(FLUSH_INTERVAL_MS - (now - last_flush))));
+        }
+        if now - last_progress >= PROGRESS_INTERVAL_MS {
+            last_progress = now;
+            on_progress(snapshot(&mut progress, &shared, started));
         }
     }
-    run.valid = progress.valid;
-    run.invalid = progress.invalid;
-    run.failed = progress.failed;
     run.finished_at = Some(now_ms());
     run.status = match (&fatal, control.is_cancelled()) {
         (Some(e), _) => {
@@ -347,20 +643,94 @@ pub async fn execute(
         (None, true) => RunStatus::Cancelled,
         (None, false) => RunStatus::Completed,
     };
-    storage.put_annotations(pending, Some(run.clone())).await?;
-    progress.in_flight = 0;
-    progress.elapsed_ms = mono_ms() - started;
-    on_progress(progress);
+    writer.write(&mut run, &progress, &mut pending)?;
+    writer.finish().await?;
+    let mut last = snapshot(&mut progress, &shared, started);
+    last.in_flight = 0;
+    last.paused = false;
+    on_progress(last);
     Ok(run)
+}
+
+/// Writes batches of results in order, off the request loop: a slow disk write
+/// never holds up new requests.
+struct Writer {
+    tx: mpsc::UnboundedSender<(Vec<Annotation>, RunRecord)>,
+    done: oneshot::Receiver<Result<(), AppError>>,
+    failed: Rc<RefCell<Option<AppError>>>,
+}
+
+impl Writer {
+    fn start(storage: Rc<dyn Storage>) -> Self {
+        let (tx, mut rx) = mpsc::unbounded::<(Vec<Annotation>, RunRecord)>();
+        let (done_tx, done) = oneshot::channel();
+        let failed = Rc::new(RefCell::new(None));
+        let seen = failed.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut result = Ok(());
+            while let Some((batch, run)) = rx.next().await {
+                if let Err(e) = storage.put_annotations(batch, Some(run)).await {
+                    let e = AppError::from(e);
+                    *seen.borrow_mut() = Some(e.clone());
+                    result = Err(e);
+                    break;
+                }
+            }
+            let _ = done_tx.send(result);
+        });
+        Writer { tx, done, failed }
+    }
+
+    /// Queue waiting results with the run's counters (one transaction each).
+    fn write(
+        &self,
+        run: &mut RunRecord,
+        progress: &RunProgress,
+        pending: &mut Vec<Annotation>,
+    ) -> Result<(), AppError> {
+        if let Some(e) = self.failed.borrow().clone() {
+            return Err(e);
+        }
+        run.valid = progress.valid;
+        run.invalid = progress.invalid;
+        run.failed = progress.failed;
+        // The receiver only goes away after a failure, reported above next time.
+        let _ = self
+            .tx
+            .unbounded_send((std::mem::take(pending), run.clone()));
+        Ok(())
+    }
+
+    /// Wait until everything queued is written.
+    async fn finish(self) -> Result<(), AppError> {
+        drop(self.tx);
+        self.done.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Progress with the live figures filled in.
+fn snapshot(progress: &mut RunProgress, shared: &Shared, started: f64) -> RunProgress {
+    let now = mono_ms();
+    progress.in_flight = shared.in_flight.get();
+    progress.max_in_flight = shared.max_in_flight.get();
+    progress.elapsed_ms = now - started;
+    progress.paused = shared.control.is_paused();
+    progress.replicas_out = shared.pool.borrow().out_of_rotation(now);
+    progress.cost = shared
+        .run
+        .endpoint
+        .cost(progress.tokens_in, progress.tokens_out);
+    *progress
 }
 
 #[cfg(test)]
 mod tests {
-    use super::RunProgress;
+    use super::*;
+    use crate::model::{EndpointConfig, Provider, Scope};
+    use fannotate_core::Category;
 
     #[test]
     fn counts_and_session_rate_of_a_resumed_run() {
-        use super::{Counts, RunProgress};
         use crate::model::{Annotation, AnnotationStatus};
         let a = |status| Annotation {
             status,
@@ -392,15 +762,177 @@ mod tests {
     }
 
     #[test]
-    fn pacing_spaces_request_starts_evenly() {
-        use super::pace;
-        // 120 per minute: one every 500 ms.
-        let (s1, n1) = pace(1000.0, 0.0, 120);
-        assert_eq!((s1, n1), (1000.0, 1500.0));
-        let (s2, n2) = pace(1001.0, n1, 120);
-        assert_eq!((s2, n2), (1500.0, 2000.0));
-        // After a pause the next request starts at once.
-        assert_eq!(pace(5000.0, n2, 120).0, 5000.0);
+    fn token_bucket_spaces_requests_and_allows_a_short_burst() {
+        use super::TokenBucket;
+        // 120 a minute: one every 500 ms, bursts of up to 2 after a quiet spell.
+        let mut b = TokenBucket::per_minute(120, 0.0);
+        assert_eq!(b.take(0.0), 0.0);
+        assert!((b.take(0.0) - 500.0).abs() < 1e-9);
+        assert!((b.take(0.0) - 1000.0).abs() < 1e-9);
+        // Ten seconds later the bucket is full again (two tokens), not twenty.
+        let mut b = TokenBucket::per_minute(120, 0.0);
+        b.take(0.0);
+        assert_eq!(b.take(10_000.0), 0.0);
+        assert_eq!(b.take(10_000.0), 0.0);
+        assert!((b.take(10_000.0) - 500.0).abs() < 1e-9);
+        // Over a long stretch the rate is the limit.
+        let mut b = TokenBucket::per_minute(600, 0.0);
+        let last_wait = (0..601).map(|_| b.take(0.0)).last().unwrap();
+        assert!((last_wait - 60_000.0).abs() < 1e-6, "{last_wait}");
+    }
+
+    #[test]
+    fn the_pool_rotates_and_rests_a_failing_replica() {
+        use super::Pool;
+        let mut p = Pool::new(3);
+        let picks: Vec<usize> = (0..6).map(|_| p.pick(0.0)).collect();
+        assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
+        // Replica 1 fails three times in a row: out for 30 s.
+        for _ in 0..3 {
+            p.report(1, false, 1000.0);
+        }
+        assert_eq!(p.out_of_rotation(1000.0), 1);
+        let picks: Vec<usize> = (0..4).map(|_| p.pick(2000.0)).collect();
+        assert_eq!(picks, vec![0, 2, 0, 2]);
+        // A success in between resets the count.
+        p.report(0, false, 0.0);
+        p.report(0, false, 0.0);
+        p.report(0, true, 0.0);
+        p.report(0, false, 0.0);
+        assert_eq!(p.out_of_rotation(2000.0), 1);
+        // Back after the rest.
+        assert_eq!(p.out_of_rotation(31_001.0), 0);
+        assert!((0..3).map(|_| p.pick(31_001.0)).any(|i| i == 1));
+        // All out: the one due back first is used.
+        let mut p = Pool::new(2);
+        (0..3).for_each(|_| p.report(0, false, 0.0));
+        (0..3).for_each(|_| p.report(1, false, 10.0));
+        assert_eq!(p.pick(20.0), 0);
+    }
+
+    fn answer(content: &str, confidence: Option<f64>) -> Result<ChatAnswer, LlmError> {
+        Ok(ChatAnswer {
+            content: content.into(),
+            tokens_in: 10,
+            tokens_out: 1,
+            tokens_estimated: false,
+            confidence,
+            latency_ms: 100.0,
+        })
+    }
+
+    fn spam_attribute() -> Attribute {
+        Attribute::categorical(
+            "spam",
+            "<<text>>",
+            vec![Category::new("ham", ""), Category::new("spam", "")],
+        )
+    }
+
+    fn run() -> RunRecord {
+        RunRecord {
+            id: "r".into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: "spam".into(),
+            free_text: false,
+            codebook_version: 1,
+            endpoint: EndpointConfig::new("p", Provider::Vllm, None, None),
+            status: RunStatus::Running,
+            total: 1,
+            valid: 0,
+            invalid: 0,
+            failed: 0,
+            started_at: 0.0,
+            finished_at: None,
+            error: None,
+            scope: Scope::All,
+            task_rows: None,
+        }
+    }
+
+    #[test]
+    fn one_answer_becomes_one_annotation() {
+        let a = to_annotation(
+            &run(),
+            &spam_attribute(),
+            7,
+            vec![answer("Spam.", Some(0.9))],
+            5.0,
+        );
+        assert_eq!(
+            (a.status, a.value.as_deref(), a.row, a.ts),
+            (AnnotationStatus::Valid, Some("spam"), 7, 5.0)
+        );
+        assert_eq!((a.confidence, a.agreement), (Some(0.9), None));
+        assert!(a.replica_values.is_empty());
+        let a = to_annotation(
+            &run(),
+            &spam_attribute(),
+            7,
+            vec![answer("no idea", None)],
+            5.0,
+        );
+        assert_eq!(a.status, AnnotationStatus::Invalid);
+        assert_eq!(a.raw, "no idea");
+        let a = to_annotation(
+            &run(),
+            &spam_attribute(),
+            7,
+            vec![Err(LlmError::Malformed {
+                body: "{\"choices\": [".into(),
+            })],
+            5.0,
+        );
+        assert_eq!(a.status, AnnotationStatus::Error);
+        assert_eq!(a.raw, "{\"choices\": [", "the raw body is kept");
+        assert!(a.reason.unwrap().contains("not a chat completion"));
+    }
+
+    #[test]
+    fn replications_vote_and_agreement_is_the_confidence_without_logprobs() {
+        let res = vec![
+            answer("ham", None),
+            answer("spam", None),
+            answer("spam", None),
+            Err(LlmError::Timeout { secs: 5 }),
+            answer("blah", None),
+        ];
+        let a = to_annotation(&run(), &spam_attribute(), 0, res, 0.0);
+        assert_eq!(a.value.as_deref(), Some("spam"));
+        assert_eq!(a.agreement, Some(0.4));
+        assert_eq!(a.confidence, Some(0.4));
+        assert_eq!(
+            a.replica_values,
+            vec![
+                Some("ham".into()),
+                Some("spam".into()),
+                Some("spam".into()),
+                None,
+                None
+            ]
+        );
+        assert_eq!((a.tokens_in, a.tokens_out), (40, 4));
+        // A tie goes to the value seen first; logprobs of the agreeing answers win.
+        let res = vec![
+            answer("ham", Some(0.8)),
+            answer("spam", Some(0.9)),
+            answer("ham", Some(0.6)),
+        ];
+        let a = to_annotation(&run(), &spam_attribute(), 0, res, 0.0);
+        assert_eq!(a.value.as_deref(), Some("ham"));
+        assert!((a.confidence.unwrap() - 0.7).abs() < 1e-12);
+        let res = vec![answer("ham", None), answer("spam", None)];
+        assert_eq!(
+            to_annotation(&run(), &spam_attribute(), 0, res, 0.0)
+                .value
+                .as_deref(),
+            Some("ham")
+        );
+        // Nothing valid: invalid beats failed.
+        let res = vec![Err(LlmError::Timeout { secs: 5 }), answer("hmm", None)];
+        let a = to_annotation(&run(), &spam_attribute(), 0, res, 0.0);
+        assert_eq!(a.status, AnnotationStatus::Invalid);
     }
 
     #[test]

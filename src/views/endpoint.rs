@@ -1,11 +1,10 @@
 //! Configure the model endpoint and test the connection.
 
 use crate::error::AppError;
-use crate::model::{EndpointConfig, Provider};
+use crate::model::{ConstraintMode, EndpointConfig, Provider};
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::prompt::Constraint;
-use fannotate_core::AttributeKind;
 use leptos::prelude::*;
 
 /// The endpoint step.
@@ -65,35 +64,40 @@ fn EndpointEditor(
     let draft = RwSignal::new(initial);
     let (saved, set_saved) = signal(saved);
 
-    let save = Action::new_local(move |_: &()| {
-        let mut cfg = draft.get_untracked();
+    // Store the draft (the key only when the user opted in).
+    let persist = move |cfg: EndpointConfig| {
+        let mut cfg = cfg;
         let key = state.session_key.get_untracked();
         cfg.api_key = (cfg.store_key && !key.is_empty()).then_some(key);
         let storage = state.storage();
         async move {
             storage.put_endpoint(cfg).await?;
             set_saved.set(true);
+            // No `touch()`: it would reload this editor and drop the report on
+            // screen; other steps read the endpoint when they open.
+            Ok::<_, AppError>(())
+        }
+    };
+    let save = Action::new_local(move |_: &()| {
+        let write = persist(draft.get_untracked());
+        async move {
+            write.await?;
             state.toast(ToastKind::Success, "Endpoint saved.");
-            state.touch();
             Ok::<_, AppError>(())
         }
     });
+    // Probe, then keep what was found: in automatic mode it sets the constraint
+    // and logprobs that runs use.
     let test = Action::new_local(move |_: &()| {
         let cfg = draft.get_untracked();
         let key = state.session_key.get_untracked();
-        let storage = state.storage();
-        let pid = state.project_id().unwrap_or_default();
         async move {
-            // Test with the first categorical attribute, constrained as runs will be.
-            let attribute = match storage.latest_codebook(pid).await? {
-                Some(v) => v.codebook().ok().and_then(|cb| {
-                    cb.attributes
-                        .into_iter()
-                        .find(|a| a.kind == AttributeKind::Categorical)
-                }),
-                None => None,
-            };
-            Ok::<ConnectionReport, AppError>(test_connection(&cfg, &key, attribute.as_ref()).await?)
+            let report = test_connection(&cfg, &key).await?;
+            let mut updated = cfg;
+            report.capabilities.apply_to(&mut updated);
+            draft.set(updated.clone());
+            persist(updated).await?;
+            Ok::<ConnectionReport, AppError>(report)
         }
     });
     let models = Action::new_local(move |_: &()| {
@@ -164,8 +168,26 @@ fn EndpointEditor(
         |d| d.max_text_chars as f64,
         |d, v| d.max_text_chars = v.clamp(50.0, 1_000_000.0) as u32,
     );
+    let (repl_get, repl_set) = num(
+        |d| d.replications as f64,
+        |d, v| d.replications = v.clamp(1.0, 20.0) as u32,
+    );
+    let (price_in_get, price_in_set) = opt(
+        |d| d.price_in_per_m.map(|x| x.to_string()).unwrap_or_default(),
+        |d, v| d.price_in_per_m = v.parse::<f64>().ok().filter(|x| *x >= 0.0),
+    );
+    let (price_out_get, price_out_set) = opt(
+        |d| d.price_out_per_m.map(|x| x.to_string()).unwrap_or_default(),
+        |d, v| d.price_out_per_m = v.parse::<f64>().ok().filter(|x| *x >= 0.0),
+    );
     let provider = Memo::new(move |_| draft.with(|d| d.provider));
-    let constraint = Memo::new(move |_| draft.with(|d| d.constraint));
+    // "auto" or a constraint's id: the select shows the mode and the manual choice.
+    let constraint_choice = Memo::new(move |_| {
+        draft.with(|d| match d.constraint_mode {
+            ConstraintMode::Auto => "auto".to_string(),
+            ConstraintMode::Manual => d.constraint.as_str().to_string(),
+        })
+    });
 
     view! {
         <div class="fa-card">
@@ -178,6 +200,7 @@ fn EndpointEditor(
                                 d.provider = p;
                                 d.base_url = p.default_base_url().to_string();
                                 d.constraint = p.default_constraint();
+                                d.capabilities = None;
                                 let fresh = EndpointConfig::new("", p, None, None);
                                 d.logprobs = fresh.logprobs;
                                 d.api_version = fresh.api_version;
@@ -230,7 +253,7 @@ fn EndpointEditor(
             <div class="fa-row">
                 <label class="fa-field fa-field--narrow">
                     <span>"Temperature"</span>
-                    <input type="number" min="0" max="2" step="0.1" prop:value=temp_get on:change:target=move |ev| temp_set(ev.target().value()) />
+                    <input type="number" min="0" max="2" step="0.1" data-testid="temperature" prop:value=temp_get on:change:target=move |ev| temp_set(ev.target().value()) />
                 </label>
                 <label class="fa-field fa-field--narrow">
                     <span>"top_p"</span>
@@ -258,7 +281,7 @@ fn EndpointEditor(
                 </label>
                 <label class="fa-field fa-field--narrow">
                     <span>"Timeout (s)"</span>
-                    <input type="number" min="1" prop:value=timeout_get on:change:target=move |ev| timeout_set(ev.target().value()) />
+                    <input type="number" min="1" data-testid="timeout" prop:value=timeout_get on:change:target=move |ev| timeout_set(ev.target().value()) />
                 </label>
                 <label class="fa-field fa-field--narrow">
                     <span>"Max text chars"</span>
@@ -267,15 +290,49 @@ fn EndpointEditor(
                 <label class="fa-field">
                     <span>"Answer constraint"</span>
                     <select data-testid="constraint" on:change:target=move |ev| {
-                        if let Some(c) = Constraint::parse(&ev.target().value()) { draft.update(|d| d.constraint = c) }
+                        let v = ev.target().value();
+                        draft.update(|d| match Constraint::parse(&v) {
+                            Some(c) => { d.constraint_mode = ConstraintMode::Manual; d.constraint = c; }
+                            None => {
+                                d.constraint_mode = ConstraintMode::Auto;
+                                if let Some(caps) = d.capabilities { caps.apply_to(d) }
+                            }
+                        })
                     }>
+                        <option value="auto" selected=move || constraint_choice.get() == "auto">
+                            {move || draft.with(|d| format!("Automatic: {}{}", d.constraint.label(), if d.capabilities.is_none() { " (until tested)" } else { "" }))}
+                        </option>
                         {Constraint::ALL.into_iter().map(|c| view! {
-                            <option value=c.as_str() selected=move || constraint.get() == c>{c.label()}</option>
+                            <option value=c.as_str() selected=move || constraint_choice.get() == c.as_str()>{c.label()}</option>
                         }).collect_view()}
                     </select>
                 </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Replications"</span>
+                    <input type="number" min="1" max="20" data-testid="replications" prop:value=repl_get on:change:target=move |ev| repl_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Price in / 1M tokens"</span>
+                    <input type="number" min="0" step="0.01" placeholder="none" data-testid="price-in" prop:value=price_in_get on:change:target=move |ev| price_in_set(ev.target().value()) />
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Price out / 1M tokens"</span>
+                    <input type="number" min="0" step="0.01" placeholder="none" data-testid="price-out" prop:value=price_out_get on:change:target=move |ev| price_out_set(ev.target().value()) />
+                </label>
             </div>
+            <label class="fa-field fa-field--wide">
+                <span>"Replicas: more base URLs serving the same model, one per line (requests are spread over all; one that keeps failing rests for 30 s)"</span>
+                <textarea rows="2" data-testid="replicas"
+                    prop:value=move || draft.with(|d| d.replicas.join("\n"))
+                    on:change:target=move |ev| {
+                        let v = ev.target().value();
+                        draft.update(|d| d.replicas = v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect());
+                    }></textarea>
+            </label>
             {move || draft.with(|d| d.concurrency_note()).map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}
+            {move || draft.with(|d| (d.replications > 1 && d.temperature == 0.0 && d.seed.is_none()).then(|| view! {
+                <p class="fa-muted" data-testid="replication-note">"Replications at temperature 0 without a seed usually repeat the same answer; raise the temperature for a meaningful agreement figure."</p>
+            }))}
             <label class="fa-field fa-field--wide">
                 <span>"System message (optional, sent before every prompt)"</span>
                 <textarea rows="2" data-testid="system-prompt"
@@ -304,11 +361,51 @@ fn EndpointEditor(
                             Some(true) => format!("Model found among {} listed: {}", rep.models.len(), rep.models.join(", ")),
                             Some(false) => format!("The model is not among those listed ({}); the server may still accept it.", rep.models.join(", ")),
                         }}</p>
-                        {rep.constraint_ok.map(|ok| view! { <p>{if ok { "The constrained test answer was a valid category." } else { "The constrained test answer was not a category: the server may ignore this constraint; try another." }}</p> })}
+                        <CapabilityReport caps=rep.capabilities />
+                        <p>{move || draft.with(|d| match d.constraint_mode {
+                            ConstraintMode::Auto => format!("Runs will use: {} (chosen automatically; saved).", d.constraint.label()),
+                            ConstraintMode::Manual => format!("Runs will use your choice: {}{} (saved).", d.constraint.label(),
+                                if rep.capabilities.honours(d.constraint) { "" } else { ", which this server did not honour in the test" }),
+                        })}</p>
                     </div>
                 }.into_any(),
                 Err(e) => view! { <p class="fa-error" role="alert" data-testid="connection-error">{e.user_message()}</p> }.into_any(),
             })}
         </div>
+    }
+}
+
+/// What the probe found, one line per mechanism.
+#[component]
+fn CapabilityReport(
+    /// Probe results.
+    caps: crate::model::Capabilities,
+) -> impl IntoView {
+    let rows = [
+        ("guided_choice", "vLLM guided_choice", caps.guided_choice),
+        ("grammar", "llama.cpp grammar (GBNF)", caps.grammar),
+        (
+            "json_schema",
+            "response_format with a JSON schema",
+            caps.json_schema,
+        ),
+        (
+            "logprobs",
+            "token log-probabilities (confidence)",
+            caps.logprobs,
+        ),
+    ];
+    view! {
+        <table class="fa-table fa-table--compact" data-testid="capabilities">
+            <caption>"What this endpoint honours (probed with tiny requests)"</caption>
+            <tbody>
+                {rows.into_iter().map(|(id, name, ok)| view! {
+                    <tr data-testid=format!("cap-{id}")>
+                        <th scope="row">{name}</th>
+                        <td class=if ok { "fa-ok" } else { "fa-muted" }>{if ok { "yes" } else { "no" }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -4,12 +4,15 @@ use super::endpoint::default_endpoint;
 use super::projects::format_date;
 use crate::components::ProgressBar;
 use crate::error::AppError;
-use crate::model::{run_source, AnnotationStatus, RunRecord, RunStatus};
+use crate::model::{
+    row_ranges, run_source, AnnotationStatus, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunTask};
 use crate::state::{ActiveRun, AppState, ToastKind};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
+use std::collections::{HashMap, HashSet};
 
 /// What a run needs, loaded together.
 #[derive(Clone)]
@@ -20,8 +23,13 @@ struct Setup {
     runs: Vec<RunRecord>,
 }
 
-/// Start a run of `attribute` over every row of the project's dataset.
-async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Result<(), AppError> {
+/// Start a run of `attribute` over the rows of `scope`.
+async fn start_run(
+    state: AppState,
+    setup: Setup,
+    attribute_name: String,
+    scope: Scope,
+) -> Result<(), AppError> {
     let storage = state.storage();
     let (Some(ds), Some(cbv)) = (setup.dataset, setup.codebook) else {
         return Ok(());
@@ -32,8 +40,55 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
         return Ok(());
     };
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let selected = if scope == Scope::All {
+        None
+    } else {
+        let annotations = storage.all_annotations(ds.id.clone()).await?;
+        // The gold column holds human labels for the first attribute.
+        let gold_col = ds
+            .gold_col
+            .filter(|_| codebook.attributes.first().map(|a| &a.name) == Some(&attribute.name));
+        let mut human: HashSet<u32> = rows
+            .iter()
+            .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))
+            .map(|r| r.idx)
+            .collect();
+        let mut model_valid = HashSet::new();
+        let mut latest: HashMap<u32, (f64, AnnotationStatus)> = HashMap::new();
+        for a in annotations.iter().filter(|a| a.attribute == attribute.name) {
+            if a.source == HUMAN_SOURCE {
+                if a.value.is_some() {
+                    human.insert(a.row);
+                }
+                continue;
+            }
+            if a.status == AnnotationStatus::Valid {
+                model_valid.insert(a.row);
+            }
+            let e = latest.entry(a.row).or_insert((a.ts, a.status));
+            if a.ts >= e.0 {
+                *e = (a.ts, a.status);
+            }
+        }
+        let latest: HashMap<u32, AnnotationStatus> =
+            latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
+        Some(scope.rows(ds.row_count, &human, &model_valid, &latest))
+    };
+    if selected.as_ref().is_some_and(Vec::is_empty) {
+        state.toast(
+            ToastKind::Error,
+            format!(
+                "No rows in the scope \"{}\": nothing to run.",
+                scope.label()
+            ),
+        );
+        return Ok(());
+    }
+    let task_rows = selected.as_ref().map(|s| row_ranges(s.iter().copied()));
+    let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
     let tasks: Vec<RunTask> = rows
         .iter()
+        .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(&r.idx)))
         .map(|r| RunTask {
             row: r.idx,
             text: r.cell(ds.text_col).to_string(),
@@ -57,6 +112,8 @@ async fn start_run(state: AppState, setup: Setup, attribute_name: String) -> Res
         started_at: now_ms(),
         finished_at: None,
         error: None,
+        scope,
+        task_rows,
     };
     launch(state, run, attribute, tasks, Counts::default()).await
 }
@@ -107,10 +164,11 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
         .map(|a| (a.row, a.status))
         .collect();
     let redo = |row: u32| {
-        matches!(
-            (how, outcome.get(&row)),
-            (Continue::Resume, None) | (Continue::RetryFailed, Some(AnnotationStatus::Error))
-        )
+        run.has_row(row)
+            && matches!(
+                (how, outcome.get(&row)),
+                (Continue::Resume, None) | (Continue::RetryFailed, Some(AnnotationStatus::Error))
+            )
     };
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
     let tasks: Vec<RunTask> = rows
@@ -124,7 +182,7 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
     let base = Counts::of(
         stored
             .iter()
-            .filter(|a| a.attribute == run.attribute && !redo(a.row)),
+            .filter(|a| a.attribute == run.attribute && run.has_row(a.row) && !redo(a.row)),
     );
     run.status = RunStatus::Running;
     run.finished_at = None;
@@ -212,6 +270,7 @@ pub fn RunView() -> impl IntoView {
         }
     });
     let attribute_choice = RwSignal::new(None::<String>);
+    let scope = RwSignal::new(Scope::All);
     let running = move || state.active_run.with(|r| r.is_some());
 
     view! {
@@ -255,7 +314,15 @@ pub fn RunView() -> impl IntoView {
                                         }}).collect_view()}
                                     </select>
                                 </label>
-                                <p class="fa-muted">{format!("{rows} rows · {endpoint_note}")}</p>
+                                <label class="fa-field">
+                                    <span>"Rows"</span>
+                                    <select data-testid="run-scope" on:change:target=move |ev| if let Some(x) = Scope::parse(&ev.target().value()) { scope.set(x) }>
+                                        {Scope::ALL.into_iter().map(|x| view! {
+                                            <option value=x.as_str() selected=move || scope.get() == x>{x.label()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </label>
+                                <p class="fa-muted">{format!("{rows} rows in the dataset · {endpoint_note}")}</p>
                             </div>
                             {concurrency_note.map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}
                             <div class="fa-row">
@@ -263,8 +330,16 @@ pub fn RunView() -> impl IntoView {
                                     disabled=move || missing.is_some() || running()
                                     on:click=move |_| {
                                         let (s, attr) = (s_start.clone(), chosen());
-                                        spawn_run(state, start_run(state, s, attr));
-                                    }>"Annotate all rows"</button>
+                                        spawn_run(state, start_run(state, s, attr, scope.get_untracked()));
+                                    }>"Start run"</button>
+                                <button class="fa-btn" data-testid="pause-run" disabled=move || !running()
+                                    on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
+                                        let paused = !r.control.is_paused();
+                                        r.control.set_paused(paused);
+                                        state.progress.update(|p| if let Some(p) = p { p.paused = paused });
+                                    })>
+                                    {move || if state.progress.with(|p| p.is_some_and(|p| p.paused)) { "Continue" } else { "Pause" }}
+                                </button>
                                 <button class="fa-btn fa-btn--danger" data-testid="cancel-run" disabled=move || !running()
                                     on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>"Cancel"</button>
                             </div>
@@ -294,10 +369,13 @@ fn RunProgressPanel() -> impl IntoView {
                     <div><dt>"Failed"</dt><dd>{p.failed}</dd></div>
                     <div><dt>"In flight"</dt><dd data-testid="run-in-flight">{p.in_flight}</dd></div>
                     <div><dt>"Most in flight"</dt><dd data-testid="run-max-in-flight">{p.max_in_flight}</dd></div>
-                    <div><dt>"Items/s"</dt><dd>{format!("{:.1}", p.rate())}</dd></div>
+                    <div><dt>"Items/s"</dt><dd data-testid="run-rate" data-rate=p.rate().to_string()>{format!("{:.1}", p.rate())}</dd></div>
                     <div><dt>"ETA"</dt><dd>{p.eta_secs().map_or("–".to_string(), |s| format!("{s:.0} s"))}</dd></div>
-                    <div><dt>"Tokens"</dt><dd>{if p.tokens_estimated { format!("≈ {} (estimated: the server reports no usage)", p.tokens) } else { p.tokens.to_string() }}</dd></div>
+                    <div><dt>"Tokens in / out"</dt><dd data-testid="run-tokens">{if p.tokens_estimated { format!("≈ {} / {} (estimated: the server reports no usage)", p.tokens_in, p.tokens_out) } else { format!("{} / {}", p.tokens_in, p.tokens_out) }}</dd></div>
+                    {p.cost.map(|c| view! { <div><dt>"Cost so far"</dt><dd data-testid="run-cost">{format!("{c:.4}")}</dd></div> })}
+                    {(p.replicas > 1).then(|| view! { <div><dt>"Replicas in rotation"</dt><dd data-testid="run-replicas">{format!("{} of {}", p.replicas - p.replicas_out, p.replicas)}</dd></div> })}
                 </dl>
+                {p.paused.then(|| view! { <p class="fa-muted" data-testid="run-paused" role="status">"Paused: requests in flight finish, no new ones start. Results so far are saved."</p> })}
             </div>
         })}
     }
@@ -318,9 +396,10 @@ fn RunList(
             .active_run
             .with(|r| r.as_ref().map(|r| r.run_id.clone()))
     };
+    let failed_of = RwSignal::new(None::<RunRecord>);
     view! {
         <table class="fa-table" data-testid="run-list">
-            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Model"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th></tr></thead>
+            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Rows"</th><th scope="col">"Model"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {runs.into_iter().map(|r| {
                     let id = r.id.clone();
@@ -334,11 +413,12 @@ fn RunList(
                         RunStatus::Failed => finished < total,
                         _ => false,
                     };
-                    let (resume_run, retry_run) = (r.clone(), r.clone());
+                    let (resume_run, retry_run, list_run) = (r.clone(), r.clone(), r.clone());
                     view! {
                         <tr data-testid="run-row">
                             <td>{format_date(r.started_at)}</td>
                             <td>{r.attribute.clone()}</td>
+                            <td>{format!("{} · {}", r.scope.label(), r.total)}</td>
                             <td>{r.endpoint.model.clone()}</td>
                             <td data-testid="run-status">{move || shown().label()}</td>
                             <td>{r.valid}</td>
@@ -358,6 +438,11 @@ fn RunList(
                                             let r = retry_run.clone();
                                             move |_| spawn_run(state, continue_run(state, r.clone(), Continue::RetryFailed))
                                         }>{format!("Retry {} failed", r.failed)}</button>
+                                    <button class="fa-btn" data-testid="show-failed"
+                                        on:click={
+                                            let r = list_run.clone();
+                                            move |_| failed_of.set(Some(r.clone()))
+                                        }>"Show failed"</button>
                                 </Show>
                             </td>
                         </tr>
@@ -365,5 +450,64 @@ fn RunList(
                 }).collect_view()}
             </tbody>
         </table>
+        {move || failed_of.get().map(|run| view! { <FailedRows run /> })}
     }.into_any()
 }
+
+/// Rows of a run whose request failed, with the reason.
+#[component]
+fn FailedRows(
+    /// The run.
+    run: RunRecord,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let (dataset_id, source, attribute) = (
+        run.dataset_id.clone(),
+        run_source(&run.id),
+        run.attribute.clone(),
+    );
+    let failed = LocalResource::new(move || {
+        let storage = state.storage();
+        let (d, s, attr) = (dataset_id.clone(), source.clone(), attribute.clone());
+        async move {
+            let all = storage.annotations(d.clone(), s).await?;
+            let failed: Vec<_> = all
+                .into_iter()
+                .filter(|a| a.attribute == attr && a.status == AnnotationStatus::Error)
+                .collect();
+            // Show the row ids users know, not positions.
+            let mut out = Vec::with_capacity(failed.len());
+            for a in failed.into_iter().take(FAILED_SHOWN) {
+                let id = storage
+                    .rows(d.clone(), a.row, 1)
+                    .await?
+                    .pop()
+                    .map(|r| r.id)
+                    .unwrap_or_default();
+                out.push((id, a.reason.unwrap_or_default()));
+            }
+            Ok::<_, AppError>(out)
+        }
+    });
+    view! {
+        <section class="fa-card" data-testid="failed-rows" aria-label="Failed rows">
+            <h3>{format!("Failed rows of the run started {}", format_date(run.started_at))}</h3>
+            {move || match failed.get() {
+                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(rows)) if rows.is_empty() => view! { <p class="fa-empty">"No failed rows: they were retried successfully."</p> }.into_any(),
+                Some(Ok(rows)) => view! {
+                    <table class="fa-table fa-table--compact">
+                        <thead><tr><th scope="col">"Row id"</th><th scope="col">"Reason"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|(id, reason)| view! { <tr data-testid="failed-row"><td>{id}</td><td>{reason}</td></tr> }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// At most this many failed rows are listed (the rest are retried all the same).
+const FAILED_SHOWN: usize = 200;

@@ -51,6 +51,12 @@ export async function mockAdmin(llm, route, body) {
   return r.json();
 }
 
+/** The mock's logged chat completions (preflights and other paths left out). */
+export async function chatPosts(llm) {
+  const log = await mockAdmin(llm, 'log');
+  return log.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
+}
+
 /** Metrics computed by fannotate-core's `classify` example over two CSV columns. */
 export function coreClassify(file, gold, pred) {
   const out = execFileSync('cargo', ['run', '-q', '--locked', '-p', 'fannotate-core', '--example', 'metrics', '--', 'classify', file, gold, pred], {
@@ -118,15 +124,24 @@ export class Fannotate {
     await expect(this.page.getByText(/Codebook saved as version/).last()).toBeVisible();
   }
 
-  async configureEndpoint({ baseUrl, model, concurrency, constraint, provider }) {
+  /** Fill a number (or text) input that commits on `change`. */
+  async setField(id, value) {
+    await this.byTest(id).fill(String(value));
+    await this.byTest(id).dispatchEvent('change');
+  }
+
+  async configureEndpoint({ baseUrl, model, concurrency, constraint, provider, temperature, timeout, replications, replicas, priceIn, priceOut }) {
     await this.step('endpoint');
     if (provider) await this.byTest('provider').selectOption(provider);
     await this.byTest('base-url').fill(baseUrl);
     if (model !== undefined) await this.byTest('model').fill(model);
-    if (concurrency !== undefined) {
-      await this.byTest('concurrency').fill(String(concurrency));
-      await this.byTest('concurrency').dispatchEvent('change');
-    }
+    if (concurrency !== undefined) await this.setField('concurrency', concurrency);
+    if (temperature !== undefined) await this.setField('temperature', temperature);
+    if (timeout !== undefined) await this.setField('timeout', timeout);
+    if (replications !== undefined) await this.setField('replications', replications);
+    if (priceIn !== undefined) await this.setField('price-in', priceIn);
+    if (priceOut !== undefined) await this.setField('price-out', priceOut);
+    if (replicas) await this.setField('replicas', replicas.join('\n'));
     if (constraint) await this.byTest('constraint').selectOption(constraint);
     await this.byTest('save-endpoint').click();
     await expect(this.page.getByText('Endpoint saved.').last()).toBeVisible();
@@ -137,8 +152,9 @@ export class Fannotate {
     await expect(this.byTest('connection-ok').or(this.byTest('connection-error'))).toBeVisible();
   }
 
-  async startRun() {
+  async startRun({ scope } = {}) {
     await this.step('run');
+    if (scope) await this.byTest('run-scope').selectOption(scope);
     await this.byTest('start-run').click();
     await expect(this.byTest('run-progress')).toBeVisible();
   }

@@ -4,16 +4,31 @@
 //
 // It "classifies" a prompt by finding which row of a gold CSV the prompt is about
 // and answering with that row's label, deterministically perturbed by configurable
-// wrong/invalid rates. Faults (429, 500, hangs, malformed JSON, missing CORS, 401)
-// can be injected through an unauthenticated admin API under /__admin/.
+// wrong/invalid rates. Faults (429, 500, 503, 400, hangs, malformed JSON, missing
+// CORS, 401), optionally scheduled to a window of requests, can be injected through
+// an unauthenticated admin API under /__admin/.
+//
+// Output constraints (guided_choice, GBNF grammar, json_schema/json_object
+// response_format) and logprobs can each be switched off (`capabilities`), so the
+// mock also plays servers that silently ignore them; unconstrained answers can be
+// worded in several styles (`answer_style`, `model_styles`) like chatty models.
+//
+// With a key and certificate it serves HTTPS with HTTP/2 (and HTTP/1.1 through
+// ALPN) on the same port; see tls.mjs for a throwaway self-signed certificate.
 //
 // CLI:
 //   node tests/mock/server.mjs --port 0 --host 127.0.0.1 --gold FILE.csv
 //     [--text-col text] [--label-col label] [--api-key KEY] [--latency-ms 20]
 //     [--wrong-rate 0.1] [--invalid-rate 0.05] [--seed 1]
-// Prints `mock listening on http://HOST:PORT` once ready.
+//     [--tls-key KEY.pem --tls-cert CERT.pem]
+// Prints `mock listening on http://HOST:PORT` (https:// with TLS) once ready.
+//
+// Admin API (JSON): GET/POST /__admin/config (POST merges a partial config; see
+// applyConfig for the keys), GET /__admin/log, POST /__admin/reset
+// ({"config": true} also restores the start-up config).
 
 import http from 'node:http';
+import http2 from 'node:http2';
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
@@ -29,7 +44,26 @@ const HANG_MAX_MS = 10 * 60 * 1000;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Oldest log entries are dropped beyond this many (memory bound for long runs). */
 const MAX_LOG = 100_000;
-const FAULT_TYPES = new Set(['429', '500', 'hang', 'malformed', 'nocors', '401']);
+const FAULT_TYPES = new Set(['429', '500', '503', '400', 'hang', 'malformed', 'nocors', '401']);
+const FAULT_KEYS = new Set(['type', 'rate', 'count', 'models', 'retry_after', 'after', 'until']);
+/**
+ * What an unconstrained request gets when its prompt matches no gold row: a real
+ * model's small talk, deliberately none of the labels, so that a capability probe
+ * ("Reply with one of: …") can tell an ignored constraint from an honoured one.
+ */
+export const FREE_ANSWER = 'Hello! How can I help you today?';
+/** Constraint mechanisms and logprobs the mock honours unless switched off. */
+const CAPABILITIES = ['guided_choice', 'json_schema', 'grammar', 'logprobs'];
+/**
+ * How unconstrained answers are worded, as different models do. Constrained
+ * answers are always the exact label (that is what a constraint is for).
+ */
+export const ANSWER_STYLES = {
+  plain: (label) => label,
+  explain: (label) => `${label}. The message has the typical signs of this category.`,
+  json: (label) => `{"label": ${JSON.stringify(label)}}`,
+  emoji: (label) => `✅ ${label}`,
+};
 
 // ---------------------------------------------------------------------------
 // CSV (RFC 4180)
@@ -130,6 +164,10 @@ export function buildGold(csvText, { textCol = 'text', labelCol = 'label' } = {}
     rows.push({ text, label, key });
   }
   const labels = [...new Set(rows.map((r) => r.label).filter((l) => l !== ''))].sort();
+  // Position among the gold rows, so logs can say which row a request was about.
+  rows.forEach((r, i) => {
+    r.n = i;
+  });
 
   // Rows are bucketed by the first BUCKET_CHARS characters of their key: a prompt
   // is then scanned once, looking up the substring at each position. Keys shorter
@@ -202,14 +240,58 @@ export function fnv1a(str) {
   return h >>> 0;
 }
 
-/** Does the request constrain the output the way a real constrained server would? */
-function isConstrained(body) {
+/** A non-empty list of strings, or null (the allowed values are then unknown). */
+const stringList = (v) => (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string') ? [...v] : null);
+
+/** Decode the body of a GBNF double-quoted literal (JSON-like backslash escapes). */
+function gbnfUnescape(body) {
+  const simple = { n: '\n', r: '\r', t: '\t' };
+  return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (_, e) => {
+    if (e.length > 1) return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
+    return simple[e] ?? e; // \" \\ \[ \] … stand for the character itself
+  });
+}
+
+/**
+ * The alternatives of a grammar `root ::= "x" | "y" …` (the shape the app sends),
+ * or null when the grammar is anything else: the mock cannot know what it allows.
+ */
+export function grammarChoices(grammar) {
+  const m = /^\s*root\s*::=\s*([\s\S]*?)\s*$/.exec(grammar);
+  if (!m) return null;
+  const lit = /^"((?:[^"\\]|\\[\s\S])*)"\s*/;
+  let rest = m[1];
+  const out = [];
+  for (;;) {
+    const l = lit.exec(rest);
+    if (!l) return null;
+    out.push(gbnfUnescape(l[1]));
+    rest = rest.slice(l[0].length);
+    if (rest === '') return out;
+    if (rest[0] !== '|') return null;
+    rest = rest.slice(1).trimStart();
+  }
+}
+
+/**
+ * The output constraint a request carries, counting only the mechanisms the mock
+ * honours: a switched-off one is ignored, as by a server that does not know it.
+ * `choices` are the allowed answers (from guided_choice, else the json_schema's
+ * `properties.label.enum`, else the grammar's alternatives), or null when the
+ * constraint is honoured but its values are unknown (json_object, an unparsed
+ * grammar): then the gold labels are what it allows.
+ * @returns {{constrained: boolean, json: boolean, choices: string[]|null}}
+ */
+export function constraintOf(body, caps) {
   const rf = body.response_format;
-  return (
-    (body.grammar != null && body.grammar !== '') ||
-    body.guided_choice != null ||
-    (rf != null && (rf.type === 'json_schema' || rf.type === 'json_object'))
-  );
+  const json = Boolean(caps.json_schema && rf != null && (rf.type === 'json_schema' || rf.type === 'json_object'));
+  const choice = Boolean(caps.guided_choice && body.guided_choice != null);
+  const grammar = Boolean(caps.grammar && body.grammar != null && body.grammar !== '');
+  let choices = null;
+  if (choice) choices = stringList(body.guided_choice);
+  if (!choices && json && rf.type === 'json_schema') choices = stringList(rf.json_schema?.schema?.properties?.label?.enum);
+  if (!choices && grammar && typeof body.grammar === 'string') choices = grammarChoices(body.grammar);
+  return { constrained: choice || json || grammar, json, choices };
 }
 
 /** Join message contents; content may be a string or OpenAI content parts. */
@@ -241,7 +323,35 @@ function defaultConfig(opts) {
     faults: [],
     api_key: opts.apiKey ?? null,
     seed: opts.seed ?? 1,
+    capabilities: mergeCapabilities(Object.fromEntries(CAPABILITIES.map((c) => [c, true])), opts.capabilities ?? {}),
+    answer_style: checkStyle(opts.answerStyle ?? 'plain'),
+    model_styles: checkModelStyles(opts.modelStyles ?? {}),
   };
+}
+
+/** `base` with the flags of the partial `patch` applied (unknown names and non-booleans throw). */
+function mergeCapabilities(base, patch) {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new Error('capabilities must be an object');
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    if (!CAPABILITIES.includes(k)) throw new Error(`unknown capability: ${k} (known: ${CAPABILITIES.join(', ')})`);
+    if (typeof v !== 'boolean') throw new Error(`capability ${k} must be true or false`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function checkStyle(style) {
+  if (!Object.hasOwn(ANSWER_STYLES, style)) {
+    throw new Error(`unknown answer style: ${style} (known: ${Object.keys(ANSWER_STYLES).join(', ')})`);
+  }
+  return style;
+}
+
+function checkModelStyles(styles) {
+  if (styles === null || typeof styles !== 'object' || Array.isArray(styles)) throw new Error('model_styles must be an object');
+  for (const style of Object.values(styles)) checkStyle(style);
+  return { ...styles };
 }
 
 function num(v, dflt) {
@@ -266,6 +376,12 @@ function num(v, dflt) {
  * @param {number} [options.invalidRate=0]
  * @param {number|string} [options.seed=1]
  * @param {string[]} [options.models]
+ * @param {Record<string, number>} [options.modelAccuracy] per-model share of right answers
+ * @param {{guided_choice?: boolean, json_schema?: boolean, grammar?: boolean, logprobs?: boolean}} [options.capabilities]
+ *   mechanisms honoured (all true unless given false); a switched-off one is ignored
+ * @param {'plain'|'explain'|'json'|'emoji'} [options.answerStyle='plain'] wording of unconstrained answers
+ * @param {Record<string, string>} [options.modelStyles] answer style per model (overrides answerStyle)
+ * @param {{key: string|Buffer, cert: string|Buffer}} [options.tls] serve HTTPS with HTTP/2 (and HTTP/1.1)
  * @returns {Promise<{url: string, port: number, close: () => Promise<void>}>}
  */
 export async function startMock(options = {}) {
@@ -323,6 +439,16 @@ export async function startMock(options = {}) {
         case 'seed':
           next[k] = v;
           break;
+        case 'capabilities':
+          // A partial patch: {"capabilities": {"grammar": false}} leaves the others.
+          next[k] = mergeCapabilities(config.capabilities, v ?? {});
+          break;
+        case 'answer_style':
+          next[k] = checkStyle(v ?? 'plain');
+          break;
+        case 'model_styles':
+          next[k] = checkModelStyles(v ?? {});
+          break;
         default:
           throw new Error(`unknown config key: ${k}`);
       }
@@ -332,11 +458,19 @@ export async function startMock(options = {}) {
     if (faultsChanged) resetFaultState();
   }
 
+  /**
+   * Is the rule's window open for its `seen`-th applicable request? Before `after`
+   * requests and beyond `until` it lets requests pass (so a test can let a run
+   * start cleanly, then fail mid-way, then recover).
+   */
+  const inWindow = (rule, seen) => seen > (rule.after ?? 0) && (rule.until == null || seen <= rule.until);
+
   /** A rule fires on this (applicable) request? Updates its counters. */
   function ruleFires(rule, state) {
     state.seen += 1;
     let fire;
-    if (rule.count != null) fire = state.fired < rule.count;
+    if (!inWindow(rule, state.seen)) fire = false;
+    else if (rule.count != null) fire = state.fired < rule.count;
     // Deterministic pseudo-random spread: 7919 is prime, so (c * 7919) % 1000
     // cycles through all residues and `rate` of any 1000 consecutive requests fire.
     else if (rule.rate != null) fire = (state.seen * 7919) % 1000 < rule.rate * 1000;
@@ -360,29 +494,41 @@ export async function startMock(options = {}) {
     return config.faults.some(
       (rule, i) =>
         rule.type === 'nocors' &&
+        inWindow(rule, faultState[i].seen + 1) &&
         (rule.count != null ? faultState[i].fired < rule.count : rule.rate == null || rule.rate > 0),
     );
   }
 
-  function answerFor(body, model, index) {
+  /**
+   * The answer (a bare label, INVALID_ANSWER or FREE_ANSWER, not yet styled) for
+   * choice `index`. `constraint` comes from constraintOf: an honoured constraint
+   * keeps the answer among its choices (the first one when the gold answer is not
+   * one of them, or when the prompt matches no row, e.g. a capability probe).
+   */
+  function answerFor(body, model, index, constraint) {
     const prompt = promptOf(body.messages);
     const row = gold.find(prompt);
     const labels = gold.labels;
-    if (!row) return { answer: labels[0] ?? '', row: null, prompt };
+    const allowed = constraint.choices ?? labels;
+    if (!row) return { answer: constraint.constrained ? allowed[0] ?? '' : FREE_ANSWER, row: null, prompt };
     const acc = config.model_accuracy?.[model];
     const wrongRate = acc != null ? 1 - Number(acc) : config.wrong_rate;
     const temp = body.temperature === undefined ? '' : String(body.temperature);
     // Index 0 hashes exactly like a single-choice request, so n=1 and the first of
     // n choices agree.
-    const h = fnv1a(`${config.seed}${row.text}${model}${temp}${index > 0 ? `#${index}` : ''}`);
+    // Above temperature 0 a request's own seed varies the answer, as sampling
+    // would (the app sends a different seed per replication).
+    const sampled = Number(body.temperature) > 0 && Number.isInteger(body.seed) ? `s${body.seed}` : '';
+    const h = fnv1a(`${config.seed}${row.text}${model}${temp}${sampled}${index > 0 ? `#${index}` : ''}`);
     const u = (h % 10000) / 10000;
     let answer = row.label;
     if (u < wrongRate) {
       const i = labels.indexOf(row.label);
       answer = labels[(i + 1) % labels.length];
-    } else if (u < wrongRate + config.invalid_rate && !isConstrained(body)) {
+    } else if (u < wrongRate + config.invalid_rate && !constraint.constrained) {
       answer = INVALID_ANSWER;
     }
+    if (constraint.constrained && !allowed.includes(answer)) answer = allowed[0] ?? answer;
     return { answer, row, prompt };
   }
 
@@ -445,6 +591,9 @@ export async function startMock(options = {}) {
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+  /** Has the client gone? (An HTTP/2 compatibility response has no `destroyed`; its stream does.) */
+  const clientGone = (res) => Boolean(res.destroyed || res.stream?.destroyed);
+
   // --- Handlers -----------------------------------------------------------
 
   async function handleAdmin(req, res, path) {
@@ -496,6 +645,9 @@ export async function startMock(options = {}) {
     }
     const model = typeof body.model === 'string' ? body.model : config.models[0] ?? 'mock-model';
     entry.model = model;
+    // Which gold row the prompt is about (null for probes): lets tests check that
+    // no row was answered twice.
+    entry.row = gold.find(promptOf(body.messages))?.n ?? null;
 
     const fault = pickFault(model);
     entry.fault = fault?.type ?? null;
@@ -507,6 +659,13 @@ export async function startMock(options = {}) {
           });
         case '500':
           return sendJson(res, 500, errorBody('Internal server error (mock fault)', 'server_error'));
+        case '503':
+          return sendJson(res, 503, errorBody('Service unavailable, model loading (mock fault)', 'server_error', 'service_unavailable'), {
+            'Retry-After': String(fault.retry_after ?? 1),
+          });
+        case '400':
+          // A request the server rejects as such: retrying the same body cannot help.
+          return sendJson(res, 400, errorBody('Invalid request (mock fault)', 'invalid_request_error', 'invalid_request'));
         case '401':
           return sendUnauthorized(res);
         case 'malformed':
@@ -532,18 +691,28 @@ export async function startMock(options = {}) {
     if (fault?.type === 'nocors') res.removeHeader('Access-Control-Allow-Origin');
 
     if (config.latency_ms > 0) await sleep(config.latency_ms);
-    if (res.destroyed) return; // client went away while we "thought"
+    if (clientGone(res)) return; // client went away while we "thought"
 
     const n = Math.max(1, Math.min(128, Number.parseInt(body.n, 10) || 1));
-    const jsonOut = ['json_schema', 'json_object'].includes(body.response_format?.type);
+    const constraint = constraintOf(body, config.capabilities);
+    const style = ANSWER_STYLES[config.model_styles[model] ?? config.answer_style];
+    // Constrained answers are exact (a JSON object for json formats); free ones are
+    // worded in the model's style, except answers that are not labels at all.
+    const render = (answer) => {
+      if (constraint.json) return JSON.stringify({ label: answer });
+      if (constraint.constrained || answer === INVALID_ANSWER || answer === FREE_ANSWER) return answer;
+      return style(answer);
+    };
     let prompt = '';
     const choices = [];
     for (let i = 0; i < n; i++) {
-      const a = answerFor(body, model, i);
+      const a = answerFor(body, model, i, constraint);
       prompt = a.prompt;
-      const content = jsonOut ? JSON.stringify({ label: a.answer }) : a.answer;
+      const content = render(a.answer);
       const choice = { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };
-      if (body.logprobs === true) choice.logprobs = logprobsFor(content, a.answer, jsonOut, body.top_logprobs);
+      if (body.logprobs === true && config.capabilities.logprobs) {
+        choice.logprobs = logprobsFor(content, a.answer, constraint.choices ?? gold.labels, render, body.top_logprobs);
+      }
       choices.push(choice);
     }
     const promptTokens = Math.ceil(charCount(prompt) / 4);
@@ -564,13 +733,13 @@ export async function startMock(options = {}) {
 
   /**
    * Deterministic logprobs: the whole content as one token at -0.05, with the
-   * other labels as lower-ranked alternatives (in the same output format).
+   * other allowed labels as lower-ranked alternatives (in the same output format).
    */
-  function logprobsFor(content, answer, jsonOut, topN) {
-    const alts = [answer, ...gold.labels.filter((l) => l !== answer)];
+  function logprobsFor(content, answer, labels, render, topN) {
+    const alts = [answer, ...labels.filter((l) => l !== answer)];
     const limit = Number.isInteger(topN) && topN >= 0 ? topN : alts.length;
     const top = alts.slice(0, limit).map((l, i) => ({
-      token: jsonOut ? JSON.stringify({ label: l }) : l,
+      token: render(l),
       logprob: i === 0 ? -0.05 : -3 - i,
     }));
     return { content: [{ token: content, logprob: -0.05, top_logprobs: top }] };
@@ -586,7 +755,9 @@ export async function startMock(options = {}) {
       ts: start,
       method: req.method,
       path,
+      http: req.httpVersion, // '1.1', or '2.0' over HTTP/2
       model: null,
+      row: null,
       status: null,
       fault: null,
       origin: req.headers.origin ?? null,
@@ -640,15 +811,45 @@ export async function startMock(options = {}) {
   }
 
   resetFaultState();
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((e) => {
       if (!res.headersSent) sendJson(res, 500, errorBody(String(e?.message ?? e), 'server_error'));
       else res.destroy();
     });
-  });
+  };
+  const tls = options.tls;
+  if (tls != null && (!tls.key || !tls.cert)) throw new Error('tls needs both key and cert');
+  // Over TLS, HTTP/2 and HTTP/1.1 (chosen by ALPN) share the port and the handler
+  // through Node's compatibility API, as a real HTTPS endpoint behind a proxy would.
+  const server = tls
+    ? http2.createSecureServer({
+        key: tls.key,
+        cert: tls.cert,
+        allowHTTP1: true,
+        // A run keeps up to 128 requests in flight on one connection: advertise a
+        // stream limit well above that (clients assume 100 until they are told one)
+        // and allow more than the 10 MB default session memory for long prompts.
+        settings: { maxConcurrentStreams: 1000 },
+        peerMaxConcurrentStreams: 1000,
+        maxSessionMemory: 64,
+      }, onRequest)
+    : http.createServer(onRequest);
   // Long prompts with many concurrent requests: do not let Node's defaults cut us off.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  // http2 servers have no closeAllConnections(): track connections to end them in close().
+  const sockets = new Set();
+  const sessions = new Set();
+  if (tls) {
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.on('close', () => sessions.delete(session));
+    });
+  }
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -658,7 +859,7 @@ export async function startMock(options = {}) {
     });
   });
   const actualPort = server.address().port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
 
   let closing = null;
   function close() {
@@ -669,7 +870,9 @@ export async function startMock(options = {}) {
       }
       hanging.clear();
       server.close(() => resolve());
-      server.closeAllConnections();
+      if (server.closeAllConnections) server.closeAllConnections();
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
     });
     return closing;
   }
@@ -677,16 +880,39 @@ export async function startMock(options = {}) {
   return { url, port: actualPort, close };
 }
 
+/**
+ * Check fault rules strictly (a typo would otherwise silently disable a test's
+ * fault): known keys and types only, counts as non-negative integers, rates in
+ * [0, 1], and a window `after < until` that can fire at all.
+ */
 function validateFaults(faults) {
   if (!Array.isArray(faults)) throw new Error('faults must be a list');
   return faults.map((r, i) => {
-    if (r === null || typeof r !== 'object') throw new Error(`fault ${i} must be an object`);
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error(`fault ${i} must be an object`);
+    for (const k of Object.keys(r)) if (!FAULT_KEYS.has(k)) throw new Error(`fault ${i}: unknown key ${k}`);
     const type = String(r.type);
     if (!FAULT_TYPES.has(type)) throw new Error(`fault ${i}: unknown type ${r.type}`);
     const rule = { type };
-    if (r.count != null) rule.count = num(r.count, 0);
-    if (r.rate != null) rule.rate = num(r.rate, 0);
-    if (r.retry_after != null) rule.retry_after = r.retry_after;
+    const count = (k) => {
+      const v = num(r[k], 0);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`fault ${i}: ${k} must be a non-negative integer`);
+      return v;
+    };
+    if (r.count != null) rule.count = count('count');
+    if (r.rate != null) {
+      rule.rate = num(r.rate, 0);
+      if (rule.rate < 0 || rule.rate > 1) throw new Error(`fault ${i}: rate must be between 0 and 1`);
+    }
+    if (r.after != null) rule.after = count('after');
+    if (r.until != null) rule.until = count('until');
+    if (rule.until != null && rule.until <= (rule.after ?? 0)) {
+      throw new Error(`fault ${i}: until (${rule.until}) must be greater than after (${rule.after ?? 0})`);
+    }
+    if (r.retry_after != null) {
+      const v = num(r.retry_after, 0);
+      if (v < 0) throw new Error(`fault ${i}: retry_after must be a non-negative number of seconds`);
+      rule.retry_after = r.retry_after;
+    }
     if (r.models != null) {
       if (!Array.isArray(r.models)) throw new Error(`fault ${i}: models must be a list`);
       rule.models = r.models.map(String);
@@ -715,8 +941,10 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const known = ['port', 'host', 'gold', 'text-col', 'label-col', 'api-key', 'latency-ms', 'wrong-rate', 'invalid-rate', 'seed'];
+  const known = ['port', 'host', 'gold', 'text-col', 'label-col', 'api-key', 'latency-ms', 'wrong-rate', 'invalid-rate', 'seed', 'tls-key', 'tls-cert'];
   for (const k of Object.keys(args)) if (!known.includes(k)) throw new Error(`unknown option --${k}`);
+  if (('tls-key' in args) !== ('tls-cert' in args)) throw new Error('--tls-key and --tls-cert go together');
+  const tls = args['tls-key'] ? { key: fs.readFileSync(args['tls-key']), cert: fs.readFileSync(args['tls-cert']) } : undefined;
   const mock = await startMock({
     port: args.port ?? 0,
     host: args.host ?? '127.0.0.1',
@@ -728,6 +956,7 @@ async function main() {
     wrongRate: args['wrong-rate'],
     invalidRate: args['invalid-rate'],
     seed: args.seed,
+    tls,
   });
   console.log(`mock listening on ${mock.url}`);
   const stop = () => mock.close().then(() => process.exit(0));

@@ -6,10 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
+import https from 'node:https';
+import http2 from 'node:http2';
+import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { startMock, buildGold, parseCsv, INVALID_ANSWER } from './server.mjs';
+import { startMock, buildGold, parseCsv, grammarChoices, INVALID_ANSWER, FREE_ANSWER } from './server.mjs';
+import { selfSignedCert } from './tls.mjs';
 import { startStatic } from '../../scripts/serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -172,9 +175,13 @@ test('json response_format gives {"label": ...}; logprobs and n', async () => {
   assert.ok(Array.isArray(lp.top_logprobs) && lp.top_logprobs[0].token === 'spam');
 });
 
-test('no matching row answers the first label; bad JSON is a 400', async () => {
+test('no matching row: a free sentence, or the first allowed choice when constrained; bad JSON is a 400', async () => {
   await setup();
-  assert.equal(await content(await chat({ model: 'x', messages: [{ role: 'user', content: 'nothing known here' }] })), 'ham');
+  const unknown = (extra = {}) => chat({ model: 'x', messages: [{ role: 'user', content: 'nothing known here' }], ...extra });
+  assert.equal(await content(await unknown()), FREE_ANSWER);
+  assert.ok(!gold.labels.includes(FREE_ANSWER));
+  // json_object allows "some label" without saying which: the first gold label.
+  assert.deepEqual(JSON.parse(await content(await unknown({ response_format: { type: 'json_object' } }))), { label: 'ham' });
   const bad = await chat('{"model": ', { headers: { Origin: 'http://app.test' } });
   assert.equal(bad.status, 400);
   assert.equal(bad.headers.get('access-control-allow-origin'), 'http://app.test');
@@ -322,6 +329,7 @@ test('log and max_in_flight', async () => {
   const e = log.requests[0];
   assert.equal(e.method, 'POST');
   assert.equal(e.path, '/v1/chat/completions');
+  assert.equal(e.http, '1.1');
   assert.equal(e.status, 200);
   assert.equal(e.fault, null);
   assert.equal(e.origin, 'http://o.test');
@@ -334,6 +342,422 @@ test('log and max_in_flight', async () => {
   const cleared = await admin('log');
   assert.deepEqual(cleared, { requests: [], max_in_flight: 0, in_flight: 0 });
   assert.equal((await admin('config')).latency_ms, 200, 'reset keeps config unless asked');
+});
+
+// --- mock: constraints, capabilities, answer styles ------------------------------
+
+/** Like the app's capability probe: a tiny prompt about no gold row. */
+const PROBE = 'Reply with one of: ham, spam';
+const probe = (extra = {}) =>
+  chat({ model: 'mock-model', messages: [{ role: 'user', content: PROBE }], temperature: 0, max_tokens: 8, ...extra });
+/** The three constraint shapes the app sends, for a list of choices. */
+const shapes = (choices) => ({
+  guided_choice: { guided_choice: choices },
+  grammar: { grammar: `root ::= ${choices.map((c) => JSON.stringify(c)).join(' | ')}` },
+  json_schema: {
+    response_format: {
+      type: 'json_schema',
+      json_schema: {
+        name: 'label',
+        strict: true,
+        schema: {
+          type: 'object',
+          properties: { label: { type: 'string', enum: choices } },
+          required: ['label'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+});
+/** The label in a completion: json_schema answers are {"label": …}. */
+const labelOf = async (res, mechanism) => {
+  const c = await content(res);
+  return mechanism === 'json_schema' ? JSON.parse(c).label : c;
+};
+
+test('grammarChoices parses quoted GBNF alternatives with escapes, else null', () => {
+  assert.deepEqual(grammarChoices('root ::= "ham" | "spam"'), ['ham', 'spam']);
+  assert.deepEqual(grammarChoices('root ::= "ham" | "spam" | "say \\"hi\\"\\\\"'), ['ham', 'spam', 'say "hi"\\']);
+  assert.deepEqual(grammarChoices(' root::="a\\nb"|"\\t\\x41\\u00e9" '), ['a\nb', '\tAé']);
+  assert.equal(grammarChoices('root ::= label\nlabel ::= "a" | "b"'), null);
+  assert.equal(grammarChoices('root ::= [a-z]+'), null);
+  assert.equal(grammarChoices('root ::= "a" "b"'), null);
+  assert.equal(grammarChoices('root ::= "a" |'), null);
+});
+
+test('choices come from each constraint shape; honoured ones keep answers among them', async () => {
+  await setup({ wrong_rate: 0, invalid_rate: 1 });
+  assert.equal(gold.find(PROBE), null, 'the probe is about no gold row');
+  for (const [mechanism, extra] of Object.entries(shapes(['spam', 'ham', 'say "hi"']))) {
+    // Probe: the first allowed choice, so the app sees the constraint works.
+    assert.equal(await labelOf(await probe(extra), mechanism), 'spam', mechanism);
+    // Gold row whose label is allowed: the label (never INVALID while constrained).
+    assert.equal(await labelOf(await ask(hamRow, extra), mechanism), 'ham', mechanism);
+  }
+  for (const [mechanism, extra] of Object.entries(shapes(['say "hi"', 'ham']))) {
+    assert.equal(await labelOf(await probe(extra), mechanism), 'say "hi"', mechanism);
+    // Gold label not allowed: the first allowed choice.
+    assert.equal(await labelOf(await ask(spamRow, extra), mechanism), 'say "hi"', mechanism);
+    assert.equal(await labelOf(await ask(hamRow, extra), mechanism), 'ham', mechanism);
+  }
+  // json_schema content is exactly {"label":…}.
+  assert.equal(await content(await probe(shapes(['spam', 'ham']).json_schema)), '{"label":"spam"}');
+  // A grammar the mock cannot parse is still honoured, over the gold labels.
+  assert.equal(await content(await probe({ grammar: 'root ::= [a-z]+' })), 'ham');
+  assert.equal(await content(await ask(spamRow, { grammar: 'root ::= [a-z]+' })), 'spam');
+});
+
+test('capabilities: a switched-off mechanism is ignored like an unknown one', async () => {
+  await setup({ wrong_rate: 0, invalid_rate: 0 });
+  const all = shapes(['spam', 'ham']);
+  assert.deepEqual((await admin('config')).capabilities, { guided_choice: true, json_schema: true, grammar: true, logprobs: true });
+
+  // Partial patches merge into the current capabilities.
+  let cfg = await admin('config', { capabilities: { guided_choice: false } });
+  assert.deepEqual(cfg.capabilities, { guided_choice: false, json_schema: true, grammar: true, logprobs: true });
+  cfg = await admin('config', { capabilities: { grammar: false } });
+  assert.deepEqual(cfg.capabilities, { guided_choice: false, json_schema: true, grammar: false, logprobs: true });
+  assert.equal(await content(await probe(all.guided_choice)), FREE_ANSWER);
+  assert.equal(await content(await probe(all.grammar)), FREE_ANSWER);
+  assert.equal(await labelOf(await probe(all.json_schema), 'json_schema'), 'spam');
+  // Ignored constraints leave the answer free: styled, and INVALID possible again.
+  await admin('config', { invalid_rate: 1, answer_style: 'emoji' });
+  assert.equal(await content(await ask(spamRow, all.grammar)), INVALID_ANSWER);
+  await admin('config', { invalid_rate: 0 });
+  assert.equal(await content(await ask(spamRow, all.guided_choice)), '✅ spam');
+  // Several mechanisms at once: only the honoured one counts.
+  assert.equal(await content(await probe({ ...all.guided_choice, grammar: 'root ::= "ham"' })), FREE_ANSWER);
+  await admin('config', { capabilities: { grammar: true } });
+  assert.equal(await content(await probe({ ...all.guided_choice, grammar: 'root ::= "ham"' })), 'ham');
+
+  // json_schema off: plain text, not JSON, for json_schema and json_object alike.
+  await admin('config', { answer_style: 'plain', capabilities: { json_schema: false } });
+  assert.equal(await content(await probe(all.json_schema)), FREE_ANSWER);
+  assert.equal(await content(await probe({ response_format: { type: 'json_object' } })), FREE_ANSWER);
+  assert.equal(await content(await ask(spamRow, all.json_schema)), 'spam');
+
+  for (const bad of [{ capabilities: { grammer: false } }, { capabilities: { grammar: 'no' } }, { capabilities: [] }]) {
+    const res = await fetch(`${mock.url}/__admin/config`, { method: 'POST', body: JSON.stringify(bad) });
+    assert.equal(res.status, 400, JSON.stringify(bad));
+  }
+  // reset {config: true} restores the start-up capabilities.
+  assert.equal((await admin('reset', { config: true })).config.capabilities.guided_choice, true);
+});
+
+test('capabilities as a startMock option; logprobs off never returns logprobs', async () => {
+  const m = await startMock({ gold: GOLD, latencyMs: 0, capabilities: { logprobs: false, grammar: false } });
+  try {
+    const cfg = await (await fetch(`${m.url}/__admin/config`)).json();
+    assert.deepEqual(cfg.capabilities, { guided_choice: true, json_schema: true, grammar: false, logprobs: false });
+    const req = (extra) =>
+      fetch(`${m.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: promptFor(spamRow) }], ...extra }),
+      }).then((r) => r.json());
+    const body = await req({ logprobs: true, top_logprobs: 2, n: 2 });
+    assert.equal(body.choices.length, 2);
+    for (const c of body.choices) {
+      assert.equal(c.message.content, 'spam');
+      assert.equal('logprobs' in c, false);
+    }
+    const probed = await (await fetch(`${m.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ messages: [{ role: 'user', content: PROBE }], grammar: 'root ::= "spam" | "ham"' }),
+    }).then((r) => r.json()));
+    assert.equal(probed.choices[0].message.content, FREE_ANSWER);
+  } finally {
+    await m.close();
+  }
+  await assert.rejects(startMock({ gold: GOLD, capabilities: { regex: true } }), /unknown capability/);
+
+  // Logprobs on: alternatives are the allowed choices, in the output format.
+  await setup();
+  const body = await (await ask(spamRow, { logprobs: true, ...shapes(['spam', 'ham']).json_schema })).json();
+  const lp = body.choices[0].logprobs.content[0];
+  assert.equal(lp.token, '{"label":"spam"}');
+  assert.deepEqual(lp.top_logprobs.map((t) => t.token), ['{"label":"spam"}', '{"label":"ham"}']);
+});
+
+test('answer styles for unconstrained answers, per-model overrides, INVALID unchanged', async () => {
+  const expected = {
+    plain: 'spam',
+    explain: 'spam. The message has the typical signs of this category.',
+    json: '{"label": "spam"}',
+    emoji: '✅ spam',
+  };
+  for (const [style, answer] of Object.entries(expected)) {
+    await setup({ wrong_rate: 0, invalid_rate: 0, answer_style: style });
+    assert.equal(await content(await ask(spamRow)), answer, style);
+    // Constrained answers are exact in every style.
+    assert.equal(await content(await ask(spamRow, { guided_choice: ['ham', 'spam'] })), 'spam', style);
+    assert.equal(await content(await ask(spamRow, { response_format: { type: 'json_object' } })), '{"label":"spam"}', style);
+    // Neither INVALID nor the free sentence are labels: never styled.
+    assert.equal(await content(await probe()), FREE_ANSWER, style);
+    await admin('config', { invalid_rate: 1 });
+    assert.equal(await content(await ask(spamRow)), INVALID_ANSWER, style);
+  }
+  await setup({ answer_style: 'explain', model_styles: { 'mock-model-b': 'json' } });
+  assert.equal(await content(await ask(hamRow)), 'ham. The message has the typical signs of this category.');
+  assert.equal(await content(await ask(hamRow, { model: 'mock-model-b' })), '{"label": "ham"}');
+  // Logprobs tokens use the same wording.
+  const lp = (await (await ask(hamRow, { model: 'mock-model-b', logprobs: true })).json()).choices[0].logprobs.content[0];
+  assert.equal(lp.token, '{"label": "ham"}');
+  assert.deepEqual(lp.top_logprobs.map((t) => t.token), ['{"label": "ham"}', '{"label": "spam"}']);
+
+  for (const bad of [{ answer_style: 'shouty' }, { model_styles: { 'mock-model': 'shouty' } }, { model_styles: 'json' }]) {
+    const res = await fetch(`${mock.url}/__admin/config`, { method: 'POST', body: JSON.stringify(bad) });
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.match((await res.json()).error.message, /answer style|model_styles/);
+  }
+  await assert.rejects(startMock({ gold: GOLD, answerStyle: 'shouty' }), /unknown answer style/);
+  await assert.rejects(startMock({ gold: GOLD, modelStyles: { m: 'shouty' } }), /unknown answer style/);
+  const styled = await startMock({ gold: GOLD, latencyMs: 0, answerStyle: 'emoji', modelStyles: { b: 'plain' } });
+  try {
+    const cfg = await (await fetch(`${styled.url}/__admin/config`)).json();
+    assert.equal(cfg.answer_style, 'emoji');
+    assert.deepEqual(cfg.model_styles, { b: 'plain' });
+  } finally {
+    await styled.close();
+  }
+});
+
+// --- mock: fault schedules and new fault types -------------------------------------
+
+const statusesOf = async (k, extra = {}) => {
+  const out = [];
+  for (let i = 0; i < k; i++) {
+    const res = await ask(spamRow, extra);
+    await res.arrayBuffer();
+    out.push(res.status);
+  }
+  return out;
+};
+
+test('fault schedules: after and until fire on exactly the intended requests', async () => {
+  await setup({ faults: [{ type: '500', after: 2, count: 2 }] });
+  assert.deepEqual(await statusesOf(6), [200, 200, 500, 500, 200, 200]);
+
+  await setup({ faults: [{ type: '429', after: 1, until: 3 }] });
+  assert.deepEqual(await statusesOf(5), [200, 429, 429, 200, 200]);
+
+  await setup({ faults: [{ type: '503', until: 2 }] });
+  assert.deepEqual(await statusesOf(4), [503, 503, 200, 200]);
+
+  // Only applicable requests count: other models neither fire nor advance the rule.
+  await setup({ faults: [{ type: '500', after: 1, until: 2, models: ['mock-model-b'] }] });
+  assert.deepEqual(await statusesOf(3), [200, 200, 200]);
+  assert.deepEqual(await statusesOf(3, { model: 'mock-model-b' }), [200, 500, 200]);
+  const log = await admin('log');
+  assert.deepEqual(log.requests.map((e) => e.fault), [null, null, null, null, '500', null]);
+
+  // An earlier rule that fires hides the request from later ones.
+  await setup({ faults: [{ type: '429', count: 1 }, { type: '500', after: 1, count: 1 }] });
+  assert.deepEqual(await statusesOf(4), [429, 200, 500, 200]);
+
+  // nocors with a window: preflights lack CORS only while the next request would.
+  await setup({ faults: [{ type: 'nocors', after: 1, count: 1 }] });
+  const preflight = () =>
+    fetch(`${mock.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { Origin: 'http://o.test' } });
+  assert.equal((await preflight()).headers.get('access-control-allow-origin'), 'http://o.test');
+  assert.deepEqual(await statusesOf(1), [200]);
+  assert.equal((await preflight()).headers.get('access-control-allow-origin'), null);
+  assert.deepEqual(await statusesOf(1), [200]);
+  assert.equal((await preflight()).headers.get('access-control-allow-origin'), 'http://o.test');
+
+  for (const bad of [
+    [{ type: '500', after: 3, until: 3 }],
+    [{ type: '500', after: -1 }],
+    [{ type: '500', until: 1.5 }],
+    [{ type: '500', count: 'x' }],
+    [{ type: '500', rate: 2 }],
+    [{ type: '500', afterr: 1 }],
+    [{ type: '404' }],
+    [{ type: '503', retry_after: -1 }],
+  ]) {
+    const res = await fetch(`${mock.url}/__admin/config`, { method: 'POST', body: JSON.stringify({ faults: bad }) });
+    assert.equal(res.status, 400, JSON.stringify(bad));
+  }
+});
+
+test('400 and 503 faults', async () => {
+  await setup({ faults: [{ type: '400', count: 1 }, { type: '503', count: 1 }, { type: '503', count: 1, retry_after: 5 }] });
+  const bad = await chat(
+    { model: 'mock-model', messages: [{ role: 'user', content: promptFor(spamRow) }] },
+    { headers: { Origin: 'http://o.test' } },
+  );
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers.get('retry-after'), null);
+  assert.equal(bad.headers.get('access-control-allow-origin'), 'http://o.test');
+  assert.equal((await bad.json()).error.type, 'invalid_request_error');
+  const busy = await ask(spamRow);
+  assert.equal(busy.status, 503);
+  assert.equal(busy.headers.get('retry-after'), '1');
+  assert.equal((await busy.json()).error.type, 'server_error');
+  const busy5 = await ask(spamRow);
+  assert.equal(busy5.status, 503);
+  assert.equal(busy5.headers.get('retry-after'), '5');
+  await busy5.arrayBuffer();
+  assert.equal(await content(await ask(spamRow)), 'spam');
+  assert.deepEqual((await admin('log')).requests.map((e) => [e.fault, e.status]), [
+    ['400', 400],
+    ['503', 503],
+    ['503', 503],
+    [null, 200],
+  ]);
+});
+
+// --- mock: HTTPS and HTTP/2 ---------------------------------------------------------
+
+test('selfSignedCert: key, cert for 127.0.0.1/localhost and its SPKI hash', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-test-'));
+  try {
+    const c = selfSignedCert(dir);
+    assert.equal(c.keyFile, path.join(dir, 'key.pem'));
+    assert.equal(c.cert, fs.readFileSync(c.certFile, 'utf8'));
+    assert.match(c.key, /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(c.spki, /^[A-Za-z0-9+/]{43}=$/);
+    // Independently: the openssl pipeline Chromium's docs give for the SPKI list.
+    const viaOpenssl = execFileSync(
+      '/bin/sh',
+      ['-c', 'openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', 'sh', c.certFile],
+      { encoding: 'utf8' },
+    ).trim();
+    assert.equal(c.spki, viaOpenssl);
+    const text = execFileSync('/usr/bin/openssl', ['x509', '-noout', '-text', '-in', c.certFile], { encoding: 'utf8' });
+    assert.match(text, /IP Address:127\.0\.0\.1, DNS:localhost/);
+    assert.match(text, /prime256v1|P-256/);
+    assert.match(text, /CA:FALSE/);
+    // A second call makes a different key.
+    assert.notEqual(selfSignedCert(path.join(dir, 'b')).spki, c.spki);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('HTTPS: HTTP/2 and HTTP/1.1 on one port, 128 concurrent streams, preflight, hang and close', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-test-'));
+  const cert = selfSignedCert(dir);
+  const tlsMock = await startMock({ gold: GOLD, latencyMs: 0, tls: { key: cert.key, cert: cert.cert } });
+  let session;
+  try {
+    assert.match(tlsMock.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    session = http2.connect(tlsMock.url, { ca: cert.cert });
+    const h2 = (headers, body) =>
+      new Promise((resolve, reject) => {
+        const req = session.request(headers);
+        let data = '';
+        let head;
+        req.setEncoding('utf8');
+        req.on('response', (h) => (head = h));
+        req.on('data', (d) => (data += d));
+        req.on('end', () => resolve({ status: head[':status'], headers: head, body: data }));
+        req.on('error', reject);
+        req.end(body);
+      });
+    const h2chat = (body, headers = {}) =>
+      h2({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json', ...headers }, JSON.stringify(body));
+    const adminTls = (p, body) =>
+      h2({ ':method': body === undefined ? 'GET' : 'POST', ':path': `/__admin/${p}` }, body === undefined ? undefined : JSON.stringify(body)).then((r) =>
+        JSON.parse(r.body),
+      );
+
+    const one = await h2chat(
+      { model: 'mock-model', messages: [{ role: 'user', content: promptFor(spamRow) }] },
+      { origin: 'http://app.test' },
+    );
+    assert.equal(one.status, 200);
+    assert.equal(one.headers['access-control-allow-origin'], 'http://app.test');
+    assert.equal(JSON.parse(one.body).choices[0].message.content, 'spam');
+    let log = await adminTls('log');
+    assert.equal(log.requests.length, 1);
+    assert.equal(log.requests[0].http, '2.0');
+    assert.equal(log.requests[0].status, 200);
+
+    // Preflight over HTTP/2: same answer as over HTTP/1.1.
+    const pre = await h2({
+      ':method': 'OPTIONS',
+      ':path': '/v1/chat/completions',
+      origin: 'http://app.test',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], 'http://app.test');
+    assert.equal(pre.headers['access-control-allow-methods'], 'GET, POST, OPTIONS');
+    assert.equal(pre.headers['access-control-allow-headers'], 'Content-Type, Authorization, api-key');
+    assert.equal(pre.headers['access-control-max-age'], '600');
+
+    // 128 requests in flight at once on one connection.
+    await adminTls('reset', {});
+    await adminTls('config', { latency_ms: 300 });
+    const many = await Promise.all(
+      Array.from({ length: 128 }, (_, i) =>
+        h2chat({ model: 'mock-model', messages: [{ role: 'user', content: promptFor(i % 2 ? spamRow : hamRow) }] }),
+      ),
+    );
+    assert.deepEqual(new Set(many.map((r) => r.status)), new Set([200]));
+    assert.deepEqual(many.map((r) => JSON.parse(r.body).choices[0].message.content).slice(0, 2), ['ham', 'spam']);
+    log = await adminTls('log');
+    assert.equal(log.requests.length, 128);
+    assert.ok(log.max_in_flight >= 100, `max_in_flight ${log.max_in_flight}`);
+    assert.equal(log.in_flight, 0);
+    assert.ok(log.requests.every((e) => e.http === '2.0' && e.status === 200));
+
+    // HTTP/1.1 over TLS (ALPN fallback) with the cert as CA.
+    await adminTls('config', { latency_ms: 0 });
+    const h1 = await new Promise((resolve, reject) => {
+      const req = https.request(
+        `${tlsMock.url}/v1/chat/completions`,
+        { method: 'POST', ca: cert.cert, headers: { 'Content-Type': 'application/json', Origin: 'http://app.test' } },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (data += d));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data, version: res.httpVersion }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: promptFor(hamRow) }] }));
+    });
+    assert.equal(h1.status, 200);
+    assert.equal(h1.version, '1.1');
+    assert.equal(h1.headers['access-control-allow-origin'], 'http://app.test');
+    assert.equal(JSON.parse(h1.body).choices[0].message.content, 'ham');
+    log = await adminTls('log');
+    assert.equal(log.requests.at(-1).http, '1.1');
+
+    // A cancelled hanging stream is noticed; a second hang is cut by close().
+    await adminTls('reset', {});
+    await adminTls('config', { faults: [{ type: 'hang', count: 2 }] });
+    const hung = session.request({ ':method': 'POST', ':path': '/v1/chat/completions' });
+    hung.on('error', () => {});
+    hung.end(JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'x' }] }));
+    await new Promise((r) => setTimeout(r, 100));
+    hung.close(http2.constants.NGHTTP2_CANCEL);
+    for (let i = 0; i < 50; i++) {
+      log = await adminTls('log');
+      if (log.requests.length === 1 && log.in_flight === 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(log.in_flight, 0);
+    assert.deepEqual([log.requests[0].fault, log.requests[0].status, log.requests[0].http], ['hang', null, '2.0']);
+    const hung2 = session.request({ ':method': 'POST', ':path': '/v1/chat/completions' });
+    const hung2Done = new Promise((resolve) => {
+      hung2.on('error', resolve);
+      hung2.on('close', resolve);
+    });
+    hung2.end(JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'x' }] }));
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await tlsMock.close(); // the session is still open: close() must not wait for it
+    await hung2Done;
+    assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms`);
+  } finally {
+    session?.destroy();
+    await tlsMock.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // --- static server -------------------------------------------------------------
@@ -418,15 +842,27 @@ test('CLIs print their ready line and exit on SIGTERM', async () => {
     ['tests/mock/server.mjs', '--port', '0', '--host', '127.0.0.1', '--gold', GOLD, '--api-key', 'k', '--latency-ms', '0'],
     /^mock listening on http:\/\/127\.0\.0\.1:\d+$/,
   );
+  const cert = selfSignedCert(path.join(tmp, 'tls'));
+  const t = await startCli(
+    ['tests/mock/server.mjs', '--port', '0', '--gold', GOLD, '--tls-key', cert.keyFile, '--tls-cert', cert.certFile],
+    /^mock listening on https:\/\/127\.0\.0\.1:\d+$/,
+  );
   const sUrl = s.line.split(' at ')[1];
   const mUrl = m.line.split(' on ')[1];
+  const tUrl = t.line.split(' on ')[1];
   assert.deepEqual(await (await fetch(`${sUrl}config.json`)).json(), CONFIG);
   assert.equal((await fetch(`${mUrl}/v1/models`)).status, 401);
   assert.equal((await fetch(`${mUrl}/v1/models`, { headers: { Authorization: 'Bearer k' } })).status, 200);
+  const models = await new Promise((resolve, reject) =>
+    https.get(`${tUrl}/v1/models`, { ca: cert.cert }, (res) => resolve(res.statusCode)).on('error', reject),
+  );
+  assert.equal(models, 200);
 
-  const [sCode, mCode] = [exited(s.child), exited(m.child)];
+  const [sCode, mCode, tCode] = [exited(s.child), exited(m.child), exited(t.child)];
   s.child.kill('SIGTERM');
   m.child.kill('SIGINT');
+  t.child.kill('SIGTERM');
   assert.equal(await sCode, 0);
   assert.equal(await mCode, 0);
+  assert.equal(await tCode, 0);
 });

@@ -22,9 +22,11 @@ pub fn App(
     let opened = LocalResource::new(move || {
         let key = key.clone();
         async move {
-            IdbStorage::open(&key)
-                .await
-                .map(|s| Rc::new(s) as Rc<dyn Storage>)
+            let storage = IdbStorage::open(&key).await?;
+            // Rows of an import that never finished (a closed tab) belong to no
+            // dataset: remove them.
+            storage.abort_imports(None).await?;
+            Ok::<_, crate::services::storage::StorageError>(Rc::new(storage) as Rc<dyn Storage>)
         }
     });
     view! {

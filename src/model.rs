@@ -45,6 +45,18 @@ pub struct DatasetMeta {
     pub imported_at: f64,
 }
 
+/// An import in progress: its rows are written in chunks, and only become a
+/// dataset when the import commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportMarker {
+    /// Dataset id the rows are written under.
+    pub dataset_id: String,
+    /// Project importing.
+    pub project_id: String,
+    /// Milliseconds since the epoch.
+    pub started_at: f64,
+}
+
 /// One row of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowRecord {

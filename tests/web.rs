@@ -159,6 +159,92 @@ async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip()
 }
 
 #[wasm_bindgen_test]
+async fn a_version_1_database_upgrades_with_its_data_intact() {
+    let key = format!("migrate-{}", random_id());
+    let (p, ds_rows);
+    {
+        // A database as the first release made it: version 1, no imports store.
+        let v1 = IdbStorage::open_version(&key, 1).await.unwrap();
+        p = project("old");
+        v1.put_project(p.clone()).await.unwrap();
+        let (meta, rows) = dataset(&p.id, 30);
+        v1.put_dataset(meta.clone(), rows.clone()).await.unwrap();
+        ds_rows = (meta, rows);
+    }
+    let db = open_database(&db_name(&key), 1).await.unwrap();
+    assert!(!db.object_store_names().contains(stores::IMPORTS));
+    db.close();
+    // This release opens it at the current version: step 2 runs, data stays.
+    let s = IdbStorage::open(&key).await.unwrap();
+    assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);
+    assert_eq!(
+        s.dataset(p.id.clone()).await.unwrap(),
+        Some(ds_rows.0.clone())
+    );
+    assert_eq!(
+        s.rows(ds_rows.0.id.clone(), 0, 100).await.unwrap(),
+        ds_rows.1
+    );
+    // And the new store works.
+    let (meta, rows) = dataset(&p.id, 7);
+    s.begin_import(fannotate::model::ImportMarker {
+        dataset_id: meta.id.clone(),
+        project_id: p.id.clone(),
+        started_at: 1.0,
+    })
+    .await
+    .unwrap();
+    s.put_rows(rows.clone()).await.unwrap();
+    s.commit_import(meta.clone()).await.unwrap();
+    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(meta.clone()));
+    assert_eq!(s.rows(meta.id.clone(), 0, 100).await.unwrap(), rows);
+    assert!(s
+        .rows(ds_rows.0.id.clone(), 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn an_unfinished_import_leaves_no_rows_and_cannot_commit_after_a_sweep() {
+    let s = IdbStorage::open(&format!("import-{}", random_id()))
+        .await
+        .unwrap();
+    let p = project("p");
+    s.put_project(p.clone()).await.unwrap();
+    let (old_meta, old_rows) = dataset(&p.id, 5);
+    s.put_dataset(old_meta.clone(), old_rows.clone())
+        .await
+        .unwrap();
+    let (meta, rows) = dataset(&p.id, 12);
+    let marker = fannotate::model::ImportMarker {
+        dataset_id: meta.id.clone(),
+        project_id: p.id.clone(),
+        started_at: 1.0,
+    };
+    // Cancelled: staged rows go, the old dataset stays.
+    s.begin_import(marker.clone()).await.unwrap();
+    s.put_rows(rows[..6].to_vec()).await.unwrap();
+    assert_eq!(s.abort_imports(Some(meta.id.clone())).await.unwrap(), 1);
+    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.dataset(p.id.clone()).await.unwrap(),
+        Some(old_meta.clone())
+    );
+    // A closed tab: the next start sweeps every marker; a late commit then fails.
+    s.begin_import(marker).await.unwrap();
+    s.put_rows(rows[..6].to_vec()).await.unwrap();
+    assert_eq!(s.abort_imports(None).await.unwrap(), 1);
+    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.commit_import(meta.clone()).await,
+        Err(fannotate::services::storage::StorageError::Interrupted)
+    );
+    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(old_meta));
+    assert_eq!(s.rows(meta.id, 0, 100).await.unwrap().len(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn two_persistence_keys_never_share_data() {
     let key = random_id();
     let a = IdbStorage::open(&format!("a-{key}")).await.unwrap();

@@ -6,7 +6,8 @@
 
 use super::storage::{Storage, StorageError, StorageResult};
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
+    RunRecord,
 };
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
@@ -27,7 +28,7 @@ use web_sys::{
 /// data lives under it.
 pub const DB_PREFIX: &str = "fannotate";
 /// Current schema version. Bump only together with a new step in [`migrate`].
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 
 /// Object store names. Do not change without a migration.
 pub mod stores {
@@ -45,10 +46,13 @@ pub mod stores {
     pub const RUNS: &str = "runs";
     /// Annotations, keyed by `[dataset_id, source, row, attribute]`.
     pub const ANNOTATIONS: &str = "annotations";
+    /// Imports in progress (since version 2), keyed by `dataset_id`: rows written
+    /// under a marker belong to no dataset until the import commits.
+    pub const IMPORTS: &str = "imports";
     /// Index on `project_id` in datasets and runs.
     pub const BY_PROJECT: &str = "by_project";
     /// Every store, for whole-database transactions.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         PROJECTS,
         DATASETS,
         ROWS,
@@ -56,6 +60,7 @@ pub mod stores {
         ENDPOINTS,
         RUNS,
         ANNOTATIONS,
+        IMPORTS,
     ];
 }
 
@@ -102,11 +107,21 @@ fn migrate_to_1(db: &IdbDatabase) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Version 2: markers of imports in progress, so rows of an import that never
+/// finished (a closed tab) can be found and removed.
+fn migrate_to_2(db: &IdbDatabase) -> Result<(), JsValue> {
+    create_store(db, stores::IMPORTS, &["dataset_id"])?;
+    Ok(())
+}
+
 /// Upgrade a database from `old` to `new`, one step per version. Runs inside the
 /// versionchange transaction, so a failed step leaves the old version intact.
 pub fn migrate(db: &IdbDatabase, _tx: &IdbTransaction, old: u32, new: u32) -> Result<(), JsValue> {
     if old < 1 && new >= 1 {
         migrate_to_1(db)?;
+    }
+    if old < 2 && new >= 2 {
+        migrate_to_2(db)?;
     }
     Ok(())
 }
@@ -261,8 +276,14 @@ impl Drop for IdbStorage {
 impl IdbStorage {
     /// Open the database for a persistence key at the current version.
     pub async fn open(persistence_key: &str) -> StorageResult<Self> {
+        Self::open_version(persistence_key, DB_VERSION).await
+    }
+
+    /// Open at an older schema version: for migration tests, which create a
+    /// database as an earlier release did and then open it with this one.
+    pub async fn open_version(persistence_key: &str, version: u32) -> StorageResult<Self> {
         Ok(IdbStorage {
-            db: open_database(&db_name(persistence_key), DB_VERSION).await?,
+            db: open_database(&db_name(persistence_key), version).await?,
         })
     }
 
@@ -448,6 +469,94 @@ impl Storage for IdbStorage {
                 },
             )
             .await
+        }
+        .boxed_local()
+    }
+
+    fn begin_import(&self, marker: ImportMarker) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::IMPORTS], async |tx| {
+                put(tx, stores::IMPORTS, &marker).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn put_rows(&self, rows: Vec<RowRecord>) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::ROWS], async |tx| {
+                let store = tx.object_store(stores::ROWS).map_err(js_err)?;
+                for r in &rows {
+                    store.put(&to_js(r)?).map_err(js_err)?;
+                }
+                Ok(())
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn commit_import(&self, meta: DatasetMeta) -> Fut<'_, ()> {
+        async move {
+            self.write(
+                &[
+                    stores::DATASETS,
+                    stores::ROWS,
+                    stores::ANNOTATIONS,
+                    stores::IMPORTS,
+                ],
+                async |tx| {
+                    // Another tab may have swept this import as abandoned; its
+                    // rows are then gone and it must not become a dataset.
+                    let imports = tx.object_store(stores::IMPORTS).map_err(js_err)?;
+                    let id = JsValue::from_str(&meta.id);
+                    if request(imports.get(&id).map_err(js_err)?)
+                        .await?
+                        .is_undefined()
+                    {
+                        return Err(StorageError::Interrupted);
+                    }
+                    for old in project_dataset_ids(tx, &meta.project_id).await? {
+                        delete_dataset_contents(tx, &old)?;
+                    }
+                    put(tx, stores::DATASETS, &meta)?;
+                    imports.delete(&id).map_err(js_err)?;
+                    Ok(())
+                },
+            )
+            .await
+        }
+        .boxed_local()
+    }
+
+    fn abort_imports(&self, dataset_id: Option<String>) -> Fut<'_, u32> {
+        async move {
+            let mut n = 0;
+            self.write(&[stores::ROWS, stores::IMPORTS], async |tx| {
+                let imports = tx.object_store(stores::IMPORTS).map_err(js_err)?;
+                let ids: Vec<String> = match &dataset_id {
+                    Some(id) => vec![id.clone()],
+                    None => from_array::<ImportMarker>(
+                        request(imports.get_all().map_err(js_err)?).await?,
+                    )?
+                    .into_iter()
+                    .map(|m| m.dataset_id)
+                    .collect(),
+                };
+                for id in &ids {
+                    let range = prefix_range(&[JsValue::from_str(id)])?;
+                    tx.object_store(stores::ROWS)
+                        .map_err(js_err)?
+                        .delete(&range)
+                        .map_err(js_err)?;
+                    imports.delete(&JsValue::from_str(id)).map_err(js_err)?;
+                }
+                n = ids.len() as u32;
+                Ok(())
+            })
+            .await?;
+            Ok(n)
         }
         .boxed_local()
     }

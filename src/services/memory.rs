@@ -2,7 +2,8 @@
 
 use super::storage::{Storage, StorageResult};
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
+    RunRecord,
 };
 use futures::future::{ready, LocalBoxFuture};
 use futures::FutureExt;
@@ -18,6 +19,7 @@ struct Tables {
     endpoints: BTreeMap<String, EndpointConfig>,
     runs: BTreeMap<String, RunRecord>,
     annotations: BTreeMap<(String, u32, String, String), Annotation>,
+    imports: BTreeMap<String, ImportMarker>,
 }
 
 /// Storage held in memory; lost when dropped.
@@ -77,6 +79,47 @@ impl Storage for MemoryStorage {
         }
         t.datasets.insert(meta.id.clone(), meta);
         done(())
+    }
+    fn begin_import(&self, marker: ImportMarker) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t
+            .borrow_mut()
+            .imports
+            .insert(marker.dataset_id.clone(), marker);
+        done(())
+    }
+    fn put_rows(&self, rows: Vec<RowRecord>) -> LocalBoxFuture<'_, StorageResult<()>> {
+        let mut t = self.t.borrow_mut();
+        for r in rows {
+            t.rows.insert((r.dataset_id.clone(), r.idx), r);
+        }
+        done(())
+    }
+    fn commit_import(&self, meta: DatasetMeta) -> LocalBoxFuture<'_, StorageResult<()>> {
+        let mut t = self.t.borrow_mut();
+        if t.imports.remove(&meta.id).is_none() {
+            return ready(Err(super::storage::StorageError::Interrupted)).boxed_local();
+        }
+        let old: Vec<String> = t
+            .datasets
+            .values()
+            .filter(|d| d.project_id == meta.project_id)
+            .map(|d| d.id.clone())
+            .collect();
+        t.datasets.retain(|_, d| d.project_id != meta.project_id);
+        t.rows.retain(|(d, _), _| !old.contains(d));
+        t.annotations.retain(|(d, ..), _| !old.contains(d));
+        t.datasets.insert(meta.id.clone(), meta);
+        done(())
+    }
+    fn abort_imports(&self, dataset_id: Option<String>) -> LocalBoxFuture<'_, StorageResult<u32>> {
+        let mut t = self.t.borrow_mut();
+        let ids: Vec<String> = match dataset_id {
+            Some(id) => vec![id],
+            None => t.imports.keys().cloned().collect(),
+        };
+        t.rows.retain(|(d, _), _| !ids.contains(d));
+        t.imports.retain(|d, _| !ids.contains(d));
+        done(ids.len() as u32)
     }
     fn dataset(
         &self,
@@ -248,6 +291,38 @@ mod tests {
             delimiter: ",".into(),
             imported_at: 0.0,
         }
+    }
+
+    #[test]
+    fn staged_imports_commit_whole_or_leave_nothing() {
+        use crate::model::ImportMarker;
+        use crate::services::storage::StorageError;
+        block_on(async {
+            let s = MemoryStorage::default();
+            s.put_dataset(meta("old", "p", 3), rows("old", 3))
+                .await
+                .unwrap();
+            let marker = |id: &str| ImportMarker {
+                dataset_id: id.into(),
+                project_id: "p".into(),
+                started_at: 0.0,
+            };
+            s.begin_import(marker("d1")).await.unwrap();
+            s.put_rows(rows("d1", 4)).await.unwrap();
+            assert_eq!(s.abort_imports(None).await.unwrap(), 1);
+            assert!(s.rows("d1".into(), 0, 10).await.unwrap().is_empty());
+            assert_eq!(
+                s.commit_import(meta("d1", "p", 4)).await,
+                Err(StorageError::Interrupted)
+            );
+            assert_eq!(s.dataset("p".into()).await.unwrap().unwrap().id, "old");
+            s.begin_import(marker("d2")).await.unwrap();
+            s.put_rows(rows("d2", 4)).await.unwrap();
+            s.commit_import(meta("d2", "p", 4)).await.unwrap();
+            assert_eq!(s.dataset("p".into()).await.unwrap().unwrap().id, "d2");
+            assert!(s.rows("old".into(), 0, 10).await.unwrap().is_empty());
+            assert_eq!(s.rows("d2".into(), 0, 10).await.unwrap().len(), 4);
+        });
     }
 
     #[test]

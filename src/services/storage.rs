@@ -2,7 +2,8 @@
 //! [`super::memory::MemoryStorage`].
 
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
+    RunRecord,
 };
 use futures::future::LocalBoxFuture;
 
@@ -21,6 +22,9 @@ pub enum StorageError {
     /// A stored record does not have the expected shape.
     #[error("a stored record could not be read: {0}")]
     Corrupt(String),
+    /// An import's staged rows were removed before it could finish.
+    #[error("the import was interrupted before it finished")]
+    Interrupted,
     /// Any other IndexedDB failure, with the browser's message.
     #[error("browser storage failed: {0}")]
     Other(String),
@@ -34,6 +38,7 @@ impl StorageError {
             StorageError::Blocked => "Fannotate is open in another tab with an older version. Close the other tab and reload.".into(),
             StorageError::QuotaExceeded => "The browser's storage for this site is full. Nothing was half-written. Delete an old project or free disk space, then try again.".into(),
             StorageError::Corrupt(m) => format!("Stored data could not be read ({m}). Export what you can and re-import."),
+            StorageError::Interrupted => "The import was interrupted (the page or another tab cleaned it up) and nothing was stored. Import the file again.".into(),
             StorageError::Other(m) => format!("Saving in the browser failed: {m}."),
         }
     }
@@ -53,6 +58,17 @@ pub trait Storage {
     fn delete_project(&self, project_id: String) -> Fut<'_, ()>;
     /// Store a dataset with all its rows, replacing the project's previous dataset.
     fn put_dataset(&self, meta: DatasetMeta, rows: Vec<RowRecord>) -> Fut<'_, ()>;
+    /// Start a chunked import: rows written under `marker.dataset_id` belong to
+    /// no dataset until [`Storage::commit_import`].
+    fn begin_import(&self, marker: ImportMarker) -> Fut<'_, ()>;
+    /// Write a chunk of an import's rows.
+    fn put_rows(&self, rows: Vec<RowRecord>) -> Fut<'_, ()>;
+    /// Finish an import in one transaction: the dataset appears with all its rows
+    /// and replaces the project's previous dataset, or nothing changes.
+    fn commit_import(&self, meta: DatasetMeta) -> Fut<'_, ()>;
+    /// Remove the rows of an unfinished import (`None`: of every unfinished
+    /// import, e.g. after a tab closed mid-import). Returns how many imports.
+    fn abort_imports(&self, dataset_id: Option<String>) -> Fut<'_, u32>;
     /// The project's dataset, if one was imported.
     fn dataset(&self, project_id: String) -> Fut<'_, Option<DatasetMeta>>;
     /// Rows `[start, start + limit)` of a dataset in file order.

@@ -1,26 +1,50 @@
 //! Import a CSV/TSV file: pick it, map its columns, store its rows.
 
 use super::snippet;
+use crate::components::ProgressBar;
 use crate::error::{AppError, ImportError};
-use crate::model::{DatasetMeta, RowRecord};
-use crate::services::browser::{now_ms, random_id};
+use crate::model::{DatasetMeta, ImportMarker, RowRecord};
+use crate::services::browser::{human_bytes, mono_ms, now_ms, random_id, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
+use crate::services::storage::Storage;
 use crate::state::{AppState, ToastKind};
-use fannotate_core::import::{import_file, FileFormat, ImportOptions, Imported};
+use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
 use fannotate_core::table::{TextEncoding, DELIMITERS};
 use fannotate_core::Table;
 use leptos::prelude::*;
 use std::collections::HashSet;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Rows shown in previews.
 const PREVIEW_ROWS: u32 = 10;
 
-/// A read file waiting for its column mapping.
-#[derive(Debug, Clone, PartialEq)]
+/// Rows written per transaction while importing: big enough that transactions
+/// are few, small enough that progress moves and cancel answers quickly.
+const IMPORT_CHUNK: usize = 5_000;
+
+/// A read file waiting for its column mapping. The table is shared, not copied,
+/// between the memo and the import (it can hold a million rows).
+#[derive(Debug, Clone)]
 struct Picked {
     name: String,
-    imported: Imported,
+    imported: Arc<Imported>,
+    /// Milliseconds spent parsing.
+    parse_ms: f64,
+}
+
+impl PartialEq for Picked {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.imported, &other.imported)
+    }
+}
+
+/// How far an import got.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct ImportProgress {
+    done: u32,
+    total: u32,
+    started_ms: f64,
 }
 
 /// Guess the text column: a column named like one, else the longest on average.
@@ -42,46 +66,158 @@ fn guess_col(t: &Table, names: &[&str]) -> Option<usize> {
         .position(|c| names.contains(&c.to_lowercase().as_str()))
 }
 
-/// Build the stored rows, checking the mapping.
-fn build_rows(
-    dataset_id: &str,
+/// Rows parsed between checks of the clock.
+const PARSE_CHUNK: usize = 2_000;
+/// Parsing yields to the browser at least this often (milliseconds).
+const PARSE_SLICE_MS: f64 = 40.0;
+
+/// Parse a file, yielding to the browser between slices of rows and reporting
+/// the bytes read.
+async fn parse_file(
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    opts: ImportOptions,
+    progress: RwSignal<Option<(u64, u64)>>,
+) -> Result<Picked, AppError> {
+    let bad = |e| AppError::from(ImportError::from(e));
+    let t0 = mono_ms();
+    let imported = match open_file(&name, &bytes, &opts).map_err(bad)? {
+        Opened::Done(imported) => imported,
+        Opened::Text { format, mut reader } => {
+            let mut rows = Vec::new();
+            let mut slice_start = mono_ms();
+            let result = loop {
+                match reader.read_chunk(PARSE_CHUNK, &mut rows) {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(bad(e)),
+                }
+                if mono_ms() - slice_start > PARSE_SLICE_MS {
+                    progress.set(Some((reader.position(), reader.total_bytes())));
+                    sleep(0.0).await;
+                    slice_start = mono_ms();
+                }
+            };
+            progress.set(None);
+            result?;
+            Imported {
+                format,
+                sheets: Vec::new(),
+                sheet: None,
+                table: reader.finish(rows).map_err(bad)?,
+            }
+        }
+    };
+    Ok(Picked {
+        name,
+        imported: Arc::new(imported),
+        parse_ms: mono_ms() - t0,
+    })
+}
+
+/// Check the mapping before anything is written: a text column, and unique ids.
+fn check_mapping(
     t: &Table,
     text_col: Option<usize>,
     id_col: Option<usize>,
-) -> Result<Vec<RowRecord>, ImportError> {
+) -> Result<usize, ImportError> {
     let Some(text_col) = text_col else {
         return Err(ImportError::NoTextColumn);
     };
     if text_col >= t.columns.len() {
         return Err(ImportError::MissingColumn(format!("#{}", text_col + 1)));
     }
-    let rows: Vec<RowRecord> = t
-        .rows
+    if let Some(c) = id_col {
+        let mut seen = HashSet::with_capacity(t.rows.len());
+        let dups: Vec<&str> = t
+            .rows
+            .iter()
+            .map(|r| r[c].trim())
+            .filter(|id| !seen.insert(*id))
+            .collect();
+        if let Some(first) = dups.first() {
+            return Err(ImportError::DuplicateIds {
+                count: dups.len(),
+                first: first.to_string(),
+            });
+        }
+    }
+    Ok(text_col)
+}
+
+/// Stored rows for rows `start..` of a table (ids generated when there is no id column).
+fn row_records(
+    dataset_id: &str,
+    start: usize,
+    cells: &[Vec<String>],
+    id_col: Option<usize>,
+) -> Vec<RowRecord> {
+    cells
         .iter()
         .enumerate()
-        .map(|(i, cells)| RowRecord {
-            dataset_id: dataset_id.to_string(),
-            idx: i as u32,
-            id: match id_col {
-                Some(c) => cells[c].trim().to_string(),
-                None => format!("row-{}", i + 1),
-            },
-            cells: cells.clone(),
+        .map(|(k, cells)| {
+            let i = start + k;
+            RowRecord {
+                dataset_id: dataset_id.to_string(),
+                idx: i as u32,
+                id: match id_col {
+                    Some(c) => cells[c].trim().to_string(),
+                    None => format!("row-{}", i + 1),
+                },
+                cells: cells.clone(),
+            }
         })
-        .collect();
-    let mut seen = HashSet::new();
-    let dups: Vec<&str> = rows
-        .iter()
-        .filter(|r| !seen.insert(r.id.as_str()))
-        .map(|r| r.id.as_str())
-        .collect();
-    if let Some(first) = dups.first() {
-        return Err(ImportError::DuplicateIds {
-            count: dups.len(),
-            first: first.to_string(),
-        });
+        .collect()
+}
+
+/// Write a table in chunks under an import marker, yielding to the browser
+/// between chunks; commit at the end. On cancel or failure the staged rows are
+/// removed, so there is never a half dataset.
+async fn import_table(
+    storage: Rc<dyn Storage>,
+    meta: DatasetMeta,
+    table: &Table,
+    id_col: Option<usize>,
+    cancel: RwSignal<bool>,
+    progress: RwSignal<Option<ImportProgress>>,
+) -> Result<bool, AppError> {
+    storage
+        .begin_import(ImportMarker {
+            dataset_id: meta.id.clone(),
+            project_id: meta.project_id.clone(),
+            started_at: now_ms(),
+        })
+        .await?;
+    let total = table.rows.len() as u32;
+    let started_ms = mono_ms();
+    let staged = async {
+        for (c, chunk) in table.rows.chunks(IMPORT_CHUNK).enumerate() {
+            if cancel.get_untracked() {
+                return Ok(false);
+            }
+            storage
+                .put_rows(row_records(&meta.id, c * IMPORT_CHUNK, chunk, id_col))
+                .await?;
+            progress.set(Some(ImportProgress {
+                done: (c * IMPORT_CHUNK + chunk.len()) as u32,
+                total,
+                started_ms,
+            }));
+            // Let the page paint and take clicks (Cancel) between chunks.
+            sleep(0.0).await;
+        }
+        if cancel.get_untracked() {
+            return Ok(false);
+        }
+        storage.commit_import(meta.clone()).await?;
+        Ok::<_, AppError>(true)
+    };
+    let result = staged.await;
+    if !matches!(result, Ok(true)) {
+        // Best effort: a failure here leaves the marker, swept on the next start.
+        let _ = storage.abort_imports(Some(meta.id.clone())).await;
     }
-    Ok(rows)
+    result
 }
 
 /// The data step: current dataset, or an import form.
@@ -107,8 +243,9 @@ pub fn DataView() -> impl IntoView {
     let id_choice = RwSignal::new(None::<Option<usize>>);
     let gold_choice = RwSignal::new(None::<Option<usize>>);
 
-    // Reading the file is the only async step; parsing is derived from the bytes
-    // and the user's overrides, so changing an override re-parses without re-reading.
+    // Reading and parsing are derived from the file and the user's overrides, so
+    // changing an override re-parses without re-reading. Parsing runs in chunks
+    // that yield to the browser: a large file shows progress instead of freezing.
     let read = Action::new_local(move |file: &web_sys::File| {
         let file = file.clone();
         async move {
@@ -117,19 +254,18 @@ pub fn DataView() -> impl IntoView {
         }
     });
     let options = RwSignal::new(ImportOptions::default());
-    let picked = Memo::new(move |_| {
-        read.value().with(|r| {
-            r.as_ref().map(|r| match r {
-                Err(e) => Err(e.clone()),
-                Ok((name, bytes)) => import_file(name, bytes, &options.get())
-                    .map(|imported| Picked {
-                        name: name.clone(),
-                        imported,
-                    })
-                    .map_err(|e| AppError::from(ImportError::from(e))),
-            })
-        })
+    let parse_progress = RwSignal::new(None::<(u64, u64)>);
+    let parsed = LocalResource::new(move || {
+        let file = read.value().get();
+        let opts = options.get();
+        async move {
+            match file? {
+                Err(e) => Some(Err(e)),
+                Ok((name, bytes)) => Some(parse_file(name, bytes, opts, parse_progress).await),
+            }
+        }
     });
+    let picked = Memo::new(move |_| parsed.get().flatten());
     // The user's choice, else the guess for the file just read.
     let column = move |choice: RwSignal<Option<Option<usize>>>,
                        guess: fn(&Table) -> Option<usize>| {
@@ -149,6 +285,9 @@ pub fn DataView() -> impl IntoView {
         guess_col(t, &["label", "gold", "category", "class"])
     });
 
+    let cancel_import = RwSignal::new(false);
+    let import_progress = RwSignal::new(None::<ImportProgress>);
+    let last_timing = RwSignal::new(None::<(u32, f64, f64)>);
     let import = Action::new_local(move |_: &()| {
         let storage = state.storage();
         let pid = project_id();
@@ -158,31 +297,39 @@ pub fn DataView() -> impl IntoView {
             id_col.get_untracked(),
             gold_col.get_untracked(),
         );
+        cancel_import.set(false);
         async move {
             let Some(Ok(p)) = picked else { return Ok(()) };
-            let id = random_id();
-            let rows = build_rows(&id, &p.imported.table, tc, ic)?;
+            let table = &p.imported.table;
+            let text_col = check_mapping(table, tc, ic)?;
             let meta = DatasetMeta {
-                id,
+                id: random_id(),
                 project_id: pid,
                 name: p.name.clone(),
-                columns: p.imported.table.columns.clone(),
-                text_col: tc.unwrap_or(0),
+                columns: table.columns.clone(),
+                text_col,
                 id_col: ic,
                 gold_col: gc,
-                row_count: rows.len() as u32,
+                row_count: table.rows.len() as u32,
                 encoding: match p.imported.format {
                     FileFormat::Xlsx => "Excel workbook".to_string(),
-                    _ => p.imported.table.encoding.as_str().to_string(),
+                    _ => table.encoding.as_str().to_string(),
                 },
                 delimiter: match p.imported.format {
-                    FileFormat::Csv | FileFormat::Tsv => p.imported.table.delimiter.to_string(),
+                    FileFormat::Csv | FileFormat::Tsv => table.delimiter.to_string(),
                     _ => String::new(),
                 },
                 imported_at: now_ms(),
             };
-            let n = rows.len();
-            storage.put_dataset(meta, rows).await?;
+            let n = table.rows.len() as u32;
+            let t0 = mono_ms();
+            let done = import_table(storage, meta, table, ic, cancel_import, import_progress).await;
+            import_progress.set(None);
+            if !done? {
+                state.toast(ToastKind::Success, "Import cancelled; nothing was stored.");
+                return Ok(());
+            }
+            last_timing.set(Some((n, p.parse_ms, mono_ms() - t0)));
             // Now there is data worth keeping: ask the browser not to evict it.
             crate::services::browser::request_persistence().await;
             state.toast(
@@ -261,6 +408,12 @@ pub fn DataView() -> impl IntoView {
                     <input type="file" accept=".csv,.tsv,.txt,.xlsx,.jsonl,.ndjson,text/csv,text/tab-separated-values" data-testid="file-input" on:change=on_file />
                 </label>
                 {move || read.pending().get().then(|| view! { <p class="fa-muted">"Reading file…"</p> })}
+                {move || parse_progress.get().map(|(done, total)| view! {
+                    <div data-testid="parse-progress">
+                        <ProgressBar done=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.0 / 1024) as u32)) total=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.1 / 1024) as u32)) label="Reading the file" />
+                        <p class="fa-muted">{format!("Reading the file: {} of {}", human_bytes(done as f64), human_bytes(total as f64))}</p>
+                    </div>
+                })}
                 {move || picked.with(|p| match p {
                     None => None,
                     Some(Err(e)) => Some(view! { <p class="fa-error" role="alert" data-testid="import-error">{e.user_message()}</p> }.into_any()),
@@ -280,14 +433,34 @@ pub fn DataView() -> impl IntoView {
                     }.into_any()),
                 })}
                 {move || import_error().map(|m| view! { <p class="fa-error" role="alert" data-testid="import-error">{m}</p> })}
-                <button
-                    class="fa-btn fa-btn--primary"
-                    data-testid="import-button"
-                    disabled=move || !matches!(picked.with(|p| p.as_ref().map(|r| r.is_ok())), Some(true)) || import.pending().get()
-                    on:click=move |_| { import.dispatch(()); }
-                >
-                    {move || if import.pending().get() { "Importing…" } else { "Import" }}
-                </button>
+                <div class="fa-row">
+                    <button
+                        class="fa-btn fa-btn--primary"
+                        data-testid="import-button"
+                        disabled=move || !matches!(picked.with(|p| p.as_ref().map(|r| r.is_ok())), Some(true)) || import.pending().get()
+                        on:click=move |_| { import.dispatch(()); }
+                    >
+                        {move || if import.pending().get() { "Importing…" } else { "Import" }}
+                    </button>
+                    <Show when=move || import.pending().get()>
+                        <button class="fa-btn fa-btn--danger" data-testid="cancel-import" on:click=move |_| cancel_import.set(true)>"Cancel import"</button>
+                    </Show>
+                </div>
+                {move || import_progress.get().map(|p| {
+                    let elapsed = (mono_ms() - p.started_ms) / 1000.0;
+                    let eta = (p.done > 0).then(|| elapsed * f64::from(p.total - p.done) / f64::from(p.done));
+                    view! {
+                        <div data-testid="import-progress">
+                            <ProgressBar done=Signal::derive(move || import_progress.get().map_or(0, |p| p.done)) total=Signal::derive(move || import_progress.get().map_or(0, |p| p.total)) label="Import progress" />
+                            <p class="fa-muted">{format!("Saved {} of {} rows{}", p.done, p.total, eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())}</p>
+                        </div>
+                    }
+                })}
+                {move || last_timing.get().map(|(n, parse, persist)| view! {
+                    <p class="fa-muted" data-testid="import-timing" data-rows=n.to_string() data-parse-ms=parse.to_string() data-persist-ms=persist.to_string()>
+                        {format!("Last import: {n} rows, read in {:.1} s, saved in {:.1} s.", parse / 1000.0, persist / 1000.0)}
+                    </p>
+                })}
             </div>
         </section>
     }

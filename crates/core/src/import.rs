@@ -2,8 +2,8 @@
 //! [`Table`], with the detected settings reported and overridable.
 
 use crate::table::{
-    check_header, decode_text_as, parse_text, reject_binary_magic, sniff_delimiter, Table,
-    TableError, TextEncoding,
+    check_header, decode_text_as, reject_binary_magic, sniff_delimiter, Table, TableError,
+    TableReader, TextEncoding,
 };
 use crate::xlsx::Workbook;
 use serde::{Deserialize, Serialize};
@@ -80,8 +80,23 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> FileFormat {
     }
 }
 
-/// Read a file of any supported format.
-pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imported, TableError> {
+/// A file opened for reading: delimited text is read in chunks by the caller
+/// (large files); workbooks and JSON Lines are read at once.
+#[derive(Debug)]
+pub enum Opened {
+    /// CSV or TSV, ready to read row chunks.
+    Text {
+        /// `Csv` or `Tsv` (by delimiter).
+        format: FileFormat,
+        /// The reader, past the header.
+        reader: TableReader,
+    },
+    /// Fully read.
+    Done(Imported),
+}
+
+/// Open a file of any supported format.
+pub fn open_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Opened, TableError> {
     if bytes.is_empty() {
         return Err(TableError::Empty);
     }
@@ -90,30 +105,44 @@ pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imp
         reject_binary_magic(bytes)?;
     }
     match format {
-        FileFormat::Xlsx => read_xlsx(bytes, opts.sheet.as_deref()),
+        FileFormat::Xlsx => read_xlsx(bytes, opts.sheet.as_deref()).map(Opened::Done),
         FileFormat::Jsonl => {
             let (text, enc) = decode_text_as(bytes, opts.encoding)?;
-            Ok(Imported {
+            Ok(Opened::Done(Imported {
                 format: FileFormat::Jsonl,
                 sheets: Vec::new(),
                 sheet: None,
                 table: read_jsonl(&text, enc)?,
-            })
+            }))
         }
         format => {
             let (text, enc) = decode_text_as(bytes, opts.encoding)?;
             let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
-            let table = parse_text(&text, enc, delimiter)?;
             let format = if delimiter == '\t' {
                 FileFormat::Tsv
             } else {
                 format
             };
+            Ok(Opened::Text {
+                format,
+                reader: TableReader::open(text, enc, delimiter)?,
+            })
+        }
+    }
+}
+
+/// Read a file of any supported format.
+pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imported, TableError> {
+    match open_file(name, bytes, opts)? {
+        Opened::Done(imported) => Ok(imported),
+        Opened::Text { format, mut reader } => {
+            let mut rows = Vec::new();
+            while reader.read_chunk(usize::MAX, &mut rows)? {}
             Ok(Imported {
                 format,
                 sheets: Vec::new(),
                 sheet: None,
-                table,
+                table: reader.finish(rows)?,
             })
         }
     }

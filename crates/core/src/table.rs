@@ -366,55 +366,134 @@ pub fn parse_text(
     encoding: TextEncoding,
     delimiter: char,
 ) -> Result<Table, TableError> {
-    if let Some(line) = unclosed_quote_line(text, delimiter) {
-        return Err(TableError::UnbalancedQuote { line });
-    }
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter as u8)
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let columns: Vec<String> = rdr
-        .headers()
-        .map_err(|e| TableError::Syntax {
-            line: 1,
-            message: e.to_string(),
-        })?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    check_header(&columns)?;
+    let mut reader = TableReader::open(text.to_string(), encoding, delimiter)?;
     let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                pos,
-                expected_len,
-                len,
-            } => TableError::Ragged {
-                line: pos.as_ref().map_or(0, |p| p.line()),
-                expected: *expected_len as usize,
-                found: *len as usize,
-            },
-            _ => TableError::Syntax {
-                line: e.position().map_or(0, |p| p.line()),
-                message: e.to_string(),
-            },
-        })?;
-        if rec.len() == 1 && rec[0].trim().is_empty() && columns.len() > 1 {
-            continue;
+    while reader.read_chunk(usize::MAX, &mut rows)? {}
+    reader.finish(rows)
+}
+
+/// Reads delimited text a chunk of rows at a time, so a caller can show progress
+/// and stay responsive between chunks. Same rules and errors as [`parse_text`].
+pub struct TableReader {
+    rdr: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    columns: Vec<String>,
+    encoding: TextEncoding,
+    delimiter: char,
+    total_bytes: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for TableReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableReader")
+            .field("columns", &self.columns)
+            .field("position", &self.position())
+            .field("total_bytes", &self.total_bytes)
+            .finish()
+    }
+}
+
+impl TableReader {
+    /// Check the whole text for an unclosed quote (a cheap scan that names the
+    /// line, which the CSV parser cannot) and read the header.
+    pub fn open(text: String, encoding: TextEncoding, delimiter: char) -> Result<Self, TableError> {
+        if let Some(line) = unclosed_quote_line(&text, delimiter) {
+            return Err(TableError::UnbalancedQuote { line });
         }
-        rows.push(rec.iter().map(str::to_string).collect());
+        let total_bytes = text.len() as u64;
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter as u8)
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(std::io::Cursor::new(text.into_bytes()));
+        let columns: Vec<String> = rdr
+            .headers()
+            .map_err(|e| TableError::Syntax {
+                line: 1,
+                message: e.to_string(),
+            })?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        check_header(&columns)?;
+        Ok(TableReader {
+            rdr,
+            columns,
+            encoding,
+            delimiter,
+            total_bytes,
+            done: false,
+        })
     }
-    if rows.is_empty() {
-        return Err(TableError::NoRows);
+
+    /// Header cells.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
     }
-    Ok(Table {
-        encoding,
-        delimiter,
-        columns,
-        rows,
-    })
+
+    /// Bytes of the text read so far.
+    pub fn position(&self) -> u64 {
+        self.rdr.position().byte()
+    }
+
+    /// Size of the text in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Append up to `max` more rows to `out`; returns whether rows may remain.
+    pub fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<Vec<String>>,
+    ) -> Result<bool, TableError> {
+        if self.done {
+            return Ok(false);
+        }
+        let mut rec = csv::StringRecord::new();
+        let mut n = 0;
+        while n < max {
+            let more = self.rdr.read_record(&mut rec).map_err(|e| match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    pos,
+                    expected_len,
+                    len,
+                } => TableError::Ragged {
+                    line: pos.as_ref().map_or(0, |p| p.line()),
+                    expected: *expected_len as usize,
+                    found: *len as usize,
+                },
+                _ => TableError::Syntax {
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: e.to_string(),
+                },
+            })?;
+            if !more {
+                self.done = true;
+                return Ok(false);
+            }
+            // A blank line in a multi-column file is not a row.
+            if rec.len() == 1 && rec[0].trim().is_empty() && self.columns.len() > 1 {
+                continue;
+            }
+            out.push(rec.iter().map(str::to_string).collect());
+            n += 1;
+        }
+        Ok(true)
+    }
+
+    /// The table from all rows read.
+    pub fn finish(self, rows: Vec<Vec<String>>) -> Result<Table, TableError> {
+        if rows.is_empty() {
+            return Err(TableError::NoRows);
+        }
+        Ok(Table {
+            encoding: self.encoding,
+            delimiter: self.delimiter,
+            columns: self.columns,
+            rows,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -432,6 +511,40 @@ mod tests {
         assert_eq!(t.delimiter, '|');
         let t = parse_table(b"id,text\n1,\"x\ny\"\n").unwrap();
         assert_eq!(t.rows[0][1], "x\ny");
+    }
+
+    #[test]
+    fn the_reader_gives_the_same_rows_in_chunks_with_progress() {
+        let mut text = String::from("id,text\n");
+        for i in 0..1000 {
+            text.push_str(&format!("{i},\"row {i}, with a comma\"\n"));
+            if i % 100 == 0 {
+                text.push('\n');
+            }
+        }
+        let whole = parse_text(&text, TextEncoding::Utf8, ',').unwrap();
+        let mut r = TableReader::open(text.clone(), TextEncoding::Utf8, ',').unwrap();
+        assert_eq!(r.columns(), ["id", "text"]);
+        let mut rows = Vec::new();
+        let mut positions = vec![r.position()];
+        while r.read_chunk(64, &mut rows).unwrap() {
+            positions.push(r.position());
+        }
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+        assert_eq!(r.position(), r.total_bytes());
+        assert_eq!(rows.len(), 1000);
+        assert_eq!(r.finish(rows).unwrap(), whole);
+        // Errors surface in the chunk that meets them, with the line.
+        let mut r = TableReader::open("a,b\n1,2\n3\n".into(), TextEncoding::Utf8, ',').unwrap();
+        let mut rows = Vec::new();
+        assert_eq!(
+            r.read_chunk(10, &mut rows),
+            Err(TableError::Ragged {
+                line: 3,
+                expected: 2,
+                found: 1
+            })
+        );
     }
 
     #[test]

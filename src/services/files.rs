@@ -22,10 +22,15 @@ pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, ImportError> {
 
 /// Offer `content` as a file download named `name`.
 pub fn download(name: &str, mime: &str, content: &str) -> Result<(), String> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(content));
+    download_bytes(name, mime, content.as_bytes())
+}
+
+/// Offer bytes as a file download named `name`.
+pub fn download_bytes(name: &str, mime: &str, content: &[u8]) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(content));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
         .map_err(|e| js_message(&e))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
     let document = web_sys::window()

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod browser;
+pub mod export;
 pub mod files;
 pub mod idb;
 pub mod llm;

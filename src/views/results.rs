@@ -3,10 +3,12 @@
 use super::snippet;
 use crate::components::ConfusionMatrix;
 use crate::error::AppError;
+use crate::error::ImportError;
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
-use crate::services::files::download;
+use crate::services::browser::mono_ms;
+use crate::services::export::{export_table, ExportFormat};
+use crate::services::files::download_bytes;
 use crate::state::{AppState, ToastKind};
-use fannotate_core::export::write_csv;
 use fannotate_core::rouge::{rouge_mean, RougeReport, Tokenizer};
 use fannotate_core::{classify, ClassificationReport};
 use leptos::prelude::*;
@@ -55,20 +57,6 @@ impl Labelled {
             .flatten()
             .filter(|a| a.status == status)
             .count()
-    }
-
-    /// The export: original columns, then the label and its status.
-    fn to_csv(&self) -> String {
-        let mut header = self.meta.columns.clone();
-        header.push(format!("{}_llm", self.run.attribute));
-        header.push(format!("{}_llm_status", self.run.attribute));
-        let rows = self.rows.iter().zip(&self.labels).map(|(r, a)| {
-            let mut cells = r.cells.clone();
-            cells.push(a.as_ref().and_then(|a| a.value.clone()).unwrap_or_default());
-            cells.push(a.as_ref().map_or("", |a| status_word(a.status)).to_string());
-            cells
-        });
-        write_csv(&header, rows)
     }
 }
 
@@ -129,12 +117,45 @@ fn rouge_view(l: &Labelled) -> impl IntoView {
     .into_any()
 }
 
-fn status_word(s: AnnotationStatus) -> &'static str {
-    match s {
-        AnnotationStatus::Valid => "valid",
-        AnnotationStatus::Invalid => "invalid",
-        AnnotationStatus::Error => "error",
-    }
+/// Export every row of the project's dataset with all annotations; returns the
+/// rows written and the milliseconds it took.
+async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64), AppError> {
+    let t0 = mono_ms();
+    let storage = state.storage();
+    let pid = state.project_id().unwrap_or_default();
+    let Some(meta) = storage.dataset(pid.clone()).await? else {
+        return Ok((0, 0.0));
+    };
+    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    let annotations = storage.all_annotations(meta.id.clone()).await?;
+    let runs = storage.runs(pid.clone()).await?;
+    let attributes: Vec<String> = match storage.latest_codebook(pid).await? {
+        Some(v) => v
+            .codebook()?
+            .attributes
+            .into_iter()
+            .map(|a| a.name)
+            .collect(),
+        None => Vec::new(),
+    };
+    let (header, body) = export_table(
+        &meta,
+        &rows,
+        &attributes,
+        attributes.first().map(String::as_str),
+        &runs,
+        &annotations,
+    );
+    let stem = meta
+        .name
+        .rsplit_once('.')
+        .map_or(meta.name.as_str(), |(s, _)| s);
+    let name = format!("{stem}-annotated.{}", format.extension());
+    let bytes = format.encode("annotations", &header, &body);
+    download_bytes(&name, format.mime(), &bytes)
+        .map_err(|e| AppError::from(ImportError::Read(e)))?;
+    state.toast(ToastKind::Success, format!("Exported {name}."));
+    Ok((body.len() as u32, mono_ms() - t0))
 }
 
 async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labelled>, AppError> {
@@ -268,25 +289,30 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             })
             .collect_view()
     };
-    let export = move |_| {
-        let name = format!(
-            "{}-{}-labelled.csv",
-            l.meta.name.trim_end_matches(".csv"),
-            l.run.attribute
-        );
-        match download(&name, "text/csv;charset=utf-8", &l.to_csv()) {
-            Ok(()) => state.toast(ToastKind::Success, format!("Exported {name}.")),
-            Err(e) => state.toast(ToastKind::Error, format!("Export failed: {e}")),
-        }
-    };
+    let format = RwSignal::new(ExportFormat::Csv);
+    let export = Action::new_local(move |_: &()| export_all(state, format.get_untracked()));
     view! {
         <div class="fa-card">
             <p class="fa-muted" data-testid="results-scope">{scope}</p>
             <p data-testid="results-counts">{format!("{labelled} labelled · {invalid} invalid answers · {failed} failed requests")}</p>
             {metrics}
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="export-csv" on:click=export>"Export CSV"</button>
+                <label class="fa-field">
+                    <span>"Export format"</span>
+                    <select data-testid="export-format" on:change:target=move |ev| if let Some(f) = ExportFormat::parse(&ev.target().value()) { format.set(f) }>
+                        {ExportFormat::ALL.into_iter().map(|f| view! { <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button class="fa-btn fa-btn--primary" data-testid="export-data" disabled=move || export.pending().get()
+                    on:click=move |_| { export.dispatch(()); }>
+                    {move || if export.pending().get() { "Exporting…" } else { "Export all rows" }}
+                </button>
             </div>
+            <p class="fa-muted">"The export has every row with its original columns, the human label, and each run's label, status, raw answer, confidence, model, prompt version and temperature. Cells that a spreadsheet would run as a formula are prefixed with ' in CSV."</p>
+            {move || export.value().get().map(|r| match r {
+                Ok((rows, ms)) => view! { <p class="fa-muted" data-testid="export-timing" data-rows=rows.to_string() data-ms=ms.to_string()>{format!("Exported {rows} rows in {:.1} s.", ms / 1000.0)}</p> }.into_any(),
+                Err(e) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+            })}
         </div>
         <div class="fa-card">
             <table class="fa-table" data-testid="labels-table">

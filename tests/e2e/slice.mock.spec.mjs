@@ -61,11 +61,15 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   expect(shown).toBeCloseTo(core.accuracy_missing_pred_as_wrong, 12);
   expect(core.n_missing_pred).toBe(invalid);
 
-  // The export holds the original columns unchanged plus the label columns.
+  // The export holds the original columns unchanged, then the human label, the
+  // latest LLM label and the run's answer with its provenance.
   const [header, ...rows] = parseCsv(fs.readFileSync(exported, 'utf8'));
-  expect(header).toEqual([...sample.header, 'spam_llm', 'spam_llm_status']);
+  expect(header).toEqual([...sample.header, 'spam_human', 'spam_llm', 'spam_run1_label', 'spam_run1_status', 'spam_run1_raw',
+    'spam_run1_confidence', 'spam_run1_model', 'spam_run1_prompt_version', 'spam_run1_temperature']);
   expect(rows.map((r) => r.slice(0, 3))).toEqual(sample.rows);
-  expect(rows.filter((r) => r[4] === 'invalid').length).toBe(invalid);
+  expect(rows.map((r) => r[3])).toEqual(sample.rows.map((r) => r[2]));
+  expect(rows.filter((r) => r[header.indexOf('spam_run1_status')] === 'invalid').length).toBe(invalid);
+  expect(new Set(rows.map((r) => r[header.indexOf('spam_run1_model')]))).toEqual(new Set(['mock-model']));
 
   // Re-importing the export gives the same values.
   await app.importCsv(exported, { text: 'text', id: 'id', gold: 'spam_llm' });

@@ -164,9 +164,11 @@ export class Fannotate {
     await expect(this.byTest('cancel-run')).toBeDisabled();
   }
 
-  async exportCsv() {
+  async exportCsv(format = 'csv') {
+    await this.step('results');
+    await this.byTest('export-format').selectOption(format);
     const download = this.page.waitForEvent('download');
-    await this.byTest('export-csv').click();
+    await this.byTest('export-data').click();
     const d = await download;
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-export-')), d.suggestedFilename());
     await d.saveAs(file);

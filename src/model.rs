@@ -33,8 +33,12 @@ pub struct DatasetMeta {
     pub text_col: usize,
     /// Column holding row ids, if any (otherwise ids are generated).
     pub id_col: Option<usize>,
-    /// Column holding human gold labels for the first attribute, if any.
+    /// Column holding human gold labels (for every attribute without its own
+    /// mapping in `gold_cols`), if any.
     pub gold_col: Option<usize>,
+    /// Gold label column per attribute, set after import when the codebook is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gold_cols: Vec<GoldColumn>,
     /// Number of rows.
     pub row_count: u32,
     /// Detected encoding, for display.
@@ -43,6 +47,34 @@ pub struct DatasetMeta {
     pub delimiter: String,
     /// Milliseconds since the epoch.
     pub imported_at: f64,
+}
+
+/// Which column holds the human labels of one attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoldColumn {
+    /// Attribute name.
+    pub attribute: String,
+    /// Column index; `None` means the attribute has no gold column.
+    pub column: Option<usize>,
+}
+
+impl DatasetMeta {
+    /// The gold column of an attribute: its own mapping, else the import's.
+    pub fn gold_for(&self, attribute: &str) -> Option<usize> {
+        match self.gold_cols.iter().find(|g| g.attribute == attribute) {
+            Some(g) => g.column,
+            None => self.gold_col,
+        }
+    }
+
+    /// Set (or clear) an attribute's gold column.
+    pub fn set_gold(&mut self, attribute: &str, column: Option<usize>) {
+        self.gold_cols.retain(|g| g.attribute != attribute);
+        self.gold_cols.push(GoldColumn {
+            attribute: attribute.to_string(),
+            column,
+        });
+    }
 }
 
 /// An import in progress: its rows are written in chunks, and only become a
@@ -781,6 +813,25 @@ mod tests {
         for s in Scope::ALL {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn gold_columns_per_attribute_fall_back_to_the_import_choice() {
+        let mut m: DatasetMeta = serde_json::from_value(serde_json::json!({
+            "id": "d", "project_id": "p", "name": "x", "columns": ["a", "b", "c"],
+            "text_col": 0, "id_col": null, "gold_col": 1, "row_count": 0,
+            "encoding": "UTF-8", "delimiter": ",", "imported_at": 0.0
+        }))
+        .unwrap();
+        assert_eq!(m.gold_for("topic"), Some(1));
+        m.set_gold("topic", Some(2));
+        m.set_gold("mood", None);
+        m.set_gold("topic", Some(2));
+        assert_eq!(
+            (m.gold_for("topic"), m.gold_for("mood"), m.gold_for("x")),
+            (Some(2), None, Some(1))
+        );
+        assert_eq!(m.gold_cols.len(), 2);
     }
 
     #[test]

@@ -34,6 +34,7 @@ fn dataset(project_id: &str, n: u32) -> (DatasetMeta, Vec<RowRecord>) {
         text_col: 1,
         id_col: Some(0),
         gold_col: None,
+        gold_cols: Vec::new(),
         row_count: n,
         encoding: "UTF-8".into(),
         delimiter: ",".into(),

@@ -152,6 +152,10 @@ mod tests {
                 text_col: 1,
                 id_col: Some(0),
                 gold_col: Some(2),
+                gold_cols: vec![crate::model::GoldColumn {
+                    attribute: "other".into(),
+                    column: None,
+                }],
                 row_count: 3,
                 encoding: "UTF-8".into(),
                 delimiter: ",".into(),

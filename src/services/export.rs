@@ -105,11 +105,12 @@ const RUN_FIELDS: [&str; 7] = [
 /// (oldest first) `<attr>_run<k>_<field>` with its label, status, raw answer,
 /// confidence and provenance (model, prompt version, temperature).
 /// `attributes` gives the order; attributes with runs but not listed come last.
+/// The human label is a person's label from review, else the attribute's gold
+/// column cell as imported.
 pub fn export_table(
     meta: &DatasetMeta,
     rows: &[RowRecord],
     attributes: &[String],
-    gold_attribute: Option<&str>,
     runs: &[RunRecord],
     annotations: &[Annotation],
 ) -> (Vec<String>, Vec<Vec<String>>) {
@@ -163,11 +164,7 @@ pub fn export_table(
                 let human = index
                     .get(&(HUMAN_SOURCE, attr.as_str(), r.idx))
                     .and_then(|a| a.value.clone())
-                    .or_else(|| {
-                        (gold_attribute == Some(attr.as_str()))
-                            .then(|| meta.gold_col.map(|g| r.cell(g).to_string()))
-                            .flatten()
-                    })
+                    .or_else(|| meta.gold_for(attr).map(|g| r.cell(g).to_string()))
                     .unwrap_or_default();
                 out.push(human);
                 let latest = attr_runs
@@ -267,6 +264,7 @@ mod tests {
             text_col: 1,
             id_col: Some(0),
             gold_col: Some(2),
+            gold_cols: Vec::new(),
             row_count: 2,
             encoding: "UTF-8".into(),
             delimiter: ",".into(),
@@ -292,14 +290,7 @@ mod tests {
             ann(0, "run:b", Some("spam"), AnnotationStatus::Valid),
             ann(1, HUMAN_SOURCE, Some("ham"), AnnotationStatus::Valid),
         ];
-        let (header, body) = export_table(
-            &meta,
-            &rows,
-            &["spam".into()],
-            Some("spam"),
-            &runs,
-            &annotations,
-        );
+        let (header, body) = export_table(&meta, &rows, &["spam".into()], &runs, &annotations);
         assert_eq!(
             &header[..6],
             ["id", "text", "label", "text (2)", "spam_human", "spam_llm"]

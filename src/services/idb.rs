@@ -473,6 +473,16 @@ impl Storage for IdbStorage {
         .boxed_local()
     }
 
+    fn update_dataset(&self, meta: DatasetMeta) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::DATASETS], async |tx| {
+                put(tx, stores::DATASETS, &meta).map(drop)
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
     fn begin_import(&self, marker: ImportMarker) -> Fut<'_, ()> {
         async move {
             self.write(&[stores::IMPORTS], async |tx| {

@@ -80,6 +80,10 @@ impl Storage for MemoryStorage {
         t.datasets.insert(meta.id.clone(), meta);
         done(())
     }
+    fn update_dataset(&self, meta: DatasetMeta) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t.borrow_mut().datasets.insert(meta.id.clone(), meta);
+        done(())
+    }
     fn begin_import(&self, marker: ImportMarker) -> LocalBoxFuture<'_, StorageResult<()>> {
         self.t
             .borrow_mut()
@@ -286,6 +290,7 @@ mod tests {
             text_col: 0,
             id_col: None,
             gold_col: None,
+            gold_cols: Vec::new(),
             row_count: n,
             encoding: "UTF-8".into(),
             delimiter: ",".into(),

@@ -69,6 +69,8 @@ pub trait Storage {
     /// Remove the rows of an unfinished import (`None`: of every unfinished
     /// import, e.g. after a tab closed mid-import). Returns how many imports.
     fn abort_imports(&self, dataset_id: Option<String>) -> Fut<'_, u32>;
+    /// Update a dataset's metadata (e.g. its gold column mapping); rows stay.
+    fn update_dataset(&self, meta: DatasetMeta) -> Fut<'_, ()>;
     /// The project's dataset, if one was imported.
     fn dataset(&self, project_id: String) -> Fut<'_, Option<DatasetMeta>>;
     /// Rows `[start, start + limit)` of a dataset in file order.

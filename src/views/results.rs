@@ -22,14 +22,29 @@ struct Labelled {
     meta: DatasetMeta,
     run: RunRecord,
     rows: Vec<RowRecord>,
+    /// The attribute as the run's codebook version defined it.
+    attribute: Option<fannotate_core::Attribute>,
     /// `labels[i]` is the annotation of `rows[i]`, if any.
     labels: Vec<Option<Annotation>>,
 }
 
 impl Labelled {
     fn report(&self) -> Option<ClassificationReport> {
-        let gold_col = self.meta.gold_col?;
-        let gold: Vec<Option<&str>> = self.rows.iter().map(|r| Some(r.cell(gold_col))).collect();
+        let gold_col = self.meta.gold_for(&self.run.attribute)?;
+        // A gold cell that names a category loosely ("Spam ") counts as it.
+        let gold: Vec<Option<&str>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let cell = r.cell(gold_col);
+                Some(
+                    self.attribute
+                        .as_ref()
+                        .and_then(|a| a.match_label(cell))
+                        .unwrap_or(cell),
+                )
+            })
+            .collect();
         let pred: Vec<Option<&str>> = self
             .labels
             .iter()
@@ -40,7 +55,7 @@ impl Labelled {
 
     /// ROUGE of free-text answers against the gold column, over rows that have both.
     fn rouge(&self, tok: Tokenizer) -> Option<RougeReport> {
-        let gold_col = self.meta.gold_col?;
+        let gold_col = self.meta.gold_for(&self.run.attribute)?;
         let pairs: Vec<(&str, &str)> = self
             .rows
             .iter()
@@ -138,14 +153,7 @@ async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64),
             .collect(),
         None => Vec::new(),
     };
-    let (header, body) = export_table(
-        &meta,
-        &rows,
-        &attributes,
-        attributes.first().map(String::as_str),
-        &runs,
-        &annotations,
-    );
+    let (header, body) = export_table(&meta, &rows, &attributes, &runs, &annotations);
     let stem = meta
         .name
         .rsplit_once('.')
@@ -182,10 +190,18 @@ async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labe
             }
         }
     }
+    let attribute = storage
+        .codebook_versions(meta.project_id.clone())
+        .await?
+        .into_iter()
+        .find(|v| v.version == run.codebook_version)
+        .and_then(|v| v.codebook().ok())
+        .and_then(|cb| cb.attribute(&run.attribute).cloned());
     Ok(Some(Labelled {
         meta,
         run,
         rows,
+        attribute,
         labels,
     }))
 }
@@ -241,7 +257,10 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         l.count(AnnotationStatus::Error),
     );
     let labelled = l.count(AnnotationStatus::Valid);
-    let gold_name = l.meta.gold_col.and_then(|c| l.meta.columns.get(c).cloned());
+    let gold_name = l
+        .meta
+        .gold_for(&l.run.attribute)
+        .and_then(|c| l.meta.columns.get(c).cloned());
     let scope =
         format!(
         "Run of {} on {} rows of {} (model {}, codebook v{}), compared with the gold column {}.",
@@ -258,7 +277,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         classification_view(l.report()).into_any()
     };
     let total_pages = l.rows.len().div_ceil(PAGE_SIZE).max(1);
-    let gold_col = l.meta.gold_col;
+    let gold_col = l.meta.gold_for(&l.run.attribute);
     let text_col = l.meta.text_col;
     let l_table = l.clone();
     let table = move || {

@@ -44,10 +44,7 @@ async fn start_run(
         None
     } else {
         let annotations = storage.all_annotations(ds.id.clone()).await?;
-        // The gold column holds human labels for the first attribute.
-        let gold_col = ds
-            .gold_col
-            .filter(|_| codebook.attributes.first().map(|a| &a.name) == Some(&attribute.name));
+        let gold_col = ds.gold_for(&attribute.name);
         let mut human: HashSet<u32> = rows
             .iter()
             .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))

@@ -14,6 +14,8 @@
 // items_per_s is the app's own figure (run-rate's data-rate: finished items over the
 // time since the run started, taken after the last results are written);
 // server_items_per_s is the mock's view (first request start to last response end).
+// The mock runs in its own process: sharing this one's event loop with Playwright's
+// client delays its answers by several milliseconds at times.
 
 import { chromium } from 'playwright-core';
 import { expect } from '@playwright/test';
@@ -22,7 +24,8 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Fannotate, ROOT, SPAM_CSV, DIST } from '../e2e/support.mjs';
-import { startMock, parseCsv } from '../mock/server.mjs';
+import { spawn } from 'node:child_process';
+import { parseCsv } from '../mock/server.mjs';
 import { selfSignedCert } from '../mock/tls.mjs';
 import { startStatic } from '../../scripts/serve.mjs';
 
@@ -103,6 +106,31 @@ function admin(llm, route, body, ca) {
     req.on('error', reject);
     req.end(data ?? undefined);
   });
+}
+
+/** Start tests/mock/server.mjs in a child process; resolves to {url, close}. */
+async function startMockProcess(cert) {
+  const args = [path.join(ROOT, 'tests/mock/server.mjs'), '--host', '127.0.0.1', '--port', '0', '--gold', SPAM_CSV,
+    '--latency-ms', String(LATENCY_MS)];
+  if (cert) args.push('--tls-key', cert.keyFile, '--tls-cert', cert.certFile);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Never leave the mock behind, whatever way this script ends.
+  process.once('exit', () => child.exitCode === null && child.kill());
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /mock listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`mock exited with ${code}`)));
+  });
+  const close = () => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    process.kill(child.pid, 'SIGTERM');
+  });
+  return { url, close };
 }
 
 async function runScenario(browser, web, llm, ca, name, { concurrency, items }, records) {
@@ -189,9 +217,7 @@ async function main() {
   const records = parseCsv(fs.readFileSync(SPAM_CSV, 'utf8'));
   const cert = selfSignedCert();
   const web = await startStatic({ dir: DIST, host: '127.0.0.1', port: 0 });
-  const mockOpts = { host: '127.0.0.1', port: 0, gold: SPAM_CSV, latencyMs: LATENCY_MS };
-  const plain = await startMock(mockOpts);
-  const secure = await startMock({ ...mockOpts, tls: { key: cert.key, cert: cert.cert } });
+  const [plain, secure] = await Promise.all([startMockProcess(null), startMockProcess(cert)]);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${cert.spki}`],

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use unicode_normalization::UnicodeNormalization;
 
 /// Placeholder for the text being annotated.
 pub const TEXT_PLACEHOLDER: &str = "<<text>>";
@@ -140,6 +141,26 @@ impl Attribute {
     pub fn category_names(&self) -> Vec<&str> {
         self.categories.iter().map(|c| c.name.as_str()).collect()
     }
+
+    /// The category a human-entered value (a gold column cell) names: exactly,
+    /// else ignoring case, surrounding space and Unicode normal form (Excel
+    /// exports of "Spam " or a decomposed "å" still count). `None` when the value
+    /// is empty or names no category.
+    pub fn match_label(&self, value: &str) -> Option<&str> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        if let Some(c) = self.categories.iter().find(|c| c.name == v) {
+            return Some(&c.name);
+        }
+        let key = |s: &str| -> String { s.trim().nfc().collect::<String>().to_lowercase() };
+        let k = key(v);
+        self.categories
+            .iter()
+            .find(|c| key(&c.name) == k)
+            .map(|c| c.name.as_str())
+    }
 }
 
 /// Why a codebook cannot be used.
@@ -236,6 +257,21 @@ impl Codebook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gold_values_match_categories_loosely_but_not_partly() {
+        let a = Attribute::categorical(
+            "k",
+            "<<text>>",
+            vec![Category::new("Spam", ""), Category::new("blåbær", "")],
+        );
+        assert_eq!(a.match_label("Spam"), Some("Spam"));
+        assert_eq!(a.match_label(" spam "), Some("Spam"));
+        assert_eq!(a.match_label("BLÅBÆR"), Some("blåbær"));
+        assert_eq!(a.match_label("bla\u{30a}bær"), Some("blåbær"));
+        assert_eq!(a.match_label("spammy"), None);
+        assert_eq!(a.match_label("  "), None);
+    }
 
     const FIXTURE: &str = include_str!("../../../../shared/fixtures/fannotate/codebook.json");
 

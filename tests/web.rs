@@ -66,6 +66,8 @@ fn annotation(ds: &str, row: u32, source: &str) -> Annotation {
         tokens_out: 1,
         tokens_estimated: false,
         confidence: Some(0.9),
+        agreement: Some(2.0 / 3.0),
+        replica_values: vec![Some("ham".into()), None, Some("ham".into())],
         ts: 4.0,
     }
 }

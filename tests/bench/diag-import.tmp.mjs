@@ -41,6 +41,7 @@ if (mode === 'profile') {
   await page.addScriptTag({ path: path.join(ROOT, 'node_modules/papaparse/papaparse.min.js') });
   await page.evaluate(() => { const i = document.createElement('input'); i.type = 'file'; i.id = 'f'; document.body.append(i); });
   await page.setInputFiles('#f', file);
+  await page.evaluate((p) => { window.__plan = p; }, JSON.parse(process.argv[4]));
   const res = await page.evaluate(async () => {
     const text = await document.getElementById('f').files[0].text();
     const data = Papa.parse(text, { skipEmptyLines: true }).data.slice(1);
@@ -52,7 +53,8 @@ if (mode === 'profile') {
       r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error);
     });
     let k = 0;
-    for (const [chunk, durability, shape] of [[5000, 'default', 'obj'], [5000, 'relaxed', 'obj'], [1000, 'default', 'obj'], [20000, 'default', 'obj'], [100000, 'default', 'obj'], [20000, 'relaxed', 'obj'], [5000, 'default', 'json']]) {
+    const plan = (window.__plan ?? []);
+    for (const [chunk, durability, shape, per] of plan) {
       const db = await openDb(`bench-${k++}`);
       const t0 = performance.now();
       let putMs = 0, maxTx = 0;
@@ -60,14 +62,25 @@ if (mode === 'profile') {
         const ta = performance.now();
         const tx = db.transaction(['rows'], 'readwrite', { durability });
         const st = tx.objectStore('rows');
-        for (const r of rows.slice(s, s + chunk)) st.put(shape === 'json' ? { dataset_id: r.dataset_id, idx: r.idx, id: r.id, cells: JSON.stringify(r.cells) } : r);
+        const part = rows.slice(s, s + chunk);
+        if (shape === 'page') {
+          for (let j = 0; j < part.length; j += per) {
+            const pg = part.slice(j, j + per);
+            st.put({ dataset_id: pg[0].dataset_id, idx: pg[0].idx, rows: pg.map((r) => [r.id, r.cells]) });
+          }
+        } else if (shape === 'pagejson') {
+          for (let j = 0; j < part.length; j += per) {
+            const pg = part.slice(j, j + per);
+            st.put({ dataset_id: pg[0].dataset_id, idx: pg[0].idx, rows: JSON.stringify(pg.map((r) => [r.id, r.cells])) });
+          }
+        } else for (const r of part) st.put(shape === 'json' ? { dataset_id: r.dataset_id, idx: r.idx, id: r.id, cells: JSON.stringify(r.cells) } : r);
         putMs += performance.now() - ta;
         await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
         maxTx = Math.max(maxTx, performance.now() - ta);
         await new Promise((r) => setTimeout(r, 0));
       }
       const total = performance.now() - t0;
-      out.push({ chunk, durability, shape, total_s: total / 1000, put_s: putMs / 1000, commit_wait_s: (total - putMs) / 1000, max_tx_ms: maxTx });
+      out.push({ chunk, durability, shape, per, total_s: total / 1000, put_s: putMs / 1000, commit_wait_s: (total - putMs) / 1000, max_tx_ms: maxTx });
       db.close();
     }
     return out;

@@ -41,6 +41,9 @@ pub struct DatasetMeta {
     pub gold_cols: Vec<GoldColumn>,
     /// Number of rows.
     pub row_count: u32,
+    /// Bytes of cell text stored, for the per-project storage figure.
+    #[serde(default)]
+    pub bytes: u64,
     /// Detected encoding, for display.
     pub encoding: String,
     /// Detected delimiter, for display.

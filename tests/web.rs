@@ -36,6 +36,7 @@ fn dataset(project_id: &str, n: u32) -> (DatasetMeta, Vec<RowRecord>) {
         gold_col: None,
         gold_cols: Vec::new(),
         row_count: n,
+        bytes: 0,
         encoding: "UTF-8".into(),
         delimiter: ",".into(),
         imported_at: 3.0,
@@ -97,13 +98,20 @@ async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip()
     s.put_project(p.clone()).await.unwrap();
     assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);
 
-    let (meta, rows) = dataset(&p.id, 250);
+    let (meta, rows) = dataset(&p.id, 2_500);
     s.put_dataset(meta.clone(), rows.clone()).await.unwrap();
     assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(meta.clone()));
     let page = s.rows(meta.id.clone(), 100, 25).await.unwrap();
     assert_eq!(page.len(), 25);
     assert_eq!(page[0], rows[100]);
-    assert_eq!(s.rows(meta.id.clone(), 240, 25).await.unwrap().len(), 10);
+    // Pages across chunk boundaries (1,000 rows a record) and past the end.
+    assert_eq!(
+        s.rows(meta.id.clone(), 990, 20).await.unwrap(),
+        rows[990..1010]
+    );
+    assert_eq!(s.rows(meta.id.clone(), 0, 2_500).await.unwrap(), rows);
+    assert_eq!(s.rows(meta.id.clone(), 2_490, 25).await.unwrap().len(), 10);
+    assert!(s.rows(meta.id.clone(), 5_000, 25).await.unwrap().is_empty());
 
     for v in 1..=3 {
         s.put_codebook(CodebookVersion {
@@ -161,22 +169,35 @@ async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip()
     assert_eq!(s.latest_codebook(p.id.clone()).await.unwrap(), None);
 }
 
+/// Write records straight into a store, as an older release would have.
+async fn raw_put<T: serde::Serialize>(db: &web_sys::IdbDatabase, store: &str, values: &[T]) {
+    let tx = db
+        .transaction_with_str_and_mode(store, web_sys::IdbTransactionMode::Readwrite)
+        .unwrap();
+    let s = tx.object_store(store).unwrap();
+    for v in values {
+        let js = v
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .unwrap();
+        s.put(&js).unwrap();
+    }
+    let done = js_sys::Promise::new(&mut |resolve, _| tx.set_oncomplete(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_version_1_database_upgrades_with_its_data_intact() {
     let key = format!("migrate-{}", random_id());
-    let (p, ds_rows);
-    {
-        // A database as the first release made it: version 1, no imports store.
-        let v1 = IdbStorage::open_version(&key, 1).await.unwrap();
-        p = project("old");
-        v1.put_project(p.clone()).await.unwrap();
-        let (meta, rows) = dataset(&p.id, 30);
-        v1.put_dataset(meta.clone(), rows.clone()).await.unwrap();
-        ds_rows = (meta, rows);
-    }
+    // A database as the first release made it: version 1, one record per row.
     let db = open_database(&db_name(&key), 1).await.unwrap();
     assert!(!db.object_store_names().contains(stores::IMPORTS));
+    let p = project("old");
+    let (meta, rows) = dataset(&p.id, 30);
+    raw_put(&db, stores::PROJECTS, std::slice::from_ref(&p)).await;
+    raw_put(&db, stores::DATASETS, std::slice::from_ref(&meta)).await;
+    raw_put(&db, stores::ROWS, &rows).await;
     db.close();
+    let ds_rows = (meta, rows);
     // This release opens it at the current version: step 2 runs, data stays.
     let s = IdbStorage::open(&key).await.unwrap();
     assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);

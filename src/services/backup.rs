@@ -157,6 +157,7 @@ mod tests {
                     column: None,
                 }],
                 row_count: 3,
+                bytes: 0,
                 encoding: "UTF-8".into(),
                 delimiter: ",".into(),
                 imported_at: 3.0,

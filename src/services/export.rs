@@ -266,6 +266,7 @@ mod tests {
             gold_col: Some(2),
             gold_cols: Vec::new(),
             row_count: 2,
+            bytes: 0,
             encoding: "UTF-8".into(),
             delimiter: ",".into(),
             imported_at: 0.0,

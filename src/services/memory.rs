@@ -292,6 +292,7 @@ mod tests {
             gold_col: None,
             gold_cols: Vec::new(),
             row_count: n,
+            bytes: 0,
             encoding: "UTF-8".into(),
             delimiter: ",".into(),
             imported_at: 0.0,

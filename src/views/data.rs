@@ -312,6 +312,7 @@ pub fn DataView() -> impl IntoView {
                 gold_col: gc,
                 gold_cols: Vec::new(),
                 row_count: table.rows.len() as u32,
+                bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
                 encoding: match p.imported.format {
                     FileFormat::Xlsx => "Excel workbook".to_string(),
                     _ => table.encoding.as_str().to_string(),

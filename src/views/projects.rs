@@ -172,6 +172,7 @@ pub fn ProjectsView() -> impl IntoView {
                                         state.project.set(Some(open.clone()));
                                     }>{p.name.clone()}</button>
                                     <span class="fa-muted">{format_date(p.updated_at)}</span>
+                                    <ProjectSize project_id=p.id.clone() />
                                     {
                                         let b = p.clone();
                                         view! { <button class="fa-btn" data-testid="backup-project" on:click=move |_| save_backup(b.clone())>"Backup"</button> }
@@ -191,4 +192,26 @@ pub fn ProjectsView() -> impl IntoView {
 pub fn format_date(ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+/// What a project keeps in this browser: its dataset's rows and text size.
+#[component]
+fn ProjectSize(
+    /// The project.
+    project_id: String,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let meta = LocalResource::new(move || {
+        let (storage, pid) = (state.storage(), project_id.clone());
+        async move { storage.dataset(pid).await.ok().flatten() }
+    });
+    move || {
+        meta.get().flatten().map(|m| {
+            view! {
+                <span class="fa-muted" data-testid="project-size">
+                    {format!("{} rows · {} of text", m.row_count, human_bytes(m.bytes as f64))}
+                </span>
+            }
+        })
+    }
 }

@@ -114,31 +114,55 @@ export function wasmMemoryBytes(page) {
  */
 export function startProbe(page) {
   return page.evaluate(() => {
-    const p = { maxGap: 0, last: performance.now(), ticks: 0, maxWasm: 0, sawParseProgress: false };
+    const p = { maxGap: 0, last: performance.now(), ticks: 0, maxWasm: 0, sawParseProgress: false, gaps: [] };
     const wasmBytes = () => window.__faWasm?.memory?.buffer?.byteLength ?? 0;
+    // What the Data step shows: which phase a stall fell in.
+    const phase = () => {
+      const q = (id) => document.querySelector(`[data-testid=${id}]`);
+      if (q('parse-progress')) return 'parse';
+      if (q('import-progress') || q('cancel-import')) return 'persist';
+      if (q('import-mapping')) return 'mapping';
+      return 'other';
+    };
+    p.phase = phase();
     p.timer = setInterval(() => {
       const now = performance.now();
-      p.maxGap = Math.max(p.maxGap, now - p.last);
+      const gap = now - p.last;
+      const ph = phase();
+      p.maxGap = Math.max(p.maxGap, gap);
+      if (gap > 100) {
+        p.gaps.push({ ms: Math.round(gap), from: p.phase, to: ph });
+        p.gaps.sort((a, b) => b.ms - a.ms);
+        p.gaps.length = Math.min(p.gaps.length, 5);
+      }
       p.last = now;
+      p.phase = ph;
       p.ticks++;
       p.maxWasm = Math.max(p.maxWasm, wasmBytes());
       // Shown between parse slices of a big file.
-      if (!p.sawParseProgress && document.querySelector('[data-testid=parse-progress]')) p.sawParseProgress = true;
+      if (!p.sawParseProgress && ph === 'parse') p.sawParseProgress = true;
     }, 16);
     window.__faProbe = p;
   });
 }
 
-/** Stop the probe; returns `{max_gap_ms, ticks, max_wasm_bytes, saw_parse_progress}`. */
+/**
+ * Stop the probe; returns `{max_gap_ms, ticks, max_wasm_bytes, saw_parse_progress,
+ * top_gaps}` (top_gaps: the five longest stalls over 100 ms with the phase shown
+ * before and after each).
+ */
 export function stopProbe(page) {
   return page.evaluate(() => {
     const p = window.__faProbe;
     clearInterval(p.timer);
     const now = performance.now();
     p.maxGap = Math.max(p.maxGap, now - p.last);
-    return { max_gap_ms: p.maxGap, ticks: p.ticks, max_wasm_bytes: p.maxWasm, saw_parse_progress: p.sawParseProgress };
+    return { max_gap_ms: p.maxGap, ticks: p.ticks, max_wasm_bytes: p.maxWasm, saw_parse_progress: p.sawParseProgress, top_gaps: p.gaps };
   });
 }
+
+/** top_gaps as text: `1306 ms persist→persist, …`. */
+export const gapsText = (gaps) => gaps.map((g) => `${g.ms} ${g.from}→${g.to}`).join(', ') || '(none over 100 ms)';
 
 /** CDP session with the Performance domain on. */
 export async function cdpSession(page) {

@@ -80,7 +80,10 @@ if (mode === 'profile') {
         await new Promise((r) => setTimeout(r, 0));
       }
       const total = performance.now() - t0;
-      out.push({ chunk, durability, shape, per, total_s: total / 1000, put_s: putMs / 1000, commit_wait_s: (total - putMs) / 1000, max_tx_ms: maxTx });
+      const tr = performance.now();
+      const got = await new Promise((res, rej) => { const q = db.transaction(['rows'], 'readonly').objectStore('rows').getAll(); q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error); });
+      const readMs = performance.now() - tr;
+      out.push({ chunk, durability, shape, per, total_s: total / 1000, put_s: putMs / 1000, commit_wait_s: (total - putMs) / 1000, max_tx_ms: maxTx, read_s: readMs / 1000, records: got.length });
       db.close();
     }
     return out;

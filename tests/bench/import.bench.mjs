@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Fannotate } from '../e2e/support.mjs';
 import {
   ROOT, launchBrowser, newContext, startWeb, writeResult, figureTable, csvField, tempDir, spamTexts,
-  CAPTURE_WASM, startProbe, stopProbe, importThroughUi, check,
+  CAPTURE_WASM, startProbe, stopProbe, gapsText, importThroughUi, check,
 } from './common.mjs';
 
 const TARGET_S = 10;
@@ -165,6 +165,7 @@ async function main() {
       ['pick → mapping s (wall)', result.pick_to_mapping_s],
       ['click → stored s (wall)', result.click_to_stored_s],
       ['parse progress shown', probe.saw_parse_progress],
+      ['longest stalls ms (phase)', gapsText(probe.top_gaps)],
     ]));
   } finally {
     await browser.close();

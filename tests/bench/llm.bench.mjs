@@ -214,6 +214,9 @@ function table(results) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
+  // The figures are CPU-bound on small machines: say how busy this one was.
+  const load = () => os.loadavg()[0].toFixed(2);
+  const loadBefore = load();
   const records = parseCsv(fs.readFileSync(SPAM_CSV, 'utf8'));
   const cert = selfSignedCert();
   const web = await startStatic({ dir: DIST, host: '127.0.0.1', port: 0 });
@@ -234,6 +237,7 @@ async function main() {
   }
 
   console.log(table(results));
+  console.log(`${os.cpus().length} CPUs; 1-min load average ${loadBefore} before, ${load()} after`);
   const seq = results.sequential?.items_per_s;
   const out = {};
   for (const [name, r] of Object.entries(results)) {

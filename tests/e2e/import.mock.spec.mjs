@@ -1,30 +1,39 @@
 // Large imports are chunked, cancellable and atomic: a cancel or a reload in the
 // middle leaves the previous dataset and no stray rows.
-import { test, expect } from '@playwright/test';
+import { test, expect, chromium } from '@playwright/test';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Fannotate, startServers, spamSample, tempFile } from './support.mjs';
 
 let servers;
 test.beforeAll(async () => { servers = await startServers(); });
 test.afterAll(async () => servers?.close());
 
-/** A CSV of `n` short rows. */
-function bigCsv(n) {
+/** A CSV of `n` short rows (`random`: incompressible text, for the quota test). */
+function bigCsv(n, { random = false } = {}) {
   const lines = ['id,text,label'];
-  for (let i = 0; i < n; i++) lines.push(`b${i},message number ${i} about nothing much,${i % 3 ? 'ham' : 'spam'}`);
+  for (let i = 0; i < n; i++) {
+    const text = random ? crypto.randomBytes(48).toString('hex') : `message number ${i} about nothing much`;
+    lines.push(`b${i},${text},${i % 3 ? 'ham' : 'spam'}`);
+  }
   return tempFile(`big-${n}.csv`, lines.join('\n') + '\n');
 }
 
-/** Rows and import markers in every Fannotate database of this origin. */
+/** Rows (per-row records and rows inside chunk records) and import markers in
+ *  every Fannotate database of this origin. */
 async function storedRows(page) {
   return page.evaluate(async () => {
     const out = { rows: 0, imports: 0 };
+    const all = (db, store) => new Promise((res) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => res(r.result); });
     for (const { name } of await indexedDB.databases()) {
       if (!name.startsWith('fannotate')) continue;
       const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-      for (const store of ['rows', 'imports']) {
-        if (!db.objectStoreNames.contains(store)) continue;
-        out[store] += await new Promise((res) => { const r = db.transaction(store).objectStore(store).count(); r.onsuccess = () => res(r.result); });
-      }
+      const has = (s) => db.objectStoreNames.contains(s);
+      if (has('rows')) out.rows += (await all(db, 'rows')).length;
+      if (has('row_chunks')) for (const c of await all(db, 'row_chunks')) out.rows += JSON.parse(c.rows).length;
+      if (has('imports')) out.imports += (await all(db, 'imports')).length;
       db.close();
     }
     return out;
@@ -67,4 +76,36 @@ test('a reload in the middle of a large import leaves no half dataset', async ({
   await pickBig(app, bigCsv(30_000));
   await expect(app.byTest('dataset-rows')).toHaveText('30000', { timeout: 60_000 });
   expect(await storedRows(page)).toEqual({ rows: 30_000, imports: 0 });
+});
+
+test('a full disk (quota) stops an import with a clear message and nothing half-written', async ({ browserName }, testInfo) => {
+  // Quotas are only enforced for on-disk profiles, so this test opens one.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fa-quota-'));
+  const { launchOptions } = testInfo.project.use;
+  const ctx = await chromium.launchPersistentContext(dir, { ...launchOptions, headless: true });
+  try {
+    const page = await ctx.newPage();
+    // Chromium reads the quota when the database opens: shrink it first, to far
+    // less than the large file needs.
+    const cdp = await ctx.newCDPSession(page);
+    const origin = new URL(servers.web.url).origin;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 3_000_000 });
+    const app = new Fannotate(page);
+    await app.open(servers.web.url);
+    await app.createProject('Quota');
+    await app.importCsv(spamSample(20).file, { text: 'text', id: 'id', gold: 'label' });
+    await app.step('data');
+    await app.pickFile(bigCsv(100_000, { random: true }));
+    await expect(app.byTest('import-mapping')).toBeVisible({ timeout: 60_000 });
+    await app.byTest('import-button').click();
+    await expect(app.byTest('import-error')).toContainText("The browser's storage for this site is full. Nothing was half-written.", { timeout: 60_000 });
+    await expect(app.byTest('dataset-rows')).toHaveText('20');
+    expect(await storedRows(page)).toEqual({ rows: 20, imports: 0 });
+    // The project list shows what each project keeps in this browser.
+    await app.byTest('nav-projects').click();
+    await expect(app.byTest('project-size')).toContainText('20 rows');
+    expect(browserName).toBe('chromium');
+  } finally {
+    await ctx.close();
+  }
 });

@@ -1,42 +1,92 @@
 // <fannotate-app> for host pages: loads the WebAssembly app once and mounts it into
-// every element. Attributes: persistence-key, endpoint, model. The element's own
-// children are replaced by the app; removing the element unmounts it.
-import init, { mount } from './fannotate.js';
+// every element. Attributes: persistence-key, endpoint, model, theme
+// (light | dark | auto), start-view (data | codebook | endpoint | run | results),
+// and shadow (mount inside the element's own shadow root, isolated from the
+// page's styles). Removing the element unmounts it.
+//
+// For hosts that prefer code: `mount(element, options)` returns a handle with
+// `unmount()`, `loadRows(rows, {textField, idField, name})` and
+// `exportAnnotations()`. The app dispatches `fannotate:annotation`,
+// `fannotate:run-progress`, `fannotate:run-finished` and `fannotate:error`
+// events on the element (they bubble and cross shadow roots).
+import init, { mount as mountWasm } from './fannotate.js';
 
 const base = new URL('.', import.meta.url);
+const cssHref = new URL('app.css', base).href;
 let ready = null;
 
-/** Load the app's stylesheet and wasm once per page. */
+/** The app's stylesheet in `root` (the document or a shadow root), once. */
+function ensureCss(root) {
+  const target = root instanceof ShadowRoot ? root : document.head;
+  if (target.querySelector('link[data-fannotate-css]')) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = cssHref;
+  link.dataset.fannotateCss = '';
+  target.append(link);
+}
+
+/** Load the wasm once per page. */
 function load() {
-  if (!ready) {
-    if (!document.querySelector('link[data-fannotate-css]')) {
-      const link = document.createElement('link');
-      link.rel = 'stylesheet';
-      link.href = new URL('app.css', base).href;
-      link.dataset.fannotateCss = '';
-      document.head.append(link);
-    }
-    ready = init({ module_or_path: new URL('fannotate_bg.wasm', base) });
-  }
+  ready ??= init({ module_or_path: new URL('fannotate_bg.wasm', base) });
   return ready;
+}
+
+/** Mount the app into `element` (which may live in a shadow root). */
+async function mount(element, options = {}) {
+  await load();
+  ensureCss(element.getRootNode());
+  return mountWasm(element, options);
 }
 
 class FannotateApp extends HTMLElement {
   async connectedCallback() {
-    await load();
-    if (!this.isConnected || this.handle) return;
-    const attr = (n) => this.getAttribute(n) || undefined;
-    this.handle = mount(this, {
-      persistenceKey: attr('persistence-key') ?? 'default',
-      endpoint: attr('endpoint'),
-      model: attr('model'),
-    });
+    if (this.handle || this.mounting) return;
+    this.mounting = true;
+    try {
+      const attr = (n) => this.getAttribute(n) || undefined;
+      let target = this;
+      if (this.hasAttribute('shadow')) {
+        const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+        target = root.querySelector('div[data-fannotate-root]') ?? root.appendChild(Object.assign(document.createElement('div'), {}));
+        target.dataset.fannotateRoot = '';
+      }
+      const handle = await mount(target, {
+        persistenceKey: attr('persistence-key') ?? 'default',
+        endpoint: attr('endpoint'),
+        model: attr('model'),
+        theme: attr('theme'),
+        startView: attr('start-view'),
+      });
+      if (!this.isConnected) {
+        handle.unmount();
+        handle.free();
+        return;
+      }
+      this.handle = handle;
+    } catch (e) {
+      this.dispatchEvent(new CustomEvent('fannotate:error', { bubbles: true, composed: true, detail: { message: String(e?.message ?? e) } }));
+    } finally {
+      this.mounting = false;
+    }
   }
 
   disconnectedCallback() {
     this.handle?.unmount();
     this.handle?.free();
     this.handle = null;
+  }
+
+  /** Hand rows to the app (see `mount`). */
+  loadRows(rows, options) {
+    if (!this.handle) return Promise.reject(new Error('fannotate-app is not mounted yet'));
+    return this.handle.loadRows(rows, options);
+  }
+
+  /** The open project's rows with labels and provenance. */
+  exportAnnotations() {
+    if (!this.handle) return Promise.reject(new Error('fannotate-app is not mounted yet'));
+    return this.handle.exportAnnotations();
   }
 }
 

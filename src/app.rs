@@ -4,7 +4,8 @@ use crate::components::Toasts;
 use crate::embed::MountOptions;
 use crate::services::idb::IdbStorage;
 use crate::services::storage::Storage;
-use crate::state::{AppState, Step};
+use crate::state::{AppState, Step, ToastKind};
+use crate::views::locality::DataLocality;
 use crate::views::{
     codebook::CodebookView, data::DataView, endpoint::EndpointView, projects::ProjectsView,
     results::ResultsView, run::RunView,
@@ -17,7 +18,17 @@ use std::rc::Rc;
 pub fn App(
     /// Options from the host page or the bundled index.html.
     options: MountOptions,
+    /// The element mounted into, for `fannotate:*` events.
+    #[prop(optional)]
+    host: Option<web_sys::HtmlElement>,
+    /// Filled with the app state once storage is open, for the host API.
+    #[prop(optional)]
+    bridge: Option<crate::embed::Bridge>,
 ) -> impl IntoView {
+    let theme = options.theme.as_str();
+    // Not `Send`: kept in local arena slots so the view closures can read them.
+    let host = StoredValue::new_local(host);
+    let bridge = StoredValue::new_local(bridge);
     let key = options.persistence_key.clone();
     let opened = LocalResource::new(move || {
         let key = key.clone();
@@ -30,11 +41,11 @@ pub fn App(
         }
     });
     view! {
-        <div class="fa-app" data-testid="fannotate">
+        <div class="fa-app" data-testid="fannotate" data-theme=theme>
             {move || match opened.get() {
                 None => view! { <p class="fa-muted">"Opening local storage…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(storage)) => view! { <Workbench storage options=options.clone() /> }.into_any(),
+                Some(Ok(storage)) => view! { <Workbench storage options=options.clone() host=host.get_value() bridge=bridge.get_value() /> }.into_any(),
             }}
         </div>
     }
@@ -47,16 +58,38 @@ fn Workbench(
     storage: Rc<dyn Storage>,
     /// Mount options.
     options: MountOptions,
+    /// The element mounted into.
+    host: Option<web_sys::HtmlElement>,
+    /// Where the host API finds the state.
+    bridge: Option<crate::embed::Bridge>,
 ) -> impl IntoView {
-    let state = AppState::new(storage, options);
+    let state = AppState::new(storage, options, host);
     provide_context(state);
+    if let Some(b) = &bridge {
+        *b.borrow_mut() = Some(state);
+    }
     let project_name = move || state.project.with(|p| p.as_ref().map(|p| p.name.clone()));
+    let show_locality = RwSignal::new(false);
+    // The service worker (boot.js) announces a new version; say so once.
+    let update = window_event_listener_untyped("fannotate:update-ready", move |_| {
+        state.toast(
+            ToastKind::Success,
+            "A new version of Fannotate was installed; it is used from the next load.",
+        );
+    });
+    // An embedded instance can be unmounted while the page lives on.
+    on_cleanup(move || update.remove());
     view! {
         <header class="fa-header">
             <h1 class="fa-title">"Fannotate"</h1>
             {move || project_name().map(|n| view! { <span class="fa-header__project" data-testid="current-project">{n}</span> })}
+            <button class="fa-btn fa-btn--ghost" data-testid="nav-locality" aria-expanded=move || show_locality.get().to_string()
+                on:click=move |_| show_locality.update(|v| *v = !*v)>"Where your data goes"</button>
             <button class="fa-btn fa-btn--ghost" data-testid="nav-projects" on:click=move |_| state.project.set(None)>"Projects"</button>
         </header>
+        <Show when=move || show_locality.get()>
+            <DataLocality on_close=Callback::new(move |_| show_locality.set(false)) />
+        </Show>
         {move || if state.project.with(Option::is_none) {
             view! { <ProjectsView/> }.into_any()
         } else {

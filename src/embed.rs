@@ -1,12 +1,17 @@
-//! The JS mount API: `mount(element, options) → handle`, `handle.unmount()`.
+//! The JS mount API: `mount(element, options) → handle` with `handle.unmount()`,
+//! `handle.loadRows(rows, options)` and `handle.exportAnnotations()`; the app
+//! tells the host what happens through `fannotate:*` DOM events.
 //!
 //! The bundled page and host pages use the same entry; every element with a
 //! `data-fannotate-mount` attribute is mounted at start-up, reading its options
 //! from `data-*` attributes.
 
 use crate::app::App;
+use crate::state::AppState;
 use leptos::prelude::*;
 use serde::Deserialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -30,7 +35,61 @@ pub struct MountOptions {
     /// Default model name for new projects.
     #[serde(default)]
     pub model: Option<String>,
+    /// Light, dark, or the system's choice.
+    #[serde(default)]
+    pub theme: Theme,
+    /// The step a project opens at (`data`, `codebook`, `endpoint`, `run`, `results`).
+    #[serde(default, alias = "start_view")]
+    pub start_view: Option<String>,
 }
+
+/// Colour theme of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow `prefers-color-scheme`.
+    #[default]
+    Auto,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+impl Theme {
+    /// The `data-theme` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    /// Inverse of [`Theme::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [Theme::Auto, Theme::Light, Theme::Dark]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+impl MountOptions {
+    /// Reject options the app cannot honour, with a message for the host's developer.
+    fn validate(self) -> Result<Self, String> {
+        if let Some(v) = &self.start_view {
+            if crate::state::Step::parse(v).is_none() {
+                return Err(format!(
+                    "start-view \"{v}\" is not one of data, codebook, endpoint, run, results"
+                ));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Lets a [`MountHandle`] reach the state of the app it mounted once storage is open.
+pub type Bridge = Rc<RefCell<Option<AppState>>>;
 
 impl Default for MountOptions {
     fn default() -> Self {
@@ -38,6 +97,8 @@ impl Default for MountOptions {
             persistence_key: default_key(),
             endpoint: None,
             model: None,
+            theme: Theme::Auto,
+            start_view: None,
         }
     }
 }
@@ -46,20 +107,69 @@ impl Default for MountOptions {
 #[wasm_bindgen]
 pub struct MountHandle {
     inner: Option<Box<dyn std::any::Any>>,
+    bridge: Bridge,
 }
 
 #[wasm_bindgen]
 impl MountHandle {
     /// Remove the app from its element and free its state.
     pub fn unmount(&mut self) {
+        self.bridge.borrow_mut().take();
         self.inner.take();
+    }
+
+    /// Hand rows to the app without a file: `rows` is an array of objects,
+    /// `options` `{textField, idField?, name?}`. They become the dataset of the
+    /// open project (or of a new project called `name`). Resolves to the number
+    /// of rows stored.
+    #[wasm_bindgen(js_name = loadRows)]
+    pub fn load_rows(&self, rows: JsValue, options: JsValue) -> js_sys::Promise {
+        let bridge = self.bridge.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let state = ready_state(&bridge).await?;
+            host_rows::load(state, rows, options)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| JsValue::from_str(&e))
+        })
+    }
+
+    /// Resolves to the open project's rows with every label and its provenance,
+    /// as objects with the export's columns.
+    #[wasm_bindgen(js_name = exportAnnotations)]
+    pub fn export_annotations(&self) -> js_sys::Promise {
+        let bridge = self.bridge.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let state = ready_state(&bridge).await?;
+            host_rows::export(state)
+                .await
+                .map_err(|e| JsValue::from_str(&e))
+        })
     }
 }
 
+/// The app's state once its storage is open (waits up to ten seconds).
+async fn ready_state(bridge: &Bridge) -> Result<AppState, JsValue> {
+    for _ in 0..500 {
+        if let Some(s) = *bridge.borrow() {
+            return Ok(s);
+        }
+        crate::services::browser::sleep(20.0).await;
+    }
+    Err(JsValue::from_str(
+        "Fannotate is not ready (unmounted, or its storage did not open)",
+    ))
+}
+
 fn mount_with(element: web_sys::HtmlElement, options: MountOptions) -> MountHandle {
-    let handle = leptos::mount::mount_to(element, move || view! { <App options/> });
+    let bridge: Bridge = Rc::default();
+    let (b, host) = (bridge.clone(), element.clone());
+    let handle = leptos::mount::mount_to(element, move || {
+        view! { <App options host=host.clone() bridge=b.clone() /> }
+    });
     MountHandle {
         inner: Some(Box::new(handle)),
+        bridge,
     }
 }
 
@@ -70,7 +180,9 @@ pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> Result<MountHan
     let options: MountOptions = if options.is_undefined() || options.is_null() {
         MountOptions::default()
     } else {
-        serde_wasm_bindgen::from_value(options)
+        serde_wasm_bindgen::from_value::<MountOptions>(options)
+            .map_err(|e| e.to_string())
+            .and_then(MountOptions::validate)
             .map_err(|e| JsValue::from_str(&format!("invalid Fannotate options: {e}")))?
     };
     Ok(mount_with(element, options))
@@ -83,6 +195,10 @@ fn options_from_attributes(el: &web_sys::Element) -> MountOptions {
         persistence_key: attr("data-persistence-key").unwrap_or_else(default_key),
         endpoint: attr("data-endpoint"),
         model: attr("data-model"),
+        theme: attr("data-theme")
+            .and_then(|t| Theme::parse(&t))
+            .unwrap_or_default(),
+        start_view: attr("data-start-view").filter(|v| crate::state::Step::parse(v).is_some()),
     }
 }
 
@@ -140,5 +256,145 @@ pub fn start() {
             // The page's own app lives as long as the page.
             std::mem::forget(mount_with(el, options));
         });
+    }
+}
+
+/// Rows handed in by a host page, and rows handed back.
+mod host_rows {
+    use crate::model::{DatasetMeta, Project};
+    use crate::services::browser::{now_ms, random_id};
+    use crate::services::export::project_table;
+    use crate::services::importer::{check_mapping, import_table};
+    use crate::state::AppState;
+    use fannotate_core::{Table, TextEncoding};
+    use leptos::prelude::*;
+    use serde::Deserialize;
+    use serde_json::{Map, Value};
+    use wasm_bindgen::JsValue;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct LoadOptions {
+        text_field: String,
+        #[serde(default)]
+        id_field: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    }
+
+    /// A cell: strings as they are, other values as JSON, null as empty.
+    fn cell(v: Option<&Value>) -> String {
+        match v {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        }
+    }
+
+    pub async fn load(state: AppState, rows: JsValue, options: JsValue) -> Result<u32, String> {
+        let opts: LoadOptions = serde_wasm_bindgen::from_value(options).map_err(|e| {
+            format!("loadRows options: {e} (expected {{textField, idField?, name?}})")
+        })?;
+        let objects: Vec<Map<String, Value>> = serde_wasm_bindgen::from_value(rows)
+            .map_err(|e| format!("loadRows rows: {e} (expected an array of objects)"))?;
+        if objects.is_empty() {
+            return Err("loadRows: no rows".into());
+        }
+        let mut columns: Vec<String> = Vec::new();
+        for o in &objects {
+            for k in o.keys() {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+        let col = |name: &str| columns.iter().position(|c| c == name);
+        let text_col = col(&opts.text_field)
+            .ok_or_else(|| format!("loadRows: no field \"{}\" in the rows", opts.text_field))?;
+        let id_col = match &opts.id_field {
+            Some(f) => {
+                Some(col(f).ok_or_else(|| format!("loadRows: no field \"{f}\" in the rows"))?)
+            }
+            None => None,
+        };
+        let table = Table {
+            encoding: TextEncoding::Utf8,
+            delimiter: ',',
+            rows: objects
+                .iter()
+                .map(|o| columns.iter().map(|c| cell(o.get(c))).collect())
+                .collect(),
+            columns,
+        };
+        check_mapping(&table, Some(text_col), id_col).map_err(|e| e.to_string())?;
+        let storage = state.storage();
+        let project = match state.project.get_untracked() {
+            Some(p) => p,
+            None => {
+                let now = now_ms();
+                let p = Project {
+                    id: random_id(),
+                    name: opts
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "Rows from the host page".into()),
+                    created_at: now,
+                    updated_at: now,
+                };
+                storage
+                    .put_project(p.clone())
+                    .await
+                    .map_err(|e| e.user_message())?;
+                p
+            }
+        };
+        let meta = DatasetMeta {
+            id: random_id(),
+            project_id: project.id.clone(),
+            name: opts.name.unwrap_or_else(|| "host rows".into()),
+            columns: table.columns.clone(),
+            text_col,
+            id_col,
+            gold_col: None,
+            gold_cols: Vec::new(),
+            row_count: table.rows.len() as u32,
+            bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
+            encoding: "from the host page".into(),
+            delimiter: String::new(),
+            imported_at: now_ms(),
+        };
+        let n = meta.row_count;
+        let (cancel, progress) = (RwSignal::new(false), RwSignal::new(None));
+        import_table(storage, meta, &table, id_col, cancel, progress)
+            .await
+            .map_err(|e| e.user_message())?;
+        state.step.set(crate::state::Step::Data);
+        state.project.set(Some(project));
+        state.touch();
+        Ok(n)
+    }
+
+    pub async fn export(state: AppState) -> Result<JsValue, String> {
+        let Some(pid) = state.project.get_untracked().map(|p| p.id) else {
+            return Err("exportAnnotations: no project is open".into());
+        };
+        let Some((_, header, body)) = project_table(state.storage().as_ref(), &pid)
+            .await
+            .map_err(|e| e.user_message())?
+        else {
+            return Ok(js_sys::Array::new().into());
+        };
+        let rows: Vec<Map<String, Value>> = body
+            .into_iter()
+            .map(|r| {
+                header
+                    .iter()
+                    .cloned()
+                    .zip(r.into_iter().map(Value::String))
+                    .collect()
+            })
+            .collect();
+        serde::Serialize::serialize(&rows, &serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|e| e.to_string())
     }
 }

@@ -1,6 +1,8 @@
 //! The annotated-data export: every row with its original columns, the human
 //! label and each run's answer with provenance, in the format the user picks.
 
+use super::storage::Storage;
+use crate::error::AppError;
 use crate::model::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord, HUMAN_SOURCE,
 };
@@ -87,6 +89,31 @@ impl ExportFormat {
             ExportFormat::Jsonl => write_jsonl(header, rows).into_bytes(),
         }
     }
+}
+
+/// The export table of a project's dataset, read from storage (`None` when the
+/// project has no dataset yet).
+pub async fn project_table(
+    storage: &dyn Storage,
+    project_id: &str,
+) -> Result<Option<(DatasetMeta, Vec<String>, Vec<Vec<String>>)>, AppError> {
+    let Some(meta) = storage.dataset(project_id.to_string()).await? else {
+        return Ok(None);
+    };
+    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    let annotations = storage.all_annotations(meta.id.clone()).await?;
+    let runs = storage.runs(project_id.to_string()).await?;
+    let attributes: Vec<String> = match storage.latest_codebook(project_id.to_string()).await? {
+        Some(v) => v
+            .codebook()?
+            .attributes
+            .into_iter()
+            .map(|a| a.name)
+            .collect(),
+        None => Vec::new(),
+    };
+    let (header, body) = export_table(&meta, &rows, &attributes, &runs, &annotations);
+    Ok(Some((meta, header, body)))
 }
 
 /// What a run contributes per row, after the attribute name and run number.

@@ -6,6 +6,7 @@
 //! the server is up and CORS is the problem.
 
 use super::browser::{mono_ms, Timeout};
+use super::netpolicy;
 use crate::model::{Capabilities, EndpointConfig, Provider};
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
@@ -67,6 +68,12 @@ pub enum LlmError {
         /// Response body, shortened.
         body: String,
     },
+    /// The page's Content-Security-Policy does not allow this endpoint.
+    #[error("the page's security policy does not allow connecting to {origin}")]
+    BlockedByPolicy {
+        /// The endpoint's origin.
+        origin: String,
+    },
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -91,6 +98,11 @@ impl LlmError {
             LlmError::Http { status, body, .. } => format!("The server answered HTTP {status}: {body}"),
             LlmError::Timeout { secs } => format!("No answer within {secs} s. Raise the timeout or lower the concurrency."),
             LlmError::Malformed { body } => format!("The server's answer is not a chat completion: {body}"),
+            LlmError::BlockedByPolicy { origin } => format!(
+                "This page's Content-Security-Policy does not allow connecting to {origin}, so nothing was sent there. \
+                 Whoever deploys Fannotate can add it to the allowed endpoints (FANNOTATE_CONNECT_SRC at build time) \
+                 or build the permissive variant (FANNOTATE_CSP=permissive); see the README."
+            ),
             LlmError::Cancelled => "Cancelled.".into(),
         }
     }
@@ -108,7 +120,10 @@ impl LlmError {
     pub fn stops_run(&self) -> bool {
         matches!(
             self,
-            LlmError::Auth { .. } | LlmError::Cors { .. } | LlmError::BadUrl(_)
+            LlmError::Auth { .. }
+                | LlmError::Cors { .. }
+                | LlmError::BadUrl(_)
+                | LlmError::BlockedByPolicy { .. }
         )
     }
 }
@@ -210,6 +225,15 @@ pub async fn send(
 ) -> Result<HttpResponse, LlmError> {
     if cancel.is_some_and(|c| c.aborted()) {
         return Err(LlmError::Cancelled);
+    }
+    // Check the page's policy first: the browser would block the request with
+    // the same error as an unreachable server.
+    let blocked = !netpolicy::page_allows(url);
+    netpolicy::record(url, blocked);
+    if blocked {
+        return Err(LlmError::BlockedByPolicy {
+            origin: netpolicy::origin_of(url).unwrap_or_else(|| url.to_string()),
+        });
     }
     let ctrl = AbortController::new().map_err(|_| LlmError::Cancelled)?;
     let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;

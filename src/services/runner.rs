@@ -38,8 +38,19 @@ const PAUSE_POLL_MS: f64 = 100.0;
 pub struct RunTask {
     /// Row position.
     pub row: u32,
+    /// Row id, for host events.
+    pub id: String,
     /// Text to annotate.
     pub text: String,
+}
+
+/// What a run reports while it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunEvent<'a> {
+    /// Counters changed (at most about ten times a second, and at the end).
+    Progress(RunProgress),
+    /// One item's result, with its row id, as it is queued for writing.
+    Annotation(&'a Annotation, &'a str),
 }
 
 /// Live counters of a run.
@@ -520,8 +531,9 @@ pub async fn execute(
     tasks: Vec<RunTask>,
     base: Counts,
     control: RunControl,
-    on_progress: impl Fn(RunProgress),
+    on_event: impl Fn(RunEvent<'_>),
 ) -> Result<RunRecord, AppError> {
+    let on_progress = |p: RunProgress| on_event(RunEvent::Progress(p));
     let started = mono_ms();
     let mut progress = RunProgress {
         total: tasks.len() as u32 + base.valid + base.invalid + base.failed,
@@ -560,15 +572,28 @@ pub async fn execute(
         in_flight: Cell::new(0),
         max_in_flight: Cell::new(0),
     });
-    let mut results = futures::stream::iter(tasks)
-        .map(|task| {
-            let shared = shared.clone();
-            async move {
-                let res = shared.item(&task, replications).await;
-                (task.row, res)
+    // The requests run in their own task and hand results over a channel, so the
+    // next request starts the moment one finishes, not after its result has
+    // been read, counted and queued for writing.
+    let (tx, mut results) = mpsc::unbounded();
+    let driver_shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut requests = futures::stream::iter(tasks)
+            .map(|task| {
+                let shared = driver_shared.clone();
+                async move {
+                    let res = shared.item(&task, replications).await;
+                    (task.row, task.id, res)
+                }
+            })
+            .buffer_unordered(concurrency);
+        while let Some(item) = requests.next().await {
+            // The receiver is gone only when the run stopped on a write error.
+            if tx.unbounded_send(item).is_err() {
+                break;
             }
-        })
-        .buffer_unordered(concurrency);
+        }
+    });
 
     let writer = Writer::start(storage.clone());
     let mut pending: Vec<Annotation> = Vec::new();
@@ -594,7 +619,9 @@ pub async fn execute(
                 }
             },
         };
-        let Some((row, res)) = next else { break };
+        let Some((row, row_id, res)) = next else {
+            break;
+        };
         if res.iter().any(|r| matches!(r, Err(LlmError::Cancelled))) {
             continue;
         }
@@ -616,6 +643,7 @@ pub async fn execute(
         progress.tokens_in += u64::from(a.tokens_in);
         progress.tokens_out += u64::from(a.tokens_out);
         progress.tokens_estimated |= a.tokens_estimated;
+        on_event(RunEvent::Annotation(&a, &row_id));
         pending.push(a);
         let now = mono_ms();
         if pending.len() >= FLUSH_BATCH || now - last_flush >= FLUSH_INTERVAL_MS {

@@ -44,6 +44,11 @@ impl Step {
         }
     }
 
+    /// Inverse of [`Step::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     /// Stable identifier (for `data-testid` and the embed's `start-view`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,12 +114,19 @@ pub struct AppState {
     pub active_run: RwSignal<Option<ActiveRun>, LocalStorage>,
     /// Messages to show.
     pub toasts: RwSignal<Vec<Toast>>,
+    /// The element the app is mounted in; host events are dispatched on it.
+    pub host: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
 }
 
 impl AppState {
     /// State around an opened storage.
-    pub fn new(storage: Rc<dyn Storage>, options: MountOptions) -> Self {
+    pub fn new(
+        storage: Rc<dyn Storage>,
+        options: MountOptions,
+        host: Option<web_sys::HtmlElement>,
+    ) -> Self {
         AppState {
+            host: StoredValue::new_local(host),
             storage: StoredValue::new_local(storage),
             options: StoredValue::new(options),
             project: RwSignal::new(None),
@@ -141,6 +153,9 @@ impl AppState {
     /// dismissed, so they are not missed.
     pub fn toast(&self, kind: ToastKind, text: impl Into<String>) {
         let text = text.into();
+        if kind == ToastKind::Error {
+            self.emit("error", &serde_json::json!({ "message": text }));
+        }
         let mut id = 0;
         self.toasts.update(|t| {
             id = t.last().map_or(1, |l| l.id + 1);
@@ -158,6 +173,32 @@ impl AppState {
                 },
                 std::time::Duration::from_millis(SUCCESS_TOAST_MS),
             );
+        }
+    }
+
+    /// The step a project opens at: the host's `start-view`, else Data.
+    pub fn start_step(&self) -> Step {
+        self.options
+            .with_value(|o| o.start_view.as_deref().and_then(Step::parse))
+            .unwrap_or(Step::Data)
+    }
+
+    /// Tell the host page: dispatch `fannotate:<name>` on the mount element
+    /// (bubbling and composed, so it leaves a shadow root too).
+    pub fn emit(&self, name: &str, detail: &impl serde::Serialize) {
+        let Some(host) = self.host.get_value() else {
+            return;
+        };
+        let init = web_sys::CustomEventInit::new();
+        init.set_bubbles(true);
+        init.set_composed(true);
+        if let Ok(d) = detail.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            init.set_detail(&d);
+        }
+        if let Ok(ev) =
+            web_sys::CustomEvent::new_with_event_init_dict(&format!("fannotate:{name}"), &init)
+        {
+            let _ = host.dispatch_event(&ev);
         }
     }
 

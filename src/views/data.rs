@@ -3,25 +3,19 @@
 use super::snippet;
 use crate::components::ProgressBar;
 use crate::error::{AppError, ImportError};
-use crate::model::{DatasetMeta, ImportMarker, RowRecord};
+use crate::model::{DatasetMeta, RowRecord};
 use crate::services::browser::{human_bytes, mono_ms, now_ms, random_id, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
-use crate::services::storage::Storage;
+use crate::services::importer::{check_mapping, import_table, ImportProgress};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
 use fannotate_core::table::{TextEncoding, DELIMITERS};
 use fannotate_core::Table;
 use leptos::prelude::*;
-use std::collections::HashSet;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// Rows shown in previews.
 const PREVIEW_ROWS: u32 = 10;
-
-/// Rows written per transaction while importing: big enough that transactions
-/// are few, small enough that progress moves and cancel answers quickly.
-const IMPORT_CHUNK: usize = 5_000;
 
 /// A read file waiting for its column mapping. The table is shared, not copied,
 /// between the memo and the import (it can hold a million rows).
@@ -37,14 +31,6 @@ impl PartialEq for Picked {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.imported, &other.imported)
     }
-}
-
-/// How far an import got.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-struct ImportProgress {
-    done: u32,
-    total: u32,
-    started_ms: f64,
 }
 
 /// Guess the text column: a column named like one, else the longest on average.
@@ -113,111 +99,6 @@ async fn parse_file(
         imported: Arc::new(imported),
         parse_ms: mono_ms() - t0,
     })
-}
-
-/// Check the mapping before anything is written: a text column, and unique ids.
-fn check_mapping(
-    t: &Table,
-    text_col: Option<usize>,
-    id_col: Option<usize>,
-) -> Result<usize, ImportError> {
-    let Some(text_col) = text_col else {
-        return Err(ImportError::NoTextColumn);
-    };
-    if text_col >= t.columns.len() {
-        return Err(ImportError::MissingColumn(format!("#{}", text_col + 1)));
-    }
-    if let Some(c) = id_col {
-        let mut seen = HashSet::with_capacity(t.rows.len());
-        let dups: Vec<&str> = t
-            .rows
-            .iter()
-            .map(|r| r[c].trim())
-            .filter(|id| !seen.insert(*id))
-            .collect();
-        if let Some(first) = dups.first() {
-            return Err(ImportError::DuplicateIds {
-                count: dups.len(),
-                first: first.to_string(),
-            });
-        }
-    }
-    Ok(text_col)
-}
-
-/// Stored rows for rows `start..` of a table (ids generated when there is no id column).
-fn row_records(
-    dataset_id: &str,
-    start: usize,
-    cells: &[Vec<String>],
-    id_col: Option<usize>,
-) -> Vec<RowRecord> {
-    cells
-        .iter()
-        .enumerate()
-        .map(|(k, cells)| {
-            let i = start + k;
-            RowRecord {
-                dataset_id: dataset_id.to_string(),
-                idx: i as u32,
-                id: match id_col {
-                    Some(c) => cells[c].trim().to_string(),
-                    None => format!("row-{}", i + 1),
-                },
-                cells: cells.clone(),
-            }
-        })
-        .collect()
-}
-
-/// Write a table in chunks under an import marker, yielding to the browser
-/// between chunks; commit at the end. On cancel or failure the staged rows are
-/// removed, so there is never a half dataset.
-async fn import_table(
-    storage: Rc<dyn Storage>,
-    meta: DatasetMeta,
-    table: &Table,
-    id_col: Option<usize>,
-    cancel: RwSignal<bool>,
-    progress: RwSignal<Option<ImportProgress>>,
-) -> Result<bool, AppError> {
-    storage
-        .begin_import(ImportMarker {
-            dataset_id: meta.id.clone(),
-            project_id: meta.project_id.clone(),
-            started_at: now_ms(),
-        })
-        .await?;
-    let total = table.rows.len() as u32;
-    let started_ms = mono_ms();
-    let staged = async {
-        for (c, chunk) in table.rows.chunks(IMPORT_CHUNK).enumerate() {
-            if cancel.get_untracked() {
-                return Ok(false);
-            }
-            storage
-                .put_rows(row_records(&meta.id, c * IMPORT_CHUNK, chunk, id_col))
-                .await?;
-            progress.set(Some(ImportProgress {
-                done: (c * IMPORT_CHUNK + chunk.len()) as u32,
-                total,
-                started_ms,
-            }));
-            // Let the page paint and take clicks (Cancel) between chunks.
-            sleep(0.0).await;
-        }
-        if cancel.get_untracked() {
-            return Ok(false);
-        }
-        storage.commit_import(meta.clone()).await?;
-        Ok::<_, AppError>(true)
-    };
-    let result = staged.await;
-    if !matches!(result, Ok(true)) {
-        // Best effort: a failure here leaves the marker, swept on the next start.
-        let _ = storage.abort_imports(Some(meta.id.clone())).await;
-    }
-    result
 }
 
 /// The data step: current dataset, or an import form.

@@ -3,6 +3,7 @@
 pub mod codebook;
 pub mod data;
 pub mod endpoint;
+pub mod locality;
 pub mod projects;
 pub mod results;
 pub mod run;

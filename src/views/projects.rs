@@ -5,7 +5,7 @@ use crate::model::Project;
 use crate::services::backup::{backup, parse_backup, restore};
 use crate::services::browser::{human_bytes, now_ms, random_id, storage_use};
 use crate::services::files::{download, read_bytes, take_picked_file};
-use crate::state::{AppState, Step, ToastKind};
+use crate::state::{AppState, ToastKind};
 use leptos::prelude::*;
 
 /// List of projects and a form to create one.
@@ -36,7 +36,7 @@ pub fn ProjectsView() -> impl IntoView {
                 Ok(()) => {
                     set_name.set(String::new());
                     state.touch();
-                    state.step.set(Step::Data);
+                    state.step.set(state.start_step());
                     state.project.set(Some(project));
                 }
                 Err(e) => state.error(&AppError::from(e)),
@@ -168,7 +168,7 @@ pub fn ProjectsView() -> impl IntoView {
                             view! {
                                 <li class="fa-list__item">
                                     <button class="fa-link" data-testid="open-project" on:click=move |_| {
-                                        state.step.set(Step::Data);
+                                        state.step.set(state.start_step());
                                         state.project.set(Some(open.clone()));
                                     }>{p.name.clone()}</button>
                                     <span class="fa-muted">{format_date(p.updated_at)}</span>

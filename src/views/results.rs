@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::error::ImportError;
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
 use crate::services::browser::mono_ms;
-use crate::services::export::{export_table, ExportFormat};
+use crate::services::export::{project_table, ExportFormat};
 use crate::services::files::download_bytes;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::rouge::{rouge_mean, RougeReport, Tokenizer};
@@ -138,22 +138,9 @@ async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64),
     let t0 = mono_ms();
     let storage = state.storage();
     let pid = state.project_id().unwrap_or_default();
-    let Some(meta) = storage.dataset(pid.clone()).await? else {
+    let Some((meta, header, body)) = project_table(storage.as_ref(), &pid).await? else {
         return Ok((0, 0.0));
     };
-    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
-    let annotations = storage.all_annotations(meta.id.clone()).await?;
-    let runs = storage.runs(pid.clone()).await?;
-    let attributes: Vec<String> = match storage.latest_codebook(pid).await? {
-        Some(v) => v
-            .codebook()?
-            .attributes
-            .into_iter()
-            .map(|a| a.name)
-            .collect(),
-        None => Vec::new(),
-    };
-    let (header, body) = export_table(&meta, &rows, &attributes, &runs, &annotations);
     let stem = meta
         .name
         .rsplit_once('.')

@@ -8,7 +8,7 @@ use crate::model::{
     row_ranges, run_source, AnnotationStatus, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
-use crate::services::runner::{execute, Counts, RunControl, RunTask};
+use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
 use crate::state::{ActiveRun, AppState, ToastKind};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
@@ -88,6 +88,7 @@ async fn start_run(
         .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(&r.idx)))
         .map(|r| RunTask {
             row: r.idx,
+            id: r.id.clone(),
             text: r.cell(ds.text_col).to_string(),
         })
         .collect();
@@ -113,6 +114,37 @@ async fn start_run(
         task_rows,
     };
     launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// The `fannotate:run-progress` event's detail.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressEvent<'a> {
+    run_id: &'a str,
+    total: u32,
+    done: u32,
+    valid: u32,
+    invalid: u32,
+    failed: u32,
+    in_flight: u32,
+    items_per_s: f64,
+    eta_s: Option<f64>,
+}
+
+impl<'a> ProgressEvent<'a> {
+    fn of(run_id: &'a str, p: &RunProgress) -> Self {
+        ProgressEvent {
+            run_id,
+            total: p.total,
+            done: p.done(),
+            valid: p.valid,
+            invalid: p.invalid,
+            failed: p.failed,
+            in_flight: p.in_flight,
+            items_per_s: p.rate(),
+            eta_s: p.eta_secs(),
+        }
+    }
 }
 
 /// Which rows of an earlier run to (re)do.
@@ -173,6 +205,7 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
         .filter(|r| redo(r.idx))
         .map(|r| RunTask {
             row: r.idx,
+            id: r.id.clone(),
             text: r.cell(ds.text_col).to_string(),
         })
         .collect();
@@ -202,6 +235,7 @@ async fn launch(
     }));
     state.touch();
     let key = state.session_key.get_untracked();
+    let run_id = run.id.clone();
     let result = execute(
         state.storage(),
         run,
@@ -210,12 +244,33 @@ async fn launch(
         tasks,
         base,
         control,
-        move |p| state.progress.set(Some(p)),
+        move |ev| match ev {
+            RunEvent::Progress(p) => {
+                state.progress.set(Some(p));
+                state.emit("run-progress", &ProgressEvent::of(&run_id, &p));
+            }
+            RunEvent::Annotation(a, id) => state.emit(
+                "annotation",
+                &serde_json::json!({
+                    "runId": run_id, "row": a.row, "id": id, "attribute": a.attribute,
+                    "source": a.source, "value": a.value, "status": a.status,
+                    "confidence": a.confidence,
+                }),
+            ),
+        },
     )
     .await;
     state.active_run.set(None);
     state.touch();
     let run = result?;
+    state.emit(
+        "run-finished",
+        &serde_json::json!({
+            "runId": run.id, "attribute": run.attribute, "status": run.status.label(),
+            "total": run.total, "valid": run.valid, "invalid": run.invalid, "failed": run.failed,
+            "error": run.error,
+        }),
+    );
     match run.status {
         RunStatus::Completed => state.toast(
             ToastKind::Success,

@@ -1,11 +1,14 @@
 // The <fannotate-app> element on a plain host page: two instances with their own
-// storage, next to the host's content, and unmounted when removed.
+// storage (one in a shadow root, dark), rows handed in and annotations handed
+// back through the JS API, events received, unmount without leaks.
 import { test, expect } from '@playwright/test';
 import { Fannotate, startServers } from './support.mjs';
 
 let servers;
 test.beforeAll(async () => { servers = await startServers({ base: '/tools/fannotate/' }); });
 test.afterAll(async () => servers?.close());
+
+const eventCount = (page, type) => page.locator(`#event-counts [data-event="${type}"]`);
 
 test('two embedded instances keep their data apart and unmount cleanly', async ({ page }) => {
   await page.goto(`${servers.web.url}embed-example.html`);
@@ -25,10 +28,82 @@ test('two embedded instances keep their data apart and unmount cleanly', async (
   await expect(a.getByTestId('project-list')).toContainText('Only in A');
   await expect(b.getByText('No projects yet')).toBeVisible();
 
-  // Styles stay inside the app: the host's heading keeps the page's own font size.
-  const hostH1 = await page.locator('#host-content h1').evaluate((el) => getComputedStyle(el).fontSize);
-  expect(hostH1).toBe('32px');
+  // Styles stay inside the app: the host's heading keeps the page's own font;
+  // team B (shadow root, theme="dark") has the app's styles and the dark tokens.
+  const hostH1 = await page.locator('#host-content h1').evaluate((el) => [getComputedStyle(el).fontSize, getComputedStyle(el).fontFamily]);
+  expect(hostH1).toEqual(['32px', 'Georgia']);
+  expect(await page.locator('#team-b').evaluate((el) => el.shadowRoot !== null)).toBe(true);
+  const bg = await b.getByTestId('fannotate').evaluate((el) => getComputedStyle(el).backgroundColor);
+  expect(bg).toBe('rgb(21, 23, 28)');
+  const aBg = await a.getByTestId('fannotate').evaluate((el) => getComputedStyle(el).backgroundColor);
+  expect(aBg).not.toBe('rgb(21, 23, 28)');
+
+  // Clicks work inside the shadow root too.
+  await b.getByTestId('project-name').fill('Shadow project');
+  await b.getByTestId('create-project').click();
+  await expect(b.getByTestId('current-project')).toHaveText('Shadow project');
 
   await page.evaluate(() => document.querySelector('#team-b').remove());
   await expect(page.getByTestId('fannotate')).toHaveCount(1);
+});
+
+test('the host hands rows in, receives events during a run, and reads the annotations back', async ({ page }) => {
+  await page.goto(`${servers.web.url}embed-example.html`);
+  const a = page.locator('#team-a');
+  await expect(a.getByTestId('projects-view')).toBeVisible();
+  await page.locator('#send-rows').click();
+  await expect(page.locator('#exported')).toHaveText('loaded 3 rows');
+  await expect(a.getByTestId('current-project')).toHaveText('Tickets from the host');
+  await expect(a.getByTestId('dataset-rows')).toHaveText('3');
+
+  const app = new Fannotate(page);
+  app.byTest = (id) => a.getByTestId(id);
+  await app.defineAttribute('spam', [['ham', 'normal'], ['spam', 'junk']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'generic', constraint: 'guided_choice' });
+  await app.startRun();
+  await app.waitRunFinished(3);
+  await expect(eventCount(page, 'fannotate:annotation')).toHaveAttribute('data-count', '3');
+  await expect(eventCount(page, 'fannotate:run-finished')).toHaveAttribute('data-count', '1');
+  expect(Number(await eventCount(page, 'fannotate:run-progress').getAttribute('data-count'))).toBeGreaterThan(0);
+  await expect(page.locator('#last-event')).toContainText('"status": "completed"');
+
+  await page.locator('#export').click();
+  await expect(page.locator('#exported')).toContainText('"spam_run1_label"');
+  const rows = JSON.parse(await page.locator('#exported').textContent());
+  expect(rows.map((r) => r.id)).toEqual(['T-1', 'T-2', 'T-3']);
+  expect(rows[0].text).toContain('Cheap meds');
+  expect(rows[0].channel).toBe('email');
+  for (const r of rows) expect(['ham', 'spam']).toContain(r.spam_run1_label);
+
+  // A bad call is an error for the host, not a crash.
+  const err = await page.evaluate(() => document.querySelector('#team-a').loadRows([{ x: 1 }], { textField: 'body' }).then(() => 'ok', (e) => String(e)));
+  expect(err).toContain('no field "body"');
+});
+
+test('20 mount/unmount cycles do not grow the heap', async ({ page }, testInfo) => {
+  await page.goto(`${servers.web.url}embed-example.html`);
+  await expect(page.locator('#team-a').getByTestId('projects-view')).toBeVisible();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const heap = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    return metrics.find((m) => m.name === 'JSHeapUsedSize').value;
+  };
+  const cycle = () => page.evaluate(async () => {
+    const el = document.createElement('fannotate-app');
+    el.setAttribute('persistence-key', 'cycles');
+    document.body.append(el);
+    while (!el.querySelector('[data-testid="projects-view"]')) await new Promise((r) => setTimeout(r, 10));
+    el.remove();
+  });
+  await cycle();
+  const before = await heap();
+  for (let i = 0; i < 20; i++) await cycle();
+  const after = await heap();
+  const growth = after - before;
+  testInfo.annotations.push({ type: 'heap', description: `JS heap ${(before / 1e6).toFixed(2)} MB → ${(after / 1e6).toFixed(2)} MB after 20 cycles (${(growth / 1e3).toFixed(0)} KB)` });
+  console.log(`heap after 20 mount/unmount cycles: ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB`);
+  expect(growth).toBeLessThan(2_000_000);
+  await expect(page.getByTestId('fannotate')).toHaveCount(2);
 });

@@ -505,9 +505,10 @@ export async function startMock(options = {}) {
    * keeps the answer among its choices (the first one when the gold answer is not
    * one of them, or when the prompt matches no row, e.g. a capability probe).
    */
-  function answerFor(body, model, index, constraint) {
+  function answerFor(body, model, index, constraint, found) {
     const prompt = promptOf(body.messages);
-    const row = gold.find(prompt);
+    // The caller may have looked the row up already (it is the costly part).
+    const row = found !== undefined ? found : gold.find(prompt);
     const labels = gold.labels;
     const allowed = constraint.choices ?? labels;
     if (!row) return { answer: constraint.constrained ? allowed[0] ?? '' : FREE_ANSWER, row: null, prompt };
@@ -647,7 +648,8 @@ export async function startMock(options = {}) {
     entry.model = model;
     // Which gold row the prompt is about (null for probes): lets tests check that
     // no row was answered twice.
-    entry.row = gold.find(promptOf(body.messages))?.n ?? null;
+    const goldRow = gold.find(promptOf(body.messages));
+    entry.row = goldRow?.n ?? null;
 
     const fault = pickFault(model);
     entry.fault = fault?.type ?? null;
@@ -706,7 +708,7 @@ export async function startMock(options = {}) {
     let prompt = '';
     const choices = [];
     for (let i = 0; i < n; i++) {
-      const a = answerFor(body, model, i, constraint);
+      const a = answerFor(body, model, i, constraint, goldRow);
       prompt = a.prompt;
       const content = render(a.answer);
       const choice = { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };

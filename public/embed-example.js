@@ -4,7 +4,13 @@ const counts = new Map();
 
 function show() {
   document.getElementById('event-counts').replaceChildren(
-    ...[...counts].map(([type, n]) => Object.assign(document.createElement('li'), { textContent: `${type}: ${n}`, dataset: { event: type, count: String(n) } })),
+    ...[...counts].map(([type, n]) => {
+      const li = document.createElement('li');
+      li.textContent = `${type}: ${n}`;
+      li.dataset.event = type;
+      li.dataset.count = String(n);
+      return li;
+    }),
   );
 }
 

@@ -51,13 +51,15 @@ class FannotateApp extends HTMLElement {
         target = root.querySelector('div[data-fannotate-root]') ?? root.appendChild(Object.assign(document.createElement('div'), {}));
         target.dataset.fannotateRoot = '';
       }
-      const handle = await mount(target, {
+      const options = {
         persistenceKey: attr('persistence-key') ?? 'default',
         endpoint: attr('endpoint'),
         model: attr('model'),
         theme: attr('theme'),
         startView: attr('start-view'),
-      });
+      };
+      for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
+      const handle = await mount(target, options);
       if (!this.isConnected) {
         handle.unmount();
         handle.free();

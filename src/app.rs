@@ -25,7 +25,7 @@ pub fn App(
     #[prop(optional)]
     bridge: Option<crate::embed::Bridge>,
 ) -> impl IntoView {
-    let theme = options.theme.as_str();
+    let theme = options.theme.unwrap_or_default().as_str();
     // Not `Send`: kept in local arena slots so the view closures can read them.
     let host = StoredValue::new_local(host);
     let bridge = StoredValue::new_local(bridge);

@@ -35,9 +35,9 @@ pub struct MountOptions {
     /// Default model name for new projects.
     #[serde(default)]
     pub model: Option<String>,
-    /// Light, dark, or the system's choice.
+    /// Light, dark, or the system's choice (`None`: the system's).
     #[serde(default)]
-    pub theme: Theme,
+    pub theme: Option<Theme>,
     /// The step a project opens at (`data`, `codebook`, `endpoint`, `run`, `results`).
     #[serde(default, alias = "start_view")]
     pub start_view: Option<String>,
@@ -97,7 +97,7 @@ impl Default for MountOptions {
             persistence_key: default_key(),
             endpoint: None,
             model: None,
-            theme: Theme::Auto,
+            theme: None,
             start_view: None,
         }
     }
@@ -195,9 +195,7 @@ fn options_from_attributes(el: &web_sys::Element) -> MountOptions {
         persistence_key: attr("data-persistence-key").unwrap_or_else(default_key),
         endpoint: attr("data-endpoint"),
         model: attr("data-model"),
-        theme: attr("data-theme")
-            .and_then(|t| Theme::parse(&t))
-            .unwrap_or_default(),
+        theme: attr("data-theme").and_then(|t| Theme::parse(&t)),
         start_view: attr("data-start-view").filter(|v| crate::state::Step::parse(v).is_some()),
     }
 }

@@ -31,7 +31,7 @@ test('two embedded instances keep their data apart and unmount cleanly', async (
   // Styles stay inside the app: the host's heading keeps the page's own font;
   // team B (shadow root, theme="dark") has the app's styles and the dark tokens.
   const hostH1 = await page.locator('#host-content h1').evaluate((el) => [getComputedStyle(el).fontSize, getComputedStyle(el).fontFamily]);
-  expect(hostH1).toEqual(['32px', 'Georgia']);
+  expect(hostH1).toEqual(['32px', 'Georgia, serif']);
   expect(await page.locator('#team-b').evaluate((el) => el.shadowRoot !== null)).toBe(true);
   const bg = await b.getByTestId('fannotate').evaluate((el) => getComputedStyle(el).backgroundColor);
   expect(bg).toBe('rgb(21, 23, 28)');

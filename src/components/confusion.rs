@@ -28,7 +28,7 @@ pub fn ConfusionMatrix(
                         "fa-cm__cell"
                     };
                     let heat = format!("{:.3}", n as f64 / max);
-                    view! { <td class=class style=format!("--fa-heat:{heat}")>{n}</td> }
+                    view! { <td class=class style=("--fa-heat", heat)>{n}</td> }
                 })
                 .collect_view();
             view! {

@@ -24,7 +24,7 @@ const raw = await page.evaluate(async () => {
   const out = {};
   for (let k = 0; k < 2; k++) {
     let t = performance.now();
-    const rows = await getAll('rows', IDBKeyRange.bound([ds, 0], [ds, 100000]));
+    const rows = await getAll('row_chunks', IDBKeyRange.bound([ds, 0], [ds, 100000]));
     out[`rows_getAll_ms_${k}`] = performance.now() - t;
     t = performance.now();
     const ann = await getAll('annotations', IDBKeyRange.bound([ds], [ds, []]));
@@ -32,7 +32,7 @@ const raw = await page.evaluate(async () => {
     out.n = [rows.length, ann.length];
   }
   let t = performance.now();
-  await Promise.all([getAll('rows', IDBKeyRange.bound([ds, 0], [ds, 100000])), getAll('annotations', IDBKeyRange.bound([ds], [ds, []]))]);
+  await Promise.all([getAll('row_chunks', IDBKeyRange.bound([ds, 0], [ds, 100000])), getAll('annotations', IDBKeyRange.bound([ds], [ds, []]))]);
   out.parallel_ms = performance.now() - t;
   db.close();
   return out;
@@ -40,7 +40,7 @@ const raw = await page.evaluate(async () => {
 console.log('raw getAll', raw);
 await app.step('results');
 await app.byTest('labels-table').waitFor({ timeout: 300_000 });
-await app.byTest('export-format').selectOption('csv');
+await app.byTest('export-format').selectOption(process.argv[3] ?? 'csv');
 const cdp = await context.newCDPSession(page);
 await cdp.send('Profiler.enable');
 await cdp.send('Profiler.setSamplingInterval', { interval: 500 });

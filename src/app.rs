@@ -6,6 +6,7 @@ use crate::services::idb::IdbStorage;
 use crate::services::storage::Storage;
 use crate::state::{AppState, Step, ToastKind};
 use crate::views::locality::DataLocality;
+use crate::views::review::ReviewView;
 use crate::views::{
     codebook::CodebookView, data::DataView, endpoint::EndpointView, projects::ProjectsView,
     results::ResultsView, run::RunView,
@@ -123,6 +124,7 @@ fn Workbench(
                             Step::Codebook => view! { <CodebookView/> }.into_any(),
                             Step::Endpoint => view! { <EndpointView/> }.into_any(),
                             Step::Run => view! { <RunView/> }.into_any(),
+                            Step::Review => view! { <ReviewView/> }.into_any(),
                             Step::Results => view! { <ResultsView/> }.into_any(),
                         }}
                     </main>

@@ -798,6 +798,32 @@ impl Storage for IdbStorage {
         .boxed_local()
     }
 
+    fn delete_annotation(
+        &self,
+        dataset_id: String,
+        source: String,
+        row: u32,
+        attribute: String,
+    ) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::ANNOTATIONS], async |tx| {
+                let k = key(&[
+                    JsValue::from_str(&dataset_id),
+                    JsValue::from_str(&source),
+                    JsValue::from(row),
+                    JsValue::from_str(&attribute),
+                ]);
+                tx.object_store(stores::ANNOTATIONS)
+                    .map_err(js_err)?
+                    .delete(&k)
+                    .map_err(js_err)?;
+                Ok(())
+            })
+            .await
+        }
+        .boxed_local()
+    }
+
     fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>> {
         async move {
             let range =

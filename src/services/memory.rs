@@ -84,6 +84,19 @@ impl Storage for MemoryStorage {
         self.t.borrow_mut().datasets.insert(meta.id.clone(), meta);
         done(())
     }
+    fn delete_annotation(
+        &self,
+        dataset_id: String,
+        source: String,
+        row: u32,
+        attribute: String,
+    ) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t
+            .borrow_mut()
+            .annotations
+            .remove(&(dataset_id, row, attribute, source));
+        done(())
+    }
     fn begin_import(&self, marker: ImportMarker) -> LocalBoxFuture<'_, StorageResult<()>> {
         self.t
             .borrow_mut()

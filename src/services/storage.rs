@@ -89,6 +89,14 @@ pub trait Storage {
     fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>>;
     /// Store a batch of annotations (and, atomically with them, the run's counters).
     fn put_annotations(&self, batch: Vec<Annotation>, run: Option<RunRecord>) -> Fut<'_, ()>;
+    /// Remove one annotation (e.g. undoing a human label).
+    fn delete_annotation(
+        &self,
+        dataset_id: String,
+        source: String,
+        row: u32,
+        attribute: String,
+    ) -> Fut<'_, ()>;
     /// Every codebook version of a project, oldest first.
     fn codebook_versions(&self, project_id: String) -> Fut<'_, Vec<CodebookVersion>>;
     /// Every annotation of a dataset, from every source.

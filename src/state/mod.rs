@@ -19,17 +19,20 @@ pub enum Step {
     Endpoint,
     /// Auto-annotate.
     Run,
+    /// Label and correct items one at a time.
+    Review,
     /// Labels, metrics and export.
     Results,
 }
 
 impl Step {
     /// Every step, in workflow order.
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::Data,
         Step::Codebook,
         Step::Endpoint,
         Step::Run,
+        Step::Review,
         Step::Results,
     ];
 
@@ -40,6 +43,7 @@ impl Step {
             Step::Codebook => "Codebook",
             Step::Endpoint => "Endpoint",
             Step::Run => "Run",
+            Step::Review => "Review",
             Step::Results => "Results",
         }
     }
@@ -56,6 +60,7 @@ impl Step {
             Step::Codebook => "codebook",
             Step::Endpoint => "endpoint",
             Step::Run => "run",
+            Step::Review => "review",
             Step::Results => "results",
         }
     }

@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod locality;
 pub mod projects;
 pub mod results;
+pub mod review;
 pub mod run;
 
 /// First `max` characters of `s`, with an ellipsis when cut.

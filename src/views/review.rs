@@ -1,0 +1,494 @@
+//! Review: one item at a time, keyboard first. Keys 1–9 pick a category, Enter
+//! accepts the model's suggestion, → / J and ← / K move, U undoes, / searches.
+//! Human labels are stored apart from the model's (source `human`) and a run
+//! never overwrites them.
+
+use crate::error::AppError;
+use crate::model::{run_source, Annotation, AnnotationStatus, RowRecord, HUMAN_SOURCE};
+use crate::services::browser::now_ms;
+use crate::state::AppState;
+use fannotate_core::{Attribute, AttributeKind};
+use leptos::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Below this confidence an item is in the "low confidence" queue.
+const LOW_CONFIDENCE: f64 = 0.7;
+
+/// Which items to step through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Every row.
+    All,
+    /// Rows without a human label.
+    Unreviewed,
+    /// Rows where the model's label and the human's differ.
+    Disagreements,
+    /// Rows whose model label has a confidence below [`LOW_CONFIDENCE`].
+    LowConfidence,
+    /// Rows whose model answer was invalid or failed.
+    Invalid,
+}
+
+impl Queue {
+    /// Every queue, for the picker.
+    pub const ALL: [Queue; 5] = [
+        Queue::All,
+        Queue::Unreviewed,
+        Queue::Disagreements,
+        Queue::LowConfidence,
+        Queue::Invalid,
+    ];
+
+    /// Stable identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::All => "all",
+            Queue::Unreviewed => "unreviewed",
+            Queue::Disagreements => "disagreements",
+            Queue::LowConfidence => "low-confidence",
+            Queue::Invalid => "invalid",
+        }
+    }
+
+    /// Inverse of [`Queue::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// Name shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            Queue::All => "All rows",
+            Queue::Unreviewed => "Unreviewed",
+            Queue::Disagreements => "Disagreements (model ≠ human)",
+            Queue::LowConfidence => "Low confidence (< 70 %)",
+            Queue::Invalid => "Invalid or failed answers",
+        }
+    }
+
+    /// Whether a row belongs to this queue.
+    pub fn admits(self, llm: Option<&Annotation>, human: Option<&str>) -> bool {
+        match self {
+            Queue::All => true,
+            Queue::Unreviewed => human.is_none(),
+            Queue::Disagreements => match (llm.and_then(|a| a.value.as_deref()), human) {
+                (Some(m), Some(h)) => m != h,
+                _ => false,
+            },
+            Queue::LowConfidence => llm
+                .and_then(|a| a.confidence)
+                .is_some_and(|c| c < LOW_CONFIDENCE),
+            Queue::Invalid => llm.is_some_and(|a| a.status != AnnotationStatus::Valid),
+        }
+    }
+}
+
+/// What review needs, loaded once per visit.
+#[derive(Clone)]
+struct Loaded {
+    dataset_id: String,
+    rows: Arc<Vec<RowRecord>>,
+    text_col: usize,
+    attributes: Vec<Attribute>,
+    /// Per attribute: the latest run's answers by row.
+    llm: Arc<HashMap<String, HashMap<u32, Annotation>>>,
+    /// Human labels as stored when the view opened: (attribute, row) → value.
+    human: HashMap<(String, u32), String>,
+}
+
+async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
+    let storage = state.storage();
+    let pid = state.project_id().unwrap_or_default();
+    let Some(meta) = storage.dataset(pid.clone()).await? else {
+        return Ok(None);
+    };
+    let Some(cb) = storage.latest_codebook(pid.clone()).await? else {
+        return Ok(None);
+    };
+    let attributes = cb.codebook()?.attributes;
+    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    let runs = storage.runs(pid).await?;
+    let mut llm: HashMap<String, HashMap<u32, Annotation>> = HashMap::new();
+    let mut human = HashMap::new();
+    for a in storage.all_annotations(meta.id.clone()).await? {
+        if a.source == HUMAN_SOURCE {
+            if let Some(v) = a.value {
+                human.insert((a.attribute, a.row), v);
+            }
+        }
+    }
+    // Runs are newest first: the first run of an attribute is its suggestion.
+    for attr in &attributes {
+        if let Some(run) = runs
+            .iter()
+            .find(|r| r.dataset_id == meta.id && r.attribute == attr.name)
+        {
+            let answers = storage
+                .annotations(meta.id.clone(), run_source(&run.id))
+                .await?
+                .into_iter()
+                .filter(|a| a.attribute == attr.name)
+                .map(|a| (a.row, a))
+                .collect();
+            llm.insert(attr.name.clone(), answers);
+        }
+    }
+    Ok(Some(Loaded {
+        dataset_id: meta.id,
+        rows: Arc::new(rows),
+        text_col: meta.text_col,
+        attributes,
+        llm: Arc::new(llm),
+        human,
+    }))
+}
+
+/// The review step.
+#[component]
+pub fn ReviewView() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let loaded = LocalResource::new(move || load(state));
+    view! {
+        <section class="fa-view" data-testid="review-view">
+            <h2>"Review"</h2>
+            {move || match loaded.get() {
+                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(None)) => view! { <p class="fa-empty">"Import data and save a codebook first; then label items here, with or without a model's suggestions."</p> }.into_any(),
+                Some(Ok(Some(l))) => view! { <Reviewer loaded=l /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// One human change, to undo.
+#[derive(Debug, Clone)]
+struct Change {
+    attribute: String,
+    row: u32,
+    before: Option<String>,
+}
+
+#[component]
+fn Reviewer(loaded: Loaded) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let Loaded {
+        dataset_id,
+        rows,
+        text_col,
+        attributes,
+        llm,
+        human,
+    } = loaded;
+    let attributes = StoredValue::new(attributes);
+    let first = attributes.with_value(|a| a.first().map(|a| a.name.clone()).unwrap_or_default());
+    let attribute = RwSignal::new(first);
+    let queue_kind = RwSignal::new(Queue::All);
+    let search = RwSignal::new(String::new());
+    let blind = RwSignal::new(false);
+    let human = RwSignal::new(human);
+    let undo = RwSignal::new(Vec::<Change>::new());
+    let pos = RwSignal::new(0usize);
+    let (rows_q, llm_q) = (rows.clone(), llm.clone());
+    // Arena handles keep the closures below `Copy`.
+    let rows_sv = StoredValue::new(rows.clone());
+    let llm_sv = StoredValue::new(llm);
+    // The queue is fixed when its filter changes, not when a label is given, so
+    // labelling moves on to the next item instead of reshuffling the list.
+    let queue = Memo::new(move |_| {
+        let (attr, kind, needle) = (attribute.get(), queue_kind.get(), search.get().to_lowercase());
+        let answers = llm_q.get(&attr);
+        human.with_untracked(|h| {
+            rows_q
+                .iter()
+                .filter(|r| {
+                    let a = answers.and_then(|m| m.get(&r.idx));
+                    kind.admits(a, h.get(&(attr.clone(), r.idx)).map(String::as_str))
+                        && (needle.is_empty()
+                            || r.cell(text_col).to_lowercase().contains(&needle)
+                            || r.id.to_lowercase().contains(&needle))
+                })
+                .map(|r| r.idx as usize)
+                .collect::<Vec<usize>>()
+        })
+    });
+    // A new queue starts at its first item.
+    let reset = move || pos.set(0);
+    let current = move || queue.with(|q| q.get(pos.get().min(q.len().saturating_sub(1))).copied());
+    let attr_def = move || {
+        let name = attribute.get();
+        attributes.with_value(|a| a.iter().find(|x| x.name == name).cloned())
+    };
+    let storage = state.storage();
+    let ds = StoredValue::new(dataset_id);
+    let storage = StoredValue::new_local(storage);
+
+    // Store (or clear) the human label of the current item for `attr`.
+    let set_label = move |attr: String, row: u32, value: Option<String>, record: bool| {
+        let before = human.with_untracked(|h| h.get(&(attr.clone(), row)).cloned());
+        if before == value {
+            return;
+        }
+        human.update(|h| match &value {
+            Some(v) => {
+                h.insert((attr.clone(), row), v.clone());
+            }
+            None => {
+                h.remove(&(attr.clone(), row));
+            }
+        });
+        if record {
+            undo.update(|u| u.push(Change { attribute: attr.clone(), row, before }));
+        }
+        let (storage, ds) = (storage.get_value(), ds.get_value());
+        let row_id = rows_sv.with_value(|r| r.get(row as usize).map(|r| r.id.clone()).unwrap_or_default());
+        leptos::task::spawn_local(async move {
+            let result = match &value {
+                Some(v) => {
+                    let a = Annotation {
+                        status: AnnotationStatus::Valid,
+                        value: Some(v.clone()),
+                        ..Annotation::pending(&ds, row, &attr, HUMAN_SOURCE, now_ms())
+                    };
+                    state.emit(
+                        "annotation",
+                        &serde_json::json!({"row": row, "id": row_id, "attribute": attr, "source": HUMAN_SOURCE, "value": v, "status": "Valid"}),
+                    );
+                    storage.put_annotations(vec![a], None).await
+                }
+                None => storage.delete_annotation(ds, HUMAN_SOURCE.into(), row, attr).await,
+            };
+            if let Err(e) = result {
+                state.error(&e.into());
+            }
+        });
+    };
+    let advance = move || {
+        let n = queue.with_untracked(Vec::len);
+        pos.update(|p| *p = (*p + 1).min(n.saturating_sub(1)));
+    };
+    let label_current = move |value: String| {
+        if let Some(row) = current() {
+            set_label(attribute.get_untracked(), row as u32, Some(value), true);
+            advance();
+        }
+    };
+    let suggestion = move || {
+        let row = current()? as u32;
+        llm_sv.with_value(|l| l.get(&attribute.get())?.get(&row).cloned())
+    };
+    let search_ref = NodeRef::<leptos::html::Input>::new();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        // Typing in a field is typing, not a command (Escape leaves the field).
+        let in_field = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if in_field {
+            if ev.key() == "Escape" {
+                if let Some(el) = ev
+                    .target()
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
+                {
+                    let _ = el.blur();
+                }
+            }
+            return;
+        }
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let key = ev.key();
+        let handled = match key.as_str() {
+            "ArrowRight" | "j" | "J" => {
+                advance();
+                true
+            }
+            "ArrowLeft" | "k" | "K" => {
+                pos.update(|p| *p = p.saturating_sub(1));
+                true
+            }
+            "Enter" => {
+                if let Some(v) = suggestion().and_then(|a| a.value).filter(|_| !blind.get_untracked()) {
+                    label_current(v);
+                }
+                true
+            }
+            "u" | "U" => {
+                if let Some(c) = undo.try_update(|u| u.pop()).flatten() {
+                    set_label(c.attribute.clone(), c.row, c.before, false);
+                    // Show the item that changed back.
+                    if let Some(i) = queue.with_untracked(|q| q.iter().position(|&r| r == c.row as usize)) {
+                        pos.set(i);
+                    }
+                }
+                true
+            }
+            "/" => {
+                if let Some(el) = search_ref.get() {
+                    let _ = el.focus();
+                }
+                true
+            }
+            k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() && k != "0" => {
+                let n = (k.as_bytes()[0] - b'1') as usize;
+                if let Some(c) = attr_def().filter(|a| a.kind == AttributeKind::Categorical).and_then(|a| a.categories.get(n).cloned()) {
+                    label_current(c.name);
+                }
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            ev.prevent_default();
+        }
+    };
+    let reviewed = move || {
+        let attr = attribute.get();
+        human.with(|h| h.keys().filter(|(a, _)| *a == attr).count())
+    };
+    let total_rows = rows.len();
+
+    view! {
+        <div class="fa-card fa-review" tabindex="0" data-testid="review-pane" on:keydown=on_key
+            aria-label="Review. Keys: 1 to 9 pick a category, Enter accepts the suggestion, arrows or J and K move, U undoes, slash searches.">
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Attribute"</span>
+                    <select data-testid="review-attribute" on:change:target=move |ev| { attribute.set(ev.target().value()); reset() }>
+                        {attributes.get_value().into_iter().map(|a| { let n = a.name.clone(); view! {
+                            <option value=a.name.clone() selected=move || attribute.get() == n>{a.name.clone()}</option>
+                        }}).collect_view()}
+                    </select>
+                </label>
+                <label class="fa-field">
+                    <span>"Queue"</span>
+                    <select data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) { queue_kind.set(q); reset() } }>
+                        {Queue::ALL.into_iter().map(|q| view! { <option value=q.as_str() selected=move || queue_kind.get() == q>{q.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="fa-field">
+                    <span>"Search (/)"</span>
+                    <input type="search" node_ref=search_ref data-testid="review-search" prop:value=move || search.get()
+                        on:change:target=move |ev| { search.set(ev.target().value()); reset() } />
+                </label>
+                <label class="fa-check">
+                    <input type="checkbox" data-testid="review-blind" prop:checked=move || blind.get() on:change:target=move |ev| blind.set(ev.target().checked()) />
+                    "Blind: hide the model's answer (for unbiased gold labels)"
+                </label>
+            </div>
+            <p class="fa-muted" data-testid="review-progress">
+                {move || {
+                    let n = queue.with(Vec::len);
+                    let at = if n == 0 { 0 } else { pos.get().min(n - 1) + 1 };
+                    format!("Item {at} of {n} in this queue · {} of {total_rows} rows have a human label for {}", reviewed(), attribute.get())
+                }}
+            </p>
+            {move || match current() {
+                None => view! { <p class="fa-empty" data-testid="review-empty">"Nothing in this queue. Pick another queue or attribute."</p> }.into_any(),
+                Some(i) => {
+                    let r = rows_sv.with_value(|rows| rows[i].clone());
+                    let attr = attribute.get();
+                    let mine = human.with(|h| h.get(&(attr.clone(), r.idx)).cloned());
+                    let sug = suggestion();
+                    let def = attr_def();
+                    view! {
+                        <article class="fa-review__item" data-testid="review-item" data-row=r.idx.to_string()>
+                            <header class="fa-row">
+                                <strong data-testid="review-id">{r.id.clone()}</strong>
+                                <span class="fa-muted">{format!("row {}", r.idx + 1)}</span>
+                            </header>
+                            <div class="fa-review__text" data-testid="review-text">{r.cell(text_col).to_string()}</div>
+                            <dl class="fa-stats">
+                                <div>
+                                    <dt>"Human"</dt>
+                                    <dd><span class="fa-label fa-label--human" data-testid="review-human">{mine.clone().unwrap_or_else(|| "–".into())}</span></dd>
+                                </div>
+                                {(!blind.get()).then(|| view! {
+                                    <div>
+                                        <dt>"Model"</dt>
+                                        <dd>{match &sug {
+                                            Some(a) if a.status == AnnotationStatus::Valid => view! { <span class="fa-label fa-label--llm" data-testid="review-llm">{a.value.clone().unwrap_or_default()}</span> }.into_any(),
+                                            Some(a) => view! { <span class="fa-label fa-label--invalid" data-testid="review-llm">{if a.status == AnnotationStatus::Invalid { "invalid" } else { "failed" }}</span> }.into_any(),
+                                            None => view! { <span class="fa-muted" data-testid="review-llm">"no run yet"</span> }.into_any(),
+                                        }}</dd>
+                                    </div>
+                                    <div><dt>"Confidence"</dt><dd data-testid="review-confidence">{sug.as_ref().and_then(|a| a.confidence).map_or("–".to_string(), |c| format!("{:.0} %", c * 100.0))}</dd></div>
+                                    <div><dt>"Raw answer"</dt><dd class="fa-mono" data-testid="review-raw">{sug.as_ref().map(|a| a.raw.clone()).unwrap_or_default()}</dd></div>
+                                })}
+                            </dl>
+                            {match def {
+                                Some(d) if d.kind == AttributeKind::Categorical => view! {
+                                    <div class="fa-row" role="group" aria-label="Categories">
+                                        {d.categories.iter().enumerate().map(|(k, c)| {
+                                            let name = c.name.clone();
+                                            let chosen = mine.as_deref() == Some(c.name.as_str());
+                                            view! {
+                                                <button class=if chosen { "fa-btn fa-btn--primary" } else { "fa-btn" } data-testid="review-category" aria-pressed=chosen.to_string()
+                                                    on:click=move |_| label_current(name.clone())>
+                                                    {(k < 9).then(|| format!("{} ", k + 1))}{c.icon.clone().map(|i| format!("{i} ")).unwrap_or_default()}{c.name.clone()}
+                                                </button>
+                                            }
+                                        }).collect_view()}
+                                        <button class="fa-btn" data-testid="review-accept" disabled=move || blind.get() || suggestion().and_then(|a| a.value).is_none()
+                                            on:click=move |_| if let Some(v) = suggestion().and_then(|a| a.value) { label_current(v) }>"Enter: accept the model's label"</button>
+                                    </div>
+                                }.into_any(),
+                                _ => {
+                                    let draft = RwSignal::new(mine.clone().or_else(|| sug.as_ref().and_then(|a| a.value.clone()).filter(|_| !blind.get_untracked())).unwrap_or_default());
+                                    view! {
+                                        <label class="fa-field fa-field--wide">
+                                            <span>"Your text (Ctrl+Enter saves)"</span>
+                                            <textarea rows="4" data-testid="review-freetext" prop:value=move || draft.get()
+                                                on:input:target=move |ev| draft.set(ev.target().value())
+                                                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); label_current(draft.get_untracked()) }></textarea>
+                                        </label>
+                                        <button class="fa-btn fa-btn--primary" data-testid="review-save-text" on:click=move |_| label_current(draft.get_untracked())>"Save"</button>
+                                    }.into_any()
+                                }
+                            }}
+                        </article>
+                    }.into_any()
+                }
+            }}
+            <div class="fa-row">
+                <button class="fa-btn" data-testid="review-prev" on:click=move |_| pos.update(|p| *p = p.saturating_sub(1))>"← Previous (K)"</button>
+                <button class="fa-btn" data-testid="review-next" on:click=move |_| advance()>"Next (J) →"</button>
+                <button class="fa-btn" data-testid="review-undo" disabled=move || undo.with(Vec::is_empty)
+                    on:click=move |_| if let Some(c) = undo.try_update(|u| u.pop()).flatten() { set_label(c.attribute.clone(), c.row, c.before, false) }>"Undo (U)"</button>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_admit_the_right_items() {
+        let llm = |v: Option<&str>, status, conf| Annotation {
+            value: v.map(str::to_string),
+            status,
+            confidence: conf,
+            ..Annotation::pending("d", 0, "a", "run:x", 0.0)
+        };
+        let ok = llm(Some("spam"), AnnotationStatus::Valid, Some(0.9));
+        let unsure = llm(Some("ham"), AnnotationStatus::Valid, Some(0.5));
+        let bad = llm(None, AnnotationStatus::Invalid, None);
+        assert!(Queue::All.admits(None, None));
+        assert!(Queue::Unreviewed.admits(Some(&ok), None));
+        assert!(!Queue::Unreviewed.admits(Some(&ok), Some("spam")));
+        assert!(Queue::Disagreements.admits(Some(&ok), Some("ham")));
+        assert!(!Queue::Disagreements.admits(Some(&ok), Some("spam")));
+        assert!(!Queue::Disagreements.admits(None, Some("ham")));
+        assert!(Queue::LowConfidence.admits(Some(&unsure), None));
+        assert!(!Queue::LowConfidence.admits(Some(&ok), None));
+        assert!(Queue::Invalid.admits(Some(&bad), None));
+        assert!(!Queue::Invalid.admits(Some(&ok), None));
+        for q in Queue::ALL {
+            assert_eq!(Queue::parse(q.as_str()), Some(q));
+        }
+    }
+}

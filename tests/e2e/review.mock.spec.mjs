@@ -1,0 +1,85 @@
+// Keyboard-first review on 300 SpamAssassin rows: 20 items labelled with the
+// keyboard only (Enter accepts, 1/2 pick), an undo, queues, blind mode, and the
+// human labels kept apart from the model's and exported as such.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import { Fannotate, startServers, spamSample } from './support.mjs';
+import { parseCsv } from '../mock/server.mjs';
+
+let servers;
+test.beforeAll(async () => { servers = await startServers({ mock: { latencyMs: 20, wrongRate: 0.2 } }); });
+test.afterAll(async () => servers?.close());
+
+test('a keyboard-only review of 20 items with an undo', async ({ page }) => {
+  const app = new Fannotate(page);
+  const sample = spamSample(300);
+  await app.open(servers.web.url);
+  await app.createProject('Review');
+  await app.importCsv(sample.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'generic', constraint: 'guided_choice', concurrency: 6 });
+  await app.startRun();
+  await app.waitRunFinished(300);
+
+  await app.step('review');
+  await expect(app.byTest('review-progress')).toContainText('Item 1 of 300');
+  await app.byTest('review-pane').focus();
+  const expected = new Map();
+  for (let i = 0; i < 20; i++) {
+    const id = await app.byTest('review-id').textContent();
+    const llm = await app.byTest('review-llm').textContent();
+    let label;
+    if (i < 10) {
+      await page.keyboard.press('Enter');
+      label = llm;
+    } else {
+      label = i % 2 ? 'spam' : 'ham';
+      await page.keyboard.press(label === 'ham' ? '1' : '2');
+    }
+    expected.set(id, label);
+    await expect(app.byTest('review-progress')).toContainText(`${i + 1} of 300 rows have a human label`);
+  }
+  await expect(app.byTest('review-progress')).toContainText('Item 21 of 300');
+  // U takes the last label back and shows that item again.
+  await page.keyboard.press('u');
+  await expect(app.byTest('review-progress')).toContainText('19 of 300 rows have a human label');
+  const undoneId = await app.byTest('review-id').textContent();
+  expect(expected.has(undoneId)).toBe(true);
+  await expect(app.byTest('review-human')).toHaveText('–');
+  expected.delete(undoneId);
+  // K goes back, J forward.
+  await page.keyboard.press('k');
+  await expect(app.byTest('review-human')).toHaveText(expected.get(await app.byTest('review-id').textContent()));
+  await page.keyboard.press('j');
+
+  // Queues: disagreements are exactly the labels that differ from the model's.
+  await app.byTest('review-queue').selectOption('disagreements');
+  const n = Number((await app.byTest('review-progress').textContent()).match(/of (\d+) in this queue/)[1]);
+  expect(n).toBeGreaterThan(0);
+  expect(n).toBeLessThanOrEqual(10);
+  await app.byTest('review-queue').selectOption('unreviewed');
+  await expect(app.byTest('review-progress')).toContainText('of 281 in this queue');
+  // Blind mode hides the model's answer.
+  await app.byTest('review-blind').check();
+  await expect(app.byTest('review-llm')).toHaveCount(0);
+  await expect(app.byTest('review-accept')).toBeDisabled();
+  // / focuses search; Escape leaves it.
+  await app.byTest('review-pane').focus();
+  await page.keyboard.press('/');
+  await expect(app.byTest('review-search')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await page.screenshot({ path: 'test-results/review.png', fullPage: true });
+
+  // Human labels survive a reload and are exported apart from the model's.
+  await page.reload();
+  await app.byTest('open-project').first().click();
+  await app.step('review');
+  await expect(app.byTest('review-progress')).toContainText('19 of 300 rows have a human label');
+  const [header, ...rows] = parseCsv(fs.readFileSync(await app.exportCsv('csv'), 'utf8'));
+  const human = header.indexOf('spam_human');
+  const gold = header.indexOf('label');
+  for (const r of rows) {
+    const id = r[0];
+    expect(r[human]).toBe(expected.has(id) ? expected.get(id) : r[gold]);
+  }
+});

@@ -355,6 +355,7 @@ mod host_rows {
             id_col,
             gold_col: None,
             gold_cols: Vec::new(),
+            validation: None,
             row_count: table.rows.len() as u32,
             bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
             encoding: "from the host page".into(),

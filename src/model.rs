@@ -39,6 +39,9 @@ pub struct DatasetMeta {
     /// Gold label column per attribute, set after import when the codebook is known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gold_cols: Vec<GoldColumn>,
+    /// The rows chosen for validation (labelled by hand, used to measure models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationSet>,
     /// Number of rows.
     pub row_count: u32,
     /// Bytes of cell text stored, for the per-project storage figure.
@@ -50,6 +53,35 @@ pub struct DatasetMeta {
     pub delimiter: String,
     /// Milliseconds since the epoch.
     pub imported_at: f64,
+}
+
+/// Rows set aside to be labelled by hand and to measure models on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationSet {
+    /// The rows as sorted `[start, end)` ranges.
+    pub rows: Vec<[u32; 2]>,
+    /// How many rows.
+    pub size: u32,
+    /// How they were chosen, for display ("random, seed 1").
+    pub method: String,
+}
+
+impl ValidationSet {
+    /// A set from row numbers.
+    pub fn new(rows: impl IntoIterator<Item = u32>, method: String) -> Self {
+        let ranges = row_ranges(rows);
+        ValidationSet {
+            size: ranges.iter().map(|r| r[1] - r[0]).sum(),
+            rows: ranges,
+            method,
+        }
+    }
+
+    /// Whether `row` is in the set.
+    pub fn contains(&self, row: u32) -> bool {
+        let i = self.rows.partition_point(|r| r[1] <= row);
+        self.rows.get(i).is_some_and(|r| r[0] <= row)
+    }
 }
 
 /// Which column holds the human labels of one attribute.
@@ -573,7 +605,7 @@ pub enum Scope {
     /// Every row of the dataset.
     #[default]
     All,
-    /// Rows with a human label for the attribute (the validation set).
+    /// The dataset's validation set, or rows with a human label when none was chosen.
     Validation,
     /// Rows with neither a human label nor a valid model label for the attribute.
     Unlabelled,
@@ -606,12 +638,13 @@ impl Scope {
     }
 
     /// The rows of a dataset of `row_count` rows in this scope, in order.
-    /// `human`: rows with a human label for the attribute; `model_valid`: rows
-    /// with a valid model label from any run; `latest`: each row's most recent
-    /// model outcome.
+    /// `validation`: the chosen validation set, if any; `human`: rows with a human
+    /// label for the attribute; `model_valid`: rows with a valid model label from
+    /// any run; `latest`: each row's most recent model outcome.
     pub fn rows(
         self,
         row_count: u32,
+        validation: Option<&ValidationSet>,
         human: &std::collections::HashSet<u32>,
         model_valid: &std::collections::HashSet<u32>,
         latest: &std::collections::HashMap<u32, AnnotationStatus>,
@@ -619,7 +652,10 @@ impl Scope {
         (0..row_count)
             .filter(|r| match self {
                 Scope::All => true,
-                Scope::Validation => human.contains(r),
+                Scope::Validation => match validation {
+                    Some(v) => v.contains(*r),
+                    None => human.contains(r),
+                },
                 Scope::Unlabelled => !human.contains(r) && !model_valid.contains(r),
                 Scope::Failed => matches!(
                     latest.get(r),
@@ -633,7 +669,7 @@ impl Scope {
     pub fn label(self) -> &'static str {
         match self {
             Scope::All => "All rows",
-            Scope::Validation => "Validation set (rows with a human label)",
+            Scope::Validation => "Validation set",
             Scope::Unlabelled => "Unlabelled rows",
             Scope::Failed => "Failed or invalid answers",
         }
@@ -808,11 +844,17 @@ mod tests {
             (4, AnnotationStatus::Invalid),
         ]
         .into();
-        let rows = |s: Scope| s.rows(6, &human, &valid, &latest);
+        let rows = |s: Scope| s.rows(6, None, &human, &valid, &latest);
         assert_eq!(rows(Scope::All), vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(rows(Scope::Validation), vec![0, 1]);
         assert_eq!(rows(Scope::Unlabelled), vec![3, 4, 5]);
         assert_eq!(rows(Scope::Failed), vec![3, 4]);
+        let v = ValidationSet::new([5, 2, 3], "random, seed 1".into());
+        assert_eq!((v.size, v.contains(4), v.contains(5)), (3, false, true));
+        assert_eq!(
+            Scope::Validation.rows(6, Some(&v), &human, &valid, &latest),
+            vec![2, 3, 5]
+        );
         for s in Scope::ALL {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
         }

@@ -292,6 +292,7 @@ mod tests {
             id_col: Some(0),
             gold_col: Some(2),
             gold_cols: Vec::new(),
+            validation: None,
             row_count: 2,
             bytes: 0,
             encoding: "UTF-8".into(),

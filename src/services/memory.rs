@@ -304,6 +304,7 @@ mod tests {
             id_col: None,
             gold_col: None,
             gold_cols: Vec::new(),
+            validation: None,
             row_count: n,
             bytes: 0,
             encoding: "UTF-8".into(),

@@ -192,6 +192,7 @@ pub fn DataView() -> impl IntoView {
                 id_col: ic,
                 gold_col: gc,
                 gold_cols: Vec::new(),
+                validation: None,
                 row_count: table.rows.len() as u32,
                 bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
                 encoding: match p.imported.format {

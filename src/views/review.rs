@@ -4,7 +4,9 @@
 //! never overwrites them.
 
 use crate::error::AppError;
-use crate::model::{run_source, Annotation, AnnotationStatus, RowRecord, HUMAN_SOURCE};
+use crate::model::{
+    run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, ValidationSet, HUMAN_SOURCE,
+};
 use crate::services::browser::now_ms;
 use crate::state::AppState;
 use fannotate_core::{Attribute, AttributeKind};
@@ -28,12 +30,15 @@ pub enum Queue {
     LowConfidence,
     /// Rows whose model answer was invalid or failed.
     Invalid,
+    /// Rows of the validation set.
+    Validation,
 }
 
 impl Queue {
     /// Every queue, for the picker.
-    pub const ALL: [Queue; 5] = [
+    pub const ALL: [Queue; 6] = [
         Queue::All,
+        Queue::Validation,
         Queue::Unreviewed,
         Queue::Disagreements,
         Queue::LowConfidence,
@@ -48,6 +53,7 @@ impl Queue {
             Queue::Disagreements => "disagreements",
             Queue::LowConfidence => "low-confidence",
             Queue::Invalid => "invalid",
+            Queue::Validation => "validation",
         }
     }
 
@@ -64,13 +70,15 @@ impl Queue {
             Queue::Disagreements => "Disagreements (model ≠ human)",
             Queue::LowConfidence => "Low confidence (< 70 %)",
             Queue::Invalid => "Invalid or failed answers",
+            Queue::Validation => "Validation set",
         }
     }
 
-    /// Whether a row belongs to this queue.
+    /// Whether a row belongs to this queue (the validation set is checked by
+    /// the caller, which knows the rows).
     pub fn admits(self, llm: Option<&Annotation>, human: Option<&str>) -> bool {
         match self {
-            Queue::All => true,
+            Queue::All | Queue::Validation => true,
             Queue::Unreviewed => human.is_none(),
             Queue::Disagreements => match (llm.and_then(|a| a.value.as_deref()), human) {
                 (Some(m), Some(h)) => m != h,
@@ -87,6 +95,7 @@ impl Queue {
 /// What review needs, loaded once per visit.
 #[derive(Clone)]
 struct Loaded {
+    meta: DatasetMeta,
     dataset_id: String,
     rows: Arc<Vec<RowRecord>>,
     text_col: usize,
@@ -135,6 +144,7 @@ async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
         }
     }
     Ok(Some(Loaded {
+        meta: meta.clone(),
         dataset_id: meta.id,
         rows: Arc::new(rows),
         text_col: meta.text_col,
@@ -174,6 +184,7 @@ struct Change {
 fn Reviewer(loaded: Loaded) -> impl IntoView {
     let state = expect_context::<AppState>();
     let Loaded {
+        meta,
         dataset_id,
         rows,
         text_col,
@@ -190,6 +201,8 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
     let human = RwSignal::new(human);
     let undo = RwSignal::new(Vec::<Change>::new());
     let pos = RwSignal::new(0usize);
+    let validation = RwSignal::new(meta.validation.clone());
+    let meta = StoredValue::new(meta);
     let (rows_q, llm_q) = (rows.clone(), llm.clone());
     // Arena handles keep the closures below `Copy`.
     let rows_sv = StoredValue::new(rows.clone());
@@ -197,14 +210,21 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
     // The queue is fixed when its filter changes, not when a label is given, so
     // labelling moves on to the next item instead of reshuffling the list.
     let queue = Memo::new(move |_| {
-        let (attr, kind, needle) = (attribute.get(), queue_kind.get(), search.get().to_lowercase());
+        let (attr, kind, needle) = (
+            attribute.get(),
+            queue_kind.get(),
+            search.get().to_lowercase(),
+        );
         let answers = llm_q.get(&attr);
+        let set = validation.get();
         human.with_untracked(|h| {
             rows_q
                 .iter()
                 .filter(|r| {
                     let a = answers.and_then(|m| m.get(&r.idx));
                     kind.admits(a, h.get(&(attr.clone(), r.idx)).map(String::as_str))
+                        && (kind != Queue::Validation
+                            || set.as_ref().is_some_and(|v| v.contains(r.idx)))
                         && (needle.is_empty()
                             || r.cell(text_col).to_lowercase().contains(&needle)
                             || r.id.to_lowercase().contains(&needle))
@@ -239,10 +259,20 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
             }
         });
         if record {
-            undo.update(|u| u.push(Change { attribute: attr.clone(), row, before }));
+            undo.update(|u| {
+                u.push(Change {
+                    attribute: attr.clone(),
+                    row,
+                    before,
+                })
+            });
         }
         let (storage, ds) = (storage.get_value(), ds.get_value());
-        let row_id = rows_sv.with_value(|r| r.get(row as usize).map(|r| r.id.clone()).unwrap_or_default());
+        let row_id = rows_sv.with_value(|r| {
+            r.get(row as usize)
+                .map(|r| r.id.clone())
+                .unwrap_or_default()
+        });
         leptos::task::spawn_local(async move {
             let result = match &value {
                 Some(v) => {
@@ -257,7 +287,11 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                     );
                     storage.put_annotations(vec![a], None).await
                 }
-                None => storage.delete_annotation(ds, HUMAN_SOURCE.into(), row, attr).await,
+                None => {
+                    storage
+                        .delete_annotation(ds, HUMAN_SOURCE.into(), row, attr)
+                        .await
+                }
             };
             if let Err(e) = result {
                 state.error(&e.into());
@@ -310,7 +344,10 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 true
             }
             "Enter" => {
-                if let Some(v) = suggestion().and_then(|a| a.value).filter(|_| !blind.get_untracked()) {
+                if let Some(v) = suggestion()
+                    .and_then(|a| a.value)
+                    .filter(|_| !blind.get_untracked())
+                {
                     label_current(v);
                 }
                 true
@@ -319,7 +356,9 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 if let Some(c) = undo.try_update(|u| u.pop()).flatten() {
                     set_label(c.attribute.clone(), c.row, c.before, false);
                     // Show the item that changed back.
-                    if let Some(i) = queue.with_untracked(|q| q.iter().position(|&r| r == c.row as usize)) {
+                    if let Some(i) =
+                        queue.with_untracked(|q| q.iter().position(|&r| r == c.row as usize))
+                    {
                         pos.set(i);
                     }
                 }
@@ -333,7 +372,10 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
             }
             k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() && k != "0" => {
                 let n = (k.as_bytes()[0] - b'1') as usize;
-                if let Some(c) = attr_def().filter(|a| a.kind == AttributeKind::Categorical).and_then(|a| a.categories.get(n).cloned()) {
+                if let Some(c) = attr_def()
+                    .filter(|a| a.kind == AttributeKind::Categorical)
+                    .and_then(|a| a.categories.get(n).cloned())
+                {
                     label_current(c.name);
                 }
                 true
@@ -364,7 +406,12 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 </label>
                 <label class="fa-field">
                     <span>"Queue"</span>
-                    <select data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) { queue_kind.set(q); reset() } }>
+                    <select data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) {
+                        // Gold labels for validation should not be anchored by the model's.
+                        if q == Queue::Validation { blind.set(true) }
+                        queue_kind.set(q);
+                        reset()
+                    } }>
                         {Queue::ALL.into_iter().map(|q| view! { <option value=q.as_str() selected=move || queue_kind.get() == q>{q.label()}</option> }).collect_view()}
                     </select>
                 </label>
@@ -378,6 +425,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                     "Blind: hide the model's answer (for unbiased gold labels)"
                 </label>
             </div>
+            <ValidationPanel meta validation attribute rows=rows_sv />
             <p class="fa-muted" data-testid="review-progress">
                 {move || {
                     let n = queue.with(Vec::len);
@@ -459,6 +507,95 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                     on:click=move |_| if let Some(c) = undo.try_update(|u| u.pop()).flatten() { set_label(c.attribute.clone(), c.row, c.before, false) }>"Undo (U)"</button>
             </div>
         </div>
+    }
+}
+
+/// How a validation set is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sampling {
+    Random,
+    Stratified,
+}
+
+/// Choose the validation set: a seeded random or stratified sample.
+#[component]
+fn ValidationPanel(
+    /// The dataset (for its gold columns).
+    meta: StoredValue<DatasetMeta>,
+    /// The current validation set.
+    validation: RwSignal<Option<ValidationSet>>,
+    /// The attribute whose gold column stratifies.
+    attribute: RwSignal<String>,
+    /// All rows.
+    rows: StoredValue<Arc<Vec<RowRecord>>>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let size = RwSignal::new(200u32);
+    let seed = RwSignal::new(1u64);
+    let method = RwSignal::new(Sampling::Random);
+    let gold = move || meta.with_value(|m| m.gold_for(&attribute.get()));
+    let draw = Action::new_local(move |_: &()| {
+        let (k, sd, how) = (
+            size.get_untracked(),
+            seed.get_untracked(),
+            method.get_untracked(),
+        );
+        let gold_col = gold();
+        let picked: Vec<u32> = rows.with_value(|rows| match (how, gold_col) {
+            (Sampling::Stratified, Some(c)) => {
+                let labels: Vec<&str> = rows.iter().map(|r| r.cell(c)).collect();
+                fannotate_core::sample::stratified_sample(&labels, k, sd)
+            }
+            _ => fannotate_core::sample::random_sample(rows.len() as u32, k, sd),
+        });
+        let described = match (how, gold_col) {
+            (Sampling::Stratified, Some(c)) => format!(
+                "stratified by {}, seed {sd}",
+                meta.with_value(|m| m.columns.get(c).cloned().unwrap_or_default())
+            ),
+            _ => format!("random, seed {sd}"),
+        };
+        let set = ValidationSet::new(picked, described);
+        let mut m = meta.get_value();
+        m.validation = Some(set.clone());
+        let storage = state.storage();
+        async move {
+            storage.update_dataset(m.clone()).await?;
+            meta.set_value(m);
+            validation.set(Some(set));
+            Ok::<_, AppError>(())
+        }
+    });
+    view! {
+        <details class="fa-validation" data-testid="validation-panel">
+            <summary data-testid="validation-summary">{move || match validation.get() {
+                Some(v) => format!("Validation set: {} rows ({})", v.size, v.method),
+                None => "Validation set: none yet (choose one to measure models on)".to_string(),
+            }}</summary>
+            <div class="fa-row">
+                <label class="fa-field fa-field--narrow">
+                    <span>"Rows"</span>
+                    <input type="number" min="1" data-testid="validation-size" prop:value=move || size.get().to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u32>() { size.set(n.max(1)) } } />
+                </label>
+                <label class="fa-field">
+                    <span>"Sampling"</span>
+                    <select data-testid="validation-method" on:change:target=move |ev| method.set(if ev.target().value() == "stratified" { Sampling::Stratified } else { Sampling::Random })>
+                        <option value="random" selected=move || method.get() == Sampling::Random>"Random"</option>
+                        <option value="stratified" selected=move || method.get() == Sampling::Stratified disabled=move || gold().is_none()>"Stratified by the gold column"</option>
+                    </select>
+                </label>
+                <label class="fa-field fa-field--narrow">
+                    <span>"Seed"</span>
+                    <input type="number" min="0" data-testid="validation-seed" prop:value=move || seed.get().to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u64>() { seed.set(n) } } />
+                </label>
+                <button class="fa-btn fa-btn--primary" data-testid="validation-draw" disabled=move || draw.pending().get()
+                    on:click=move |_| { draw.dispatch(()); }>"Choose rows"</button>
+            </div>
+            <p class="fa-muted">"Label these rows in the Validation set queue (blind by default); runs can then be limited to them in the Run step."</p>
+            {move || draw.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+        </details>
     }
 }
 

@@ -69,7 +69,13 @@ async fn start_run(
         }
         let latest: HashMap<u32, AnnotationStatus> =
             latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
-        Some(scope.rows(ds.row_count, &human, &model_valid, &latest))
+        Some(scope.rows(
+            ds.row_count,
+            ds.validation.as_ref(),
+            &human,
+            &model_valid,
+            &latest,
+        ))
     };
     if selected.as_ref().is_some_and(Vec::is_empty) {
         state.toast(

@@ -83,3 +83,30 @@ test('a keyboard-only review of 20 items with an undo', async ({ page }) => {
     expect(r[human]).toBe(expected.has(id) ? expected.get(id) : r[gold]);
   }
 });
+
+test('a stratified validation set, labelled blind, then a run limited to it', async ({ page }) => {
+  const app = new Fannotate(page);
+  const sample = spamSample(300);
+  await app.open(servers.web.url);
+  await app.createProject('Validation');
+  await app.importCsv(sample.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await app.step('review');
+  await expect(app.byTest('validation-summary')).toContainText('none yet');
+  await app.byTest('validation-summary').click();
+  await app.setField('validation-size', 40);
+  await app.byTest('validation-method').selectOption('stratified');
+  await app.byTest('validation-draw').click();
+  await expect(app.byTest('validation-summary')).toHaveText('Validation set: 40 rows (stratified by label, seed 1)');
+  await app.byTest('review-queue').selectOption('validation');
+  await expect(app.byTest('review-blind')).toBeChecked();
+  await expect(app.byTest('review-progress')).toContainText('of 40 in this queue');
+  await app.byTest('review-pane').focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press(i % 2 ? '2' : '1');
+  await expect(app.byTest('review-progress')).toContainText('5 of 300 rows have a human label');
+
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'generic', constraint: 'guided_choice' });
+  await app.startRun({ scope: 'validation' });
+  await app.waitRunFinished(40);
+  await expect(app.byTest('run-row').first()).toContainText('Validation set · 40');
+});

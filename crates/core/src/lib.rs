@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod projection;
 pub mod prompt;
 pub mod rouge;
+pub mod sample;
 pub mod table;
 pub mod xlsx;
 

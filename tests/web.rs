@@ -35,6 +35,7 @@ fn dataset(project_id: &str, n: u32) -> (DatasetMeta, Vec<RowRecord>) {
         id_col: Some(0),
         gold_col: None,
         gold_cols: Vec::new(),
+        validation: None,
         row_count: n,
         bytes: 0,
         encoding: "UTF-8".into(),

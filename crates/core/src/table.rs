@@ -242,37 +242,45 @@ fn looks_binary(text: &str) -> bool {
     controls * 20 > head.len()
 }
 
-/// Find the line of a quote that is opened and never closed, if any.
+/// Find the line of a quote that is opened and never closed, if any. Works on
+/// bytes: quotes, delimiters and line ends are ASCII, and UTF-8 never uses ASCII
+/// bytes inside a multi-byte character, so this is exact and several times
+/// faster than walking `char`s over a large file.
 fn unclosed_quote_line(text: &str, delimiter: char) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let delim = if delimiter.is_ascii() {
+        delimiter as u8
+    } else {
+        return None;
+    };
     let mut line = 1u64;
     let mut in_quotes = false;
     let mut open_line = 0;
     let mut at_field_start = true;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        i += 1;
         if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                } else {
-                    in_quotes = false;
-                }
-            } else if c == '\n' {
-                line += 1;
+            match c {
+                b'"' if bytes.get(i) == Some(&b'"') => i += 1,
+                b'"' => in_quotes = false,
+                b'\n' => line += 1,
+                _ => {}
             }
             continue;
         }
         match c {
-            '"' if at_field_start => {
+            b'"' if at_field_start => {
                 in_quotes = true;
                 open_line = line;
             }
-            '\n' => {
+            b'\n' => {
                 line += 1;
                 at_field_start = true;
                 continue;
             }
-            c if c == delimiter => {
+            c if c == delim => {
                 at_field_start = true;
                 continue;
             }

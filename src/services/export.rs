@@ -100,9 +100,13 @@ pub async fn project_table(
     let Some(meta) = storage.dataset(project_id.to_string()).await? else {
         return Ok(None);
     };
-    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
-    let annotations = storage.all_annotations(meta.id.clone()).await?;
-    let runs = storage.runs(project_id.to_string()).await?;
+    // Independent reads: let IndexedDB serve them at the same time.
+    let (rows, annotations, runs) = futures::join!(
+        storage.rows(meta.id.clone(), 0, meta.row_count),
+        storage.all_annotations(meta.id.clone()),
+        storage.runs(project_id.to_string()),
+    );
+    let (rows, annotations, runs) = (rows?, annotations?, runs?);
     let attributes: Vec<String> = match storage.latest_codebook(project_id.to_string()).await? {
         Some(v) => v
             .codebook()?

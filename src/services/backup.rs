@@ -52,6 +52,50 @@ pub enum BackupError {
     Exists(String),
 }
 
+impl Backup {
+    /// The same project under fresh ids and a new name, so it can live beside
+    /// the original (duplicating a project). `new_id` makes unique ids.
+    pub fn renewed(mut self, name: String, now: f64, mut new_id: impl FnMut() -> String) -> Self {
+        let pid = new_id();
+        self.project.id = pid.clone();
+        self.project.name = name;
+        self.project.created_at = now;
+        self.project.updated_at = now;
+        let did = new_id();
+        if let Some(d) = &mut self.dataset {
+            d.id = did.clone();
+            d.project_id = pid.clone();
+        }
+        for r in &mut self.rows {
+            r.dataset_id = did.clone();
+        }
+        for v in &mut self.codebooks {
+            v.project_id = pid.clone();
+        }
+        if let Some(e) = &mut self.endpoint {
+            e.project_id = pid.clone();
+        }
+        let mut sources = std::collections::HashMap::new();
+        for r in &mut self.runs {
+            let id = new_id();
+            sources.insert(
+                crate::model::run_source(&r.id),
+                crate::model::run_source(&id),
+            );
+            r.id = id;
+            r.project_id = pid.clone();
+            r.dataset_id = did.clone();
+        }
+        for a in &mut self.annotations {
+            a.dataset_id = did.clone();
+            if let Some(s) = sources.get(&a.source) {
+                a.source = s.clone();
+            }
+        }
+        self
+    }
+}
+
 /// Collect a project into a backup.
 pub async fn backup(storage: &dyn Storage, project: Project) -> Result<Backup, BackupError> {
     let dataset = storage.dataset(project.id.clone()).await?;
@@ -129,13 +173,50 @@ pub async fn restore(storage: &dyn Storage, b: Backup) -> Result<Project, Backup
 }
 
 #[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+    use crate::services::memory::MemoryStorage;
+    use futures::executor::block_on;
+
+    #[test]
+    fn a_duplicate_has_everything_under_new_ids() {
+        block_on(async {
+            let storage = MemoryStorage::default();
+            let p = super::tests::sample(&storage);
+            let b = backup(&storage, p.clone()).await.unwrap();
+            let mut n = 0;
+            let copy = b.clone().renewed("Copy".into(), 9.0, || {
+                n += 1;
+                format!("new{n}")
+            });
+            let q = restore(&storage, copy).await.unwrap();
+            assert_eq!((q.name.as_str(), q.id.as_str()), ("Copy", "new1"));
+            assert_eq!(storage.list_projects().await.unwrap().len(), 2);
+            let again = backup(&storage, q).await.unwrap();
+            assert_eq!(again.rows.len(), b.rows.len());
+            assert_eq!(again.annotations.len(), b.annotations.len());
+            assert_eq!(again.runs.len(), b.runs.len());
+            assert_eq!(again.codebooks.len(), b.codebooks.len());
+            assert!(again
+                .runs
+                .iter()
+                .all(|r| !b.runs.iter().any(|o| o.id == r.id)));
+            assert!(again.annotations.iter().all(|a| a.dataset_id == "new2"));
+            // The original is untouched.
+            let orig = backup(&storage, p).await.unwrap();
+            assert_eq!(orig.annotations, b.annotations);
+        });
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{run_source, AnnotationStatus, Provider, RunStatus};
     use crate::services::memory::MemoryStorage;
     use futures::executor::block_on;
 
-    fn sample(storage: &MemoryStorage) -> Project {
+    pub(super) fn sample(storage: &MemoryStorage) -> Project {
         block_on(async {
             let p = Project {
                 id: "p1".into(),

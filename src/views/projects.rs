@@ -89,6 +89,48 @@ pub fn ProjectsView() -> impl IntoView {
             Ok::<_, AppError>(())
         }
     });
+    let duplicate = move |p: Project| {
+        let storage = state.storage();
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let b = backup(storage.as_ref(), p.clone()).await?;
+                let copy = b.renewed(format!("{} (copy)", p.name), now_ms(), random_id);
+                crate::services::backup::restore(storage.as_ref(), copy).await
+            }
+            .await;
+            match result {
+                Ok(q) => {
+                    state.toast(ToastKind::Success, format!("Duplicated as \"{}\".", q.name));
+                    state.touch();
+                }
+                Err(e) => state.error(&e.into()),
+            }
+        });
+    };
+    let rename = move |p: Project, name: String| {
+        let name = name.trim().to_string();
+        if name.is_empty() || name == p.name {
+            return;
+        }
+        let storage = state.storage();
+        leptos::task::spawn_local(async move {
+            let renamed = Project {
+                name,
+                updated_at: now_ms(),
+                ..p
+            };
+            match storage.put_project(renamed.clone()).await {
+                Ok(()) => {
+                    state.toast(
+                        ToastKind::Success,
+                        format!("Renamed to \"{}\".", renamed.name),
+                    );
+                    state.touch();
+                }
+                Err(e) => state.error(&e.into()),
+            }
+        });
+    };
     let delete = move |p: Project| {
         let ok = web_sys::window()
             .and_then(|w| {
@@ -176,6 +218,30 @@ pub fn ProjectsView() -> impl IntoView {
                                     {
                                         let b = p.clone();
                                         view! { <button class="fa-btn" data-testid="backup-project" on:click=move |_| save_backup(b.clone())>"Backup"</button> }
+                                    }
+                                    {
+                                        let (d, r) = (p.clone(), p.clone());
+                                        let editing = RwSignal::new(false);
+                                        view! {
+                                            <button class="fa-btn" data-testid="duplicate-project" on:click=move |_| duplicate(d.clone())>"Duplicate"</button>
+                                            <Show when=move || editing.get() fallback=move || view! {
+                                                <button class="fa-btn" data-testid="rename-project" on:click=move |_| editing.set(true)>"Rename"</button>
+                                            }>
+                                                {
+                                                    let r = r.clone();
+                                                    view! {
+                                                        <input type="text" aria-label="New project name" data-testid="rename-input" prop:value=r.name.clone()
+                                                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                                                if ev.key() == "Escape" { editing.set(false) }
+                                                            }
+                                                            on:change:target={
+                                                                let r = r.clone();
+                                                                move |ev| { rename(r.clone(), ev.target().value()); editing.set(false) }
+                                                            } />
+                                                    }
+                                                }
+                                            </Show>
+                                        }
                                     }
                                     <button class="fa-btn fa-btn--danger" on:click=move |_| delete(del.clone())>"Delete"</button>
                                 </li>

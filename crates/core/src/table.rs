@@ -78,6 +78,19 @@ pub enum TableError {
     /// Header row only, or nothing but blank lines.
     #[error("the file has a header but no data rows")]
     NoRows,
+    /// One cell is larger than any text worth annotating: usually a quote that
+    /// swallowed the rest of the file.
+    #[error("line {line}, column \"{column}\": a field of {bytes} bytes is over the {limit}-byte limit (a stray quote?)")]
+    FieldTooLarge {
+        /// 1-based line where the row starts.
+        line: u64,
+        /// Header of the column.
+        column: String,
+        /// Size of the field.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A header cell is empty or repeated.
     #[error("column {column}: {problem}")]
     BadHeader {
@@ -380,6 +393,10 @@ pub fn parse_text(
     reader.finish(rows)
 }
 
+/// Largest field accepted (bytes). A million characters is far more than any
+/// text an LLM is asked to label.
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
 /// Reads delimited text a chunk of rows at a time, so a caller can show progress
 /// and stay responsive between chunks. Same rules and errors as [`parse_text`].
 pub struct TableReader {
@@ -484,6 +501,22 @@ impl TableReader {
             if rec.len() == 1 && rec[0].trim().is_empty() && self.columns.len() > 1 {
                 continue;
             }
+            if let Some((c, f)) = rec
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
+            {
+                return Err(TableError::FieldTooLarge {
+                    line: rec.position().map_or(0, |p| p.line()),
+                    column: self
+                        .columns
+                        .get(c)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", c + 1)),
+                    bytes: f.len(),
+                    limit: MAX_FIELD_BYTES,
+                });
+            }
             out.push(rec.iter().map(str::to_string).collect());
             n += 1;
         }
@@ -542,6 +575,12 @@ mod tests {
         assert_eq!(r.position(), r.total_bytes());
         assert_eq!(rows.len(), 1000);
         assert_eq!(r.finish(rows).unwrap(), whole);
+        // An oversized field names its line and column.
+        let big = format!("id,text\n1,ok\n2,{}\n", "x".repeat(MAX_FIELD_BYTES + 1));
+        assert!(matches!(
+            parse_text(&big, TextEncoding::Utf8, ','),
+            Err(TableError::FieldTooLarge { line: 3, ref column, .. }) if column == "text"
+        ));
         // Errors surface in the chunk that meets them, with the line.
         let mut r = TableReader::open("a,b\n1,2\n3\n".into(), TextEncoding::Utf8, ',').unwrap();
         let mut rows = Vec::new();

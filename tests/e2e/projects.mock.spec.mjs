@@ -1,0 +1,33 @@
+// Projects: rename, duplicate (everything under new ids), delete with confirmation.
+import { test, expect } from '@playwright/test';
+import { Fannotate, startServers, spamSample } from './support.mjs';
+
+let servers;
+test.beforeAll(async () => { servers = await startServers(); });
+test.afterAll(async () => servers?.close());
+
+test('rename, duplicate and delete a project', async ({ page }) => {
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Original');
+  await app.importCsv(spamSample(10).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.byTest('nav-projects').click();
+
+  await app.byTest('rename-project').click();
+  await app.byTest('rename-input').fill('Renamed');
+  await app.byTest('rename-input').press('Enter');
+  await expect(app.byTest('project-list')).toContainText('Renamed');
+
+  await app.byTest('duplicate-project').click();
+  await expect(page.getByText('Duplicated as "Renamed (copy)".')).toBeVisible();
+  await expect(app.byTest('open-project')).toHaveCount(2);
+  await expect(app.byTest('project-size')).toHaveText(['10 rows · ' + (await app.byTest('project-size').first().textContent()).split(' · ')[1], /10 rows/]);
+  await app.byTest('open-project').filter({ hasText: 'Renamed (copy)' }).click();
+  await expect(app.byTest('dataset-rows')).toHaveText('10');
+
+  await app.byTest('nav-projects').click();
+  page.once('dialog', (d) => d.accept());
+  await page.locator('li').filter({ hasText: 'Renamed (copy)' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(app.byTest('open-project')).toHaveCount(1);
+  await expect(app.byTest('project-list')).toContainText('Renamed');
+});

@@ -1,9 +1,11 @@
 //! Presentational pieces: they take signals and callbacks and know nothing of storage.
 
+pub mod class_bars;
 pub mod confusion;
 pub mod progress;
 pub mod toasts;
 
+pub use class_bars::ClassBars;
 pub use confusion::ConfusionMatrix;
 pub use progress::ProgressBar;
 pub use toasts::Toasts;

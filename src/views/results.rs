@@ -1,7 +1,7 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
 use super::snippet;
-use crate::components::ConfusionMatrix;
+use crate::components::{ClassBars, ConfusionMatrix};
 use crate::error::AppError;
 use crate::error::ImportError;
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
@@ -12,6 +12,15 @@ use crate::state::{AppState, ToastKind};
 use fannotate_core::rouge::{rouge_mean, RougeReport, Tokenizer};
 use fannotate_core::{classify, ClassificationReport};
 use leptos::prelude::*;
+
+/// Which rows the label table lists.
+#[derive(Debug, Clone, PartialEq)]
+enum Filter {
+    All,
+    Disagreements,
+    /// One confusion-matrix cell: gold label, model label.
+    Cell(String, String),
+}
 
 /// Rows per page of the label table.
 const PAGE_SIZE: usize = 25;
@@ -29,6 +38,39 @@ struct Labelled {
 }
 
 impl Labelled {
+    /// Bootstrap 95 % intervals for accuracy, macro-F1 and κ (1,000 resamples,
+    /// fixed seed so the figures do not move between visits).
+    fn intervals(&self) -> Option<fannotate_core::metrics::BootstrapCis> {
+        let (gold, pred) = self.gold_pred()?;
+        let gold: Vec<Option<&str>> = gold.iter().map(|g| Some(g.as_str())).collect();
+        Some(fannotate_core::metrics::bootstrap_cis(
+            &gold, &pred, 1000, 0.95, 42,
+        ))
+    }
+
+    /// Gold labels (loosely matched to categories) and predictions, by row.
+    fn gold_pred(&self) -> Option<(Vec<String>, Vec<Option<&str>>)> {
+        let gold_col = self.meta.gold_for(&self.run.attribute)?;
+        let gold = self
+            .rows
+            .iter()
+            .map(|r| {
+                let cell = r.cell(gold_col);
+                self.attribute
+                    .as_ref()
+                    .and_then(|a| a.match_label(cell))
+                    .unwrap_or(cell)
+                    .to_string()
+            })
+            .collect();
+        let pred = self
+            .labels
+            .iter()
+            .map(|a| a.as_ref().and_then(|a| a.value.as_deref()))
+            .collect();
+        Some((gold, pred))
+    }
+
     fn report(&self) -> Option<ClassificationReport> {
         let gold_col = self.meta.gold_for(&self.run.attribute)?;
         // A gold cell that names a category loosely ("Spam ") counts as it.
@@ -77,27 +119,63 @@ impl Labelled {
 
 const NO_GOLD: &str = "The dataset has no gold column, so agreement cannot be measured. Re-import with a gold column to see it.";
 
-/// Accuracy, κ, macro-F1 and the confusion matrix of a categorical run.
-fn classification_view(report: Option<ClassificationReport>) -> impl IntoView {
+/// An interval as "[lo–hi]", or nothing when undefined.
+fn ci(i: Option<fannotate_core::metrics::Interval>, pct: bool) -> String {
+    match i {
+        Some(i) if pct => format!("95 % CI {:.1}–{:.1} %", i.lo * 100.0, i.hi * 100.0),
+        Some(i) => format!("95 % CI {:.3}–{:.3}", i.lo, i.hi),
+        None => "CI undefined".into(),
+    }
+}
+
+/// Accuracy, κ and macro-F1 with bootstrap intervals, the confusion matrix (its
+/// cells list their rows) and per-class bars of a categorical run.
+fn classification_view(
+    report: Option<ClassificationReport>,
+    cis: Option<fannotate_core::metrics::BootstrapCis>,
+    on_cell: Callback<(usize, usize)>,
+) -> impl IntoView {
     match report {
         None => view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any(),
-        Some(r) => view! {
-            <dl class="fa-stats" data-testid="metrics">
-                <div>
-                    <dt>"Accuracy"</dt>
-                    <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
-                    <dd class="fa-muted">{format!("n = {} with gold; invalid and failed count as wrong", r.n_rows - r.n_missing_gold)}</dd>
+        Some(r) => {
+            let cis = cis.unwrap_or(fannotate_core::metrics::BootstrapCis {
+                resamples: 0,
+                level: 0.95,
+                accuracy: None,
+                macro_f1: None,
+                cohen_kappa: None,
+            });
+            let n_gold = r.n_rows - r.n_missing_gold;
+            view! {
+                <dl class="fa-stats" data-testid="metrics">
+                    <div>
+                        <dt>"Accuracy"</dt>
+                        <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
+                        <dd class="fa-muted">{format!("n = {n_gold} with gold; invalid and failed count as wrong")}</dd>
+                    </div>
+                    <div>
+                        <dt>"Accuracy on valid answers"</dt>
+                        <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
+                        <dd class="fa-muted" data-testid="accuracy-ci">{format!("n = {} · {}", r.n_used, ci(cis.accuracy, true))}</dd>
+                    </div>
+                    <div>
+                        <dt>"Cohen's κ"</dt>
+                        <dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd>
+                        <dd class="fa-muted" data-testid="kappa-ci">{format!("n = {} · {}", r.n_used, ci(cis.cohen_kappa, false))}</dd>
+                    </div>
+                    <div>
+                        <dt>"Macro F1"</dt>
+                        <dd>{format!("{:.3}", r.macro_f1)}</dd>
+                        <dd class="fa-muted" data-testid="f1-ci">{format!("n = {} · {}", r.n_used, ci(cis.macro_f1, false))}</dd>
+                    </div>
+                </dl>
+                <p class="fa-muted">{format!("Intervals: {} bootstrap resamples of the rows with both labels (seed 42).", cis.resamples)}</p>
+                <div class="fa-row fa-row--top">
+                    <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() on_cell />
+                    <ClassBars classes=r.per_class.clone() />
                 </div>
-                <div>
-                    <dt>"Accuracy on valid answers"</dt>
-                    <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
-                    <dd class="fa-muted">{format!("n = {}", r.n_used)}</dd>
-                </div>
-                <div><dt>"Cohen's κ"</dt><dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd></div>
-                <div><dt>"Macro F1"</dt><dd>{format!("{:.3}", r.macro_f1)}</dd></div>
-            </dl>
-            <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() />
-        }.into_any(),
+            }.into_any()
+        }
     }
 }
 
@@ -258,23 +336,53 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         l.run.codebook_version,
         gold_name.as_deref().unwrap_or("(none)")
     );
+    // Which rows the table lists: all, the disagreements, or one matrix cell.
+    let filter = RwSignal::new(Filter::All);
+    let report = if l.run.free_text { None } else { l.report() };
+    let matrix_labels = report
+        .as_ref()
+        .map(|r| r.labels.clone())
+        .unwrap_or_default();
+    let on_cell = Callback::new(move |(g, p): (usize, usize)| {
+        page.set(0);
+        filter.set(Filter::Cell(
+            matrix_labels[g].clone(),
+            matrix_labels[p].clone(),
+        ));
+    });
     let metrics = if l.run.free_text {
         rouge_view(&l).into_any()
     } else {
-        classification_view(l.report()).into_any()
+        classification_view(report, l.intervals(), on_cell).into_any()
     };
-    let total_pages = l.rows.len().div_ceil(PAGE_SIZE).max(1);
     let gold_col = l.meta.gold_for(&l.run.attribute);
     let text_col = l.meta.text_col;
+    let golds: Vec<Option<String>> = l
+        .gold_pred()
+        .map(|(g, _)| g.into_iter().map(Some).collect())
+        .unwrap_or_else(|| vec![None; l.rows.len()]);
+    let l_filter = l.clone();
+    let shown = Memo::new(move |_| {
+        let f = filter.get();
+        (0..l_filter.rows.len())
+            .filter(|&i| {
+                let pred = l_filter.labels[i].as_ref().and_then(|a| a.value.as_deref());
+                let gold = golds[i].as_deref().filter(|g| !g.trim().is_empty());
+                match &f {
+                    Filter::All => true,
+                    Filter::Disagreements => gold.is_some() && gold != pred,
+                    Filter::Cell(g, p) => gold == Some(g.as_str()) && pred == Some(p.as_str()),
+                }
+            })
+            .collect::<Vec<usize>>()
+    });
+    let total_pages = move || shown.with(|s| s.len().div_ceil(PAGE_SIZE).max(1));
     let l_table = l.clone();
     let table = move || {
-        let p = page.get().min(total_pages - 1);
-        l_table
-            .rows
-            .iter()
-            .zip(&l_table.labels)
-            .skip(p * PAGE_SIZE)
-            .take(PAGE_SIZE)
+        let p = page.get().min(total_pages() - 1);
+        shown.with(|idx| idx.iter().skip(p * PAGE_SIZE).take(PAGE_SIZE).copied().collect::<Vec<_>>())
+            .into_iter()
+            .map(|i| (&l_table.rows[i], &l_table.labels[i]))
             .map(|(r, a)| {
                 let (label, class, raw) = match a {
                     Some(a) if a.status == AnnotationStatus::Valid => (a.value.clone().unwrap_or_default(), "fa-label fa-label--llm", String::new()),
@@ -321,14 +429,25 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             })}
         </div>
         <div class="fa-card">
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Rows"</span>
+                    <select data-testid="results-filter" on:change:target=move |ev| { page.set(0); filter.set(if ev.target().value() == "disagreements" { Filter::Disagreements } else { Filter::All }) }>
+                        <option value="all" selected=move || filter.get() == Filter::All>"All rows"</option>
+                        <option value="disagreements" selected=move || filter.get() == Filter::Disagreements>"Disagreements (gold ≠ model)"</option>
+                        {move || match filter.get() { Filter::Cell(g, p) => Some(view! { <option value="cell" selected=true>{format!("Gold {g}, model {p}")}</option> }), _ => None }}
+                    </select>
+                </label>
+                <p class="fa-muted" data-testid="results-shown">{move || format!("{} rows", shown.with(Vec::len))}</p>
+            </div>
             <table class="fa-table" data-testid="labels-table">
                 <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Confidence"</th><th scope="col">"Raw answer"</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
             <div class="fa-row fa-pager">
                 <button class="fa-btn" data-testid="prev-page" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
-                <span data-testid="page-info">{move || format!("Page {} of {total_pages}", page.get().min(total_pages - 1) + 1)}</span>
-                <button class="fa-btn" data-testid="next-page" disabled=move || { page.get() + 1 >= total_pages } on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                <span data-testid="page-info">{move || format!("Page {} of {}", page.get().min(total_pages() - 1) + 1, total_pages())}</span>
+                <button class="fa-btn" data-testid="next-page" disabled=move || { page.get() + 1 >= total_pages() } on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
             </div>
         </div>
     }

@@ -54,6 +54,23 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   await expect(app.byTest('labels-table').getByTestId('label-row').first()).toContainText(sample.rows[25][0]);
   await expect(app.byTest('confusion-matrix')).toBeVisible();
   const shown = Number(await app.byTest('accuracy').getAttribute('data-value'));
+  // Analysis: intervals with n, per-class bars, and matrix cells that list their rows.
+  await expect(app.byTest('accuracy-ci')).toHaveText(/^n = \d+ · 95 % CI \d+\.\d–\d+\.\d %$/);
+  await expect(app.byTest('kappa-ci')).toContainText('95 % CI');
+  await expect(app.byTest('class-bar')).toHaveCount(2);
+  const offDiagonal = app.byTest('cm-cell').and(page.locator('[data-gold="0"][data-pred="1"]'));
+  const cellCount = Number(await offDiagonal.textContent());
+  await offDiagonal.click();
+  await expect(app.byTest('results-shown')).toHaveText(`${cellCount} rows`);
+  for (const row of await app.byTest('label-row').all()) {
+    await expect(row.locator('td').nth(2)).toHaveText('ham');
+    await expect(row.getByTestId('llm-label')).toHaveText('spam');
+  }
+  await app.byTest('results-filter').selectOption('disagreements');
+  const disagreements = Number((await app.byTest('results-shown').textContent()).split(' ')[0]);
+  expect(disagreements).toBeGreaterThanOrEqual(cellCount + invalid);
+  await app.byTest('results-filter').selectOption('all');
+  await expect(app.byTest('results-shown')).toHaveText('200 rows');
   await page.screenshot({ path: 'test-results/slice-results.png', fullPage: true });
 
   const exported = await app.exportCsv();

@@ -1,0 +1,163 @@
+// Accessibility and themes (issue #6): axe-core on every screen in the light and the
+// dark theme with 0 serious or critical violations, and no horizontal page overflow at
+// 768 px. Full-page screenshots of every screen land in test-results/screens/ (an
+// artifact, not committed): <theme>-<screen>.png and narrow-<screen>.png.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { Fannotate, ROOT, startServers, spamSample } from './support.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const SCREENS = path.join(ROOT, 'test-results/screens');
+const BLOCKING = new Set(['serious', 'critical']);
+
+// The app's CSP (script-src 'self') blocks the inline <script> that addScriptTag
+// injects axe with. This spec only, never the app: bypass the page's CSP so axe can
+// run. csp.mock.spec.mjs keeps checking that the policy itself is in force.
+test.use({ bypassCSP: true });
+
+let servers;
+test.beforeAll(async () => {
+  servers = await startServers();
+  fs.mkdirSync(SCREENS, { recursive: true });
+});
+test.afterAll(async () => servers?.close());
+
+/** Let toasts, transitions and late renders settle before a check or a screenshot. */
+async function settle(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.waitForTimeout(300);
+}
+
+/** Run axe on the whole document; return its violations, each with its screen. */
+async function axe(page, screen) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return res.violations.map((v) => ({ screen, ...v }));
+}
+
+/** One readable block per violation: rule, impact, screen, then each node's selector and html. */
+function describe(violations) {
+  return violations
+    .map((v) => [
+      `[${v.impact}] ${v.id} on ${v.screen}: ${v.help} (${v.helpUrl})`,
+      ...v.nodes.map((n) => `    ${JSON.stringify(n.target)}  ${n.html.replace(/\s+/g, ' ').slice(0, 200)}` +
+        (n.failureSummary ? `\n      ${n.failureSummary.replace(/\s+/g, ' ').slice(0, 300)}` : '')),
+    ].join('\n'))
+    .join('\n');
+}
+
+/** The whole workflow, calling `check(screenName)` once each screen shows what it should. */
+async function everyScreen(app, check) {
+  const page = app.page;
+  await app.open(servers.web.url);
+  await expect(page.getByText('No projects yet')).toBeVisible();
+  await check('projects-empty');
+
+  await app.byTest('nav-locality').click();
+  await expect(app.byTest('locality-empty')).toBeVisible();
+  await check('locality-empty');
+  await app.byTest('locality-close').click();
+
+  await app.createProject('Accessible');
+  await check('data-empty');
+  await app.importCsv(spamSample(30).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await expect(app.byTest('category-row')).toHaveCount(2);
+  await check('codebook');
+  await app.step('data');
+  await expect(app.byTest('gold-mapping')).toBeVisible();
+  await expect(app.byTest('gold-check')).toBeVisible();
+  await check('data');
+
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'generic', constraint: 'none' });
+  await app.testConnection();
+  await expect(app.byTest('connection-ok')).toBeVisible();
+  await expect(app.byTest('capabilities')).toBeVisible();
+  await check('endpoint');
+
+  await app.startRun();
+  await app.waitRunFinished(30);
+  await expect(app.byTest('run-list')).toBeVisible();
+  await check('run');
+
+  await app.step('review');
+  await expect(app.byTest('review-pane')).toBeVisible();
+  await expect(app.byTest('review-text')).toBeVisible();
+  await check('review');
+
+  await app.step('results');
+  await expect(app.byTest('metrics')).toBeVisible();
+  await expect(app.byTest('confusion-matrix')).toBeVisible();
+  await expect(app.byTest('labels-table')).toBeVisible();
+  await expect(app.byTest('export-data')).toBeVisible();
+  await check('results');
+
+  await app.byTest('nav-locality').click();
+  await app.byTest('locality-refresh').click();
+  await expect(app.byTest('locality-host').first()).toBeVisible();
+  await check('locality');
+  await app.byTest('locality-close').click();
+
+  await app.byTest('nav-projects').click();
+  await expect(app.byTest('project-list')).toContainText('Accessible');
+  await check('projects');
+}
+
+for (const theme of ['light', 'dark']) {
+  test.describe(`${theme} theme`, () => {
+    test.use({ colorScheme: theme });
+
+    test(`every screen: no serious or critical axe violation (${theme})`, async ({ page }, testInfo) => {
+      const app = new Fannotate(page);
+      const all = [];
+      await everyScreen(app, async (screen) => {
+        await settle(page);
+        await page.screenshot({ path: path.join(SCREENS, `${theme}-${screen}.png`), fullPage: true });
+        all.push(...(await axe(page, screen)));
+      });
+      // The dark theme is really applied (prefers-color-scheme reaches the app).
+      const bg = await app.byTest('fannotate').evaluate((el) => getComputedStyle(el).backgroundColor);
+      if (theme === 'dark') expect(bg).toBe('rgb(21, 23, 28)');
+      else expect(bg).not.toBe('rgb(21, 23, 28)');
+
+      await testInfo.attach(`axe-${theme}.json`, { body: JSON.stringify(all, null, 2), contentType: 'application/json' });
+      if (all.length) console.log(`axe violations, ${theme} theme:\n${describe(all)}`);
+      const blocking = all.filter((v) => BLOCKING.has(v.impact));
+      // One line per rule, screen and node: a short diff; the details are in the log above.
+      const lines = blocking.flatMap((v) => v.nodes.map((n) => `${v.impact} ${v.id} on ${v.screen}: ${n.target.join(' ')}`));
+      expect(lines, `serious/critical axe violations (${theme}):\n${describe(blocking)}`).toEqual([]);
+    });
+  });
+}
+
+test.describe('768 px wide', () => {
+  test.use({ colorScheme: 'light', viewport: { width: 768, height: 1000 } });
+
+  test('no screen overflows the page horizontally', async ({ page }) => {
+    const app = new Fannotate(page);
+    const overflows = [];
+    await everyScreen(app, async (screen) => {
+      await settle(page);
+      await page.screenshot({ path: path.join(SCREENS, `narrow-${screen}.png`), fullPage: true });
+      const o = await page.evaluate(() => {
+        const width = innerWidth;
+        const scroll = document.documentElement.scrollWidth;
+        if (scroll <= width + 1) return null;
+        // The outermost elements sticking out past the right edge: the culprits.
+        const out = [...document.querySelectorAll('body *')].filter((el) => {
+          const r = el.getBoundingClientRect();
+          return r.right > width + 1 && r.width > 0 && !(el.parentElement && el.parentElement.getBoundingClientRect().right > width + 1);
+        });
+        const name = (el) => el.tagName.toLowerCase() + (el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : '') +
+          (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+        return { scroll, width, elements: out.slice(0, 8).map((el) => `${name(el)} right=${Math.round(el.getBoundingClientRect().right)}`) };
+      });
+      if (o) overflows.push({ screen, ...o });
+    });
+    if (overflows.length) console.log(`horizontal overflow at 768 px:\n${JSON.stringify(overflows, null, 2)}`);
+    expect(overflows).toEqual([]);
+  });
+});

@@ -7,7 +7,8 @@ use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
-use fannotate_core::prompt::{render_prompt, PromptOptions};
+use fannotate_core::diff::{diff_lines, DiffLine};
+use fannotate_core::prompt::{render_messages, PromptOptions, Role};
 use leptos::prelude::*;
 
 /// Instruction for new attributes.
@@ -163,13 +164,59 @@ fn CodebookEditor(
             })
         }
     };
+    // The prompt as a run would send it, on a row of the dataset (the endpoint's
+    // system message and text cut included).
+    let sample = LocalResource::new(move || {
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        async move {
+            let endpoint = storage.endpoint(pid.clone()).await.ok().flatten();
+            let rows = match storage.dataset(pid).await.ok().flatten() {
+                Some(m) => storage
+                    .rows(m.id.clone(), 0, PREVIEW_ROWS)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| (r.id.clone(), r.cell(m.text_col).to_string()))
+                    .collect(),
+                None => Vec::new(),
+            };
+            (rows, endpoint)
+        }
+    });
+    let preview_row = RwSignal::new(0usize);
     let preview = Memo::new(move |_| {
+        let (rows, endpoint) = sample.get().unwrap_or_default();
+        let text = rows
+            .get(preview_row.get().min(rows.len().saturating_sub(1)))
+            .map(|r| r.1.clone())
+            .unwrap_or_else(|| "<the text of a row>".into());
+        let opts = PromptOptions {
+            max_text_chars: endpoint.as_ref().map(|e| e.max_text_chars as usize),
+            system: endpoint.and_then(|e| e.system_prompt),
+            ..Default::default()
+        };
         draft.with(|d| {
-            d.attributes
-                .get(sel())
-                .map(|a| render_prompt(a, "<the text of a row>", &PromptOptions::default()))
+            d.attributes.get(sel()).map(|a| {
+                render_messages(a, &text, &opts)
+                    .iter()
+                    .map(|m| {
+                        let who = match m.role {
+                            Role::System => "system",
+                            Role::User => "user",
+                        };
+                        format!("── {who} ──\n{}", m.content)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            })
         })
     });
+    let preview_choices = move || {
+        sample
+            .get()
+            .map(|(rows, _)| rows.into_iter().map(|r| r.0).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
 
     view! {
         <div class="fa-card">
@@ -240,8 +287,23 @@ fn CodebookEditor(
                 <textarea rows="8" data-testid="instruction" prop:value=attr_get(|a| a.instruction.clone())
                     on:input:target=move |ev| attr_set(|a, v| a.instruction = v)(ev.target().value())></textarea>
             </label>
-            <details class="fa-details">
-                <summary>"Prompt preview"</summary>
+            <details class="fa-details" open>
+                <summary>"Prompt preview (live, as a run sends it)"</summary>
+                <label class="fa-field">
+                    <span>"On row"</span>
+                    <select data-testid="preview-row" on:change:target=move |ev| preview_row.set(ev.target().value().parse().unwrap_or(0))>
+                        {move || {
+                            let choices = preview_choices();
+                            if choices.is_empty() {
+                                view! { <option value="0">"(no data yet: a placeholder text)"</option> }.into_any()
+                            } else {
+                                choices.into_iter().enumerate().map(|(i, id)| view! {
+                                    <option value=i.to_string() selected=move || preview_row.get() == i>{id}</option>
+                                }).collect_view().into_any()
+                            }
+                        }}
+                    </select>
+                </label>
                 <pre class="fa-pre" data-testid="prompt-preview">{move || preview.get().unwrap_or_default()}</pre>
             </details>
             {move || save_error().map(|m| view! { <p class="fa-error" role="alert" data-testid="codebook-error">{m}</p> })}
@@ -266,5 +328,84 @@ fn CodebookEditor(
                 <span class="fa-muted">{if version == 0 { "Not saved yet".to_string() } else { format!("Saved version: {version}") }}</span>
             </div>
         </div>
+        <CodebookVersions />
+    }
+}
+
+/// Rows offered for the prompt preview.
+const PREVIEW_ROWS: u32 = 50;
+
+/// Every saved version, and what changed between two of them.
+#[component]
+fn CodebookVersions() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let versions = LocalResource::new(move || {
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        async move { storage.codebook_versions(pid).await.unwrap_or_default() }
+    });
+    let from = RwSignal::new(None::<u32>);
+    let to = RwSignal::new(None::<u32>);
+    // Pretty JSON gives one field per line, so the diff reads field by field.
+    let pretty = |json: &str| {
+        serde_json::from_str::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| json.to_string())
+    };
+    let diff = Memo::new(move |_| {
+        let list = versions.get().unwrap_or_default();
+        let latest = list.iter().map(|v| v.version).max()?;
+        let b = to.get().unwrap_or(latest);
+        let a = from.get().unwrap_or(b.saturating_sub(1));
+        let text = |n: u32| {
+            list.iter()
+                .find(|v| v.version == n)
+                .map(|v| pretty(&v.json))
+        };
+        Some((a, b, diff_lines(&text(a)?, &text(b)?)))
+    });
+    let options = move |current: Box<dyn Fn() -> Option<u32> + Send + Sync>| {
+        versions
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let n = v.version;
+                let sel = current();
+                view! { <option value=n.to_string() selected=sel == Some(n)>{format!("version {n}")}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        {move || (versions.get().map_or(0, |v| v.len()) > 1).then(|| view! {
+            <div class="fa-card" data-testid="codebook-versions">
+                <h3>"Versions"</h3>
+                <div class="fa-row">
+                    <label class="fa-field"><span>"From"</span>
+                        <select data-testid="diff-from" on:change:target=move |ev| from.set(ev.target().value().parse().ok())>
+                            {options(Box::new(move || diff.get().map(|d| d.0)))}
+                        </select>
+                    </label>
+                    <label class="fa-field"><span>"To"</span>
+                        <select data-testid="diff-to" on:change:target=move |ev| to.set(ev.target().value().parse().ok())>
+                            {options(Box::new(move || diff.get().map(|d| d.1)))}
+                        </select>
+                    </label>
+                </div>
+                <pre class="fa-pre fa-diff" data-testid="codebook-diff">
+                    {move || diff.get().map(|(_, _, lines)| {
+                        let changed = lines.iter().any(|l| !matches!(l, DiffLine::Same(_)));
+                        if !changed {
+                            return view! { <span class="fa-muted">"No differences."</span> }.into_any();
+                        }
+                        lines.into_iter().map(|l| match l {
+                            DiffLine::Same(t) => view! { <span class="fa-diff__same">{format!("  {t}\n")}</span> }.into_any(),
+                            DiffLine::Removed(t) => view! { <del class="fa-diff__del" data-testid="diff-removed">{format!("- {t}\n")}</del> }.into_any(),
+                            DiffLine::Added(t) => view! { <ins class="fa-diff__add" data-testid="diff-added">{format!("+ {t}\n")}</ins> }.into_any(),
+                        }).collect_view().into_any()
+                    })}
+                </pre>
+            </div>
+        })}
     }
 }

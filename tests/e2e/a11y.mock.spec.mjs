@@ -31,11 +31,20 @@ async function settle(page) {
   await page.waitForTimeout(300);
 }
 
-/** Run axe on the whole document; return its violations, each with its screen. */
-async function axe(page, screen) {
+/** Run axe on the whole document (or `context`); return its violations, each with its screen. */
+async function axe(page, screen, context = null) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const res = await page.evaluate((c) => window.axe.run(c ?? document, { resultTypes: ['violations'] }), context);
   return res.violations.map((v) => ({ screen, ...v }));
+}
+
+/** Success toasts pile up during a fast workflow and cover the view (and hide its
+ *  contrast from axe): check them on their own, then dismiss them. */
+async function toastsChecked(page, screen) {
+  const toasts = page.getByTestId('toast');
+  const found = (await toasts.count()) ? await axe(page, `${screen} (toasts)`, '.fa-toasts') : [];
+  while (await toasts.count()) await toasts.first().getByRole('button', { name: 'Dismiss' }).click();
+  return found;
 }
 
 /** One readable block per violation: rule, impact, screen, then each node's selector and html. */
@@ -114,6 +123,7 @@ for (const theme of ['light', 'dark']) {
       const app = new Fannotate(page);
       const all = [];
       await everyScreen(app, async (screen) => {
+        all.push(...(await toastsChecked(page, screen)));
         await settle(page);
         await page.screenshot({ path: path.join(SCREENS, `${theme}-${screen}.png`), fullPage: true });
         all.push(...(await axe(page, screen)));
@@ -140,6 +150,7 @@ test.describe('768 px wide', () => {
     const app = new Fannotate(page);
     const overflows = [];
     await everyScreen(app, async (screen) => {
+      await toastsChecked(page, screen);
       await settle(page);
       await page.screenshot({ path: path.join(SCREENS, `narrow-${screen}.png`), fullPage: true });
       const o = await page.evaluate(() => {

@@ -84,7 +84,7 @@ fn Workbench(
         <header class="fa-header">
             <h1 class="fa-title">"Fannotate"</h1>
             {move || project_name().map(|n| view! { <span class="fa-header__project" data-testid="current-project">{n}</span> })}
-            <button class="fa-btn fa-btn--ghost" data-testid="nav-locality" aria-expanded=move || show_locality.get().to_string()
+            <button class="fa-btn fa-btn--ghost fa-header__actions" data-testid="nav-locality" aria-expanded=move || show_locality.get().to_string()
                 on:click=move |_| show_locality.update(|v| *v = !*v)>"Where your data goes"</button>
             <button class="fa-btn fa-btn--ghost" data-testid="nav-projects" on:click=move |_| state.project.set(None)>"Projects"</button>
         </header>
@@ -92,7 +92,7 @@ fn Workbench(
             <DataLocality on_close=Callback::new(move |_| show_locality.set(false)) />
         </Show>
         {move || if state.project.with(Option::is_none) {
-            view! { <ProjectsView/> }.into_any()
+            view! { <main class="fa-main"><ProjectsView/></main> }.into_any()
         } else {
             view! {
                 <div class="fa-layout">

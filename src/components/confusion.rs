@@ -56,7 +56,7 @@ pub fn ConfusionMatrix(
             <caption>"Rows: gold label · columns: LLM label · choose a count to list those rows"</caption>
             <thead>
                 <tr>
-                    <th></th>
+                    <td></td>
                     {header}
                 </tr>
             </thead>

@@ -392,7 +392,7 @@ fn CodebookVersions() -> impl IntoView {
                         </select>
                     </label>
                 </div>
-                <pre class="fa-pre fa-diff" data-testid="codebook-diff">
+                <pre class="fa-pre fa-diff" data-testid="codebook-diff" tabindex="0" aria-label="Differences between the versions">
                     {move || diff.get().map(|(_, _, lines)| {
                         let changed = lines.iter().any(|l| !matches!(l, DiffLine::Same(_)));
                         if !changed {

@@ -285,6 +285,7 @@ pub fn DataView() -> impl IntoView {
                 }.into_any(),
                 Some(Ok((Some(meta), rows))) => view! {
                     {dataset_summary(meta.clone(), rows)}
+                    <super::browse::DataBrowser meta=meta.clone() />
                     <GoldMapping meta />
                 }.into_any(),
             }}
@@ -452,7 +453,7 @@ fn preview_table(t: &Table) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="fa-scroll">
+        <div class="fa-scroll" tabindex="0" role="region" aria-label="Preview of the file">
             <table class="fa-table">
                 <thead><tr>{head}</tr></thead>
                 <tbody>{body}</tbody>

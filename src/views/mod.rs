@@ -1,5 +1,6 @@
 //! One screen per workflow step.
 
+pub mod browse;
 pub mod codebook;
 pub mod data;
 pub mod endpoint;

@@ -393,7 +393,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                 view! {
                     <tr data-testid="label-row">
                         <td>{r.id.clone()}</td>
-                        <td>{snippet(r.cell(text_col), 140)}</td>
+                        <td class="fa-cell--text">{snippet(r.cell(text_col), 140)}</td>
                         <td class="fa-label fa-label--human">{gold_col.map(|g| r.cell(g).to_string()).unwrap_or_default()}</td>
                         <td><span class=class data-testid="llm-label">{label}</span></td>
                         <td data-testid="confidence">{a.as_ref().and_then(|a| a.confidence).map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_default()}</td>
@@ -440,10 +440,12 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                 </label>
                 <p class="fa-muted" data-testid="results-shown">{move || format!("{} rows", shown.with(Vec::len))}</p>
             </div>
+            <div class="fa-scroll" tabindex="0" role="region" aria-label="Labels">
             <table class="fa-table" data-testid="labels-table">
                 <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Confidence"</th><th scope="col">"Raw answer"</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
+            </div>
             <div class="fa-row fa-pager">
                 <button class="fa-btn" data-testid="prev-page" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
                 <span data-testid="page-info">{move || format!("Page {} of {}", page.get().min(total_pages() - 1) + 1, total_pages())}</span>

@@ -447,7 +447,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                                 <strong data-testid="review-id">{r.id.clone()}</strong>
                                 <span class="fa-muted">{format!("row {}", r.idx + 1)}</span>
                             </header>
-                            <div class="fa-review__text" data-testid="review-text">{r.cell(text_col).to_string()}</div>
+                            <div class="fa-review__text" data-testid="review-text" tabindex="0" role="region" aria-label="Item text">{r.cell(text_col).to_string()}</div>
                             <dl class="fa-stats">
                                 <div>
                                     <dt>"Human"</dt>

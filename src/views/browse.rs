@@ -1,0 +1,218 @@
+//! Browse a stored dataset: search, page, per-column statistics, and a viewer
+//! for one row's full text.
+
+use super::snippet;
+use crate::error::AppError;
+use crate::model::{DatasetMeta, RowRecord};
+use crate::state::AppState;
+use leptos::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Rows per page.
+const PAGE: usize = 25;
+/// Distinct values tracked per column before counting stops being exact.
+const DISTINCT_CAP: usize = 10_000;
+
+/// Summary of one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnStats {
+    /// Header.
+    pub name: String,
+    /// Non-empty cells.
+    pub filled: usize,
+    /// Distinct non-empty values (at most [`DISTINCT_CAP`], then "more than").
+    pub distinct: usize,
+    /// Whether `distinct` hit the cap.
+    pub distinct_capped: bool,
+    /// Mean length in characters of non-empty cells.
+    pub mean_chars: f64,
+    /// Most frequent values with counts (up to three).
+    pub top: Vec<(String, usize)>,
+}
+
+/// Statistics of every column.
+pub fn column_stats(columns: &[String], rows: &[RowRecord]) -> Vec<ColumnStats> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            let (mut filled, mut chars, mut capped) = (0usize, 0usize, false);
+            for r in rows {
+                let v = r.cell(c).trim();
+                if v.is_empty() {
+                    continue;
+                }
+                filled += 1;
+                chars += v.chars().count();
+                if let Some(n) = counts.get_mut(v) {
+                    *n += 1;
+                } else if counts.len() < DISTINCT_CAP {
+                    counts.insert(v, 1);
+                } else {
+                    capped = true;
+                }
+            }
+            let mut top: Vec<(String, usize)> =
+                counts.iter().map(|(v, n)| (v.to_string(), *n)).collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            top.truncate(3);
+            ColumnStats {
+                name: name.clone(),
+                filled,
+                distinct: counts.len(),
+                distinct_capped: capped,
+                mean_chars: if filled == 0 {
+                    0.0
+                } else {
+                    chars as f64 / filled as f64
+                },
+                top,
+            }
+        })
+        .collect()
+}
+
+/// Search, pages, column statistics and a row viewer over the dataset.
+#[component]
+pub fn DataBrowser(
+    /// The dataset to browse.
+    meta: DatasetMeta,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let (id, n) = (meta.id.clone(), meta.row_count);
+    let rows = LocalResource::new(move || {
+        let (storage, id) = (state.storage(), id.clone());
+        async move {
+            storage
+                .rows(id, 0, n)
+                .await
+                .map(Arc::new)
+                .map_err(AppError::from)
+        }
+    });
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(0usize);
+    let open = RwSignal::new(None::<usize>);
+    let meta = StoredValue::new(meta);
+    view! {
+        <details class="fa-card" data-testid="data-browser">
+            <summary>"Browse, search and column statistics"</summary>
+            {move || match rows.get() {
+                None => view! { <p class="fa-muted">"Loading rows…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(all)) => {
+                    let (columns, text_col) = meta.with_value(|m| (m.columns.clone(), m.text_col));
+                    let stats = column_stats(&columns, &all);
+                    let all_f = all.clone();
+                    let hits = Memo::new(move |_| {
+                        let needle = search.get().to_lowercase();
+                        (0..all_f.len())
+                            .filter(|&i| needle.is_empty() || all_f[i].cells.iter().any(|c| c.to_lowercase().contains(&needle)) || all_f[i].id.to_lowercase().contains(&needle))
+                            .collect::<Vec<usize>>()
+                    });
+                    let pages = move || hits.with(|h| h.len().div_ceil(PAGE).max(1));
+                    let all_v = all.clone();
+                    let all_o = all.clone();
+                    view! {
+                        <table class="fa-table fa-table--compact" data-testid="column-stats">
+                            <caption>{format!("Columns over all {} rows", all.len())}</caption>
+                            <thead><tr><th scope="col">"Column"</th><th scope="col">"Filled"</th><th scope="col">"Distinct"</th><th scope="col">"Mean length"</th><th scope="col">"Most frequent"</th></tr></thead>
+                            <tbody>
+                                {stats.into_iter().map(|s| view! {
+                                    <tr data-testid="column-stat">
+                                        <th scope="row">{s.name.clone()}</th>
+                                        <td>{s.filled}</td>
+                                        <td>{if s.distinct_capped { format!("> {}", s.distinct) } else { s.distinct.to_string() }}</td>
+                                        <td>{format!("{:.0}", s.mean_chars)}</td>
+                                        <td>{s.top.iter().map(|(v, n)| format!("{} ({n})", snippet(v, 30))).collect::<Vec<_>>().join(", ")}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <div class="fa-row">
+                            <label class="fa-field">
+                                <span>"Search in all columns"</span>
+                                <input type="search" data-testid="data-search" prop:value=move || search.get()
+                                    on:input:target=move |ev| { search.set(ev.target().value()); page.set(0) } />
+                            </label>
+                            <p class="fa-muted" data-testid="data-hits">{move || format!("{} rows", hits.with(Vec::len))}</p>
+                        </div>
+                        <div class="fa-scroll" tabindex="0" role="region" aria-label="Rows">
+                        <table class="fa-table" data-testid="data-rows">
+                            <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col"><span class="fa-visually-hidden">"Open"</span></th></tr></thead>
+                            <tbody>
+                                {move || {
+                                    let p = page.get().min(pages() - 1);
+                                    hits.with(|h| h.iter().skip(p * PAGE).take(PAGE).copied().collect::<Vec<_>>())
+                                        .into_iter()
+                                        .map(|i| {
+                                            let r = &all_v[i];
+                                            view! {
+                                                <tr data-testid="data-row">
+                                                    <td>{r.id.clone()}</td>
+                                                    <td class="fa-cell--text">{snippet(r.cell(text_col), 160)}</td>
+                                                    <td><button class="fa-btn" data-testid="open-row" on:click=move |_| open.set(Some(i))>"Open"</button></td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </tbody>
+                        </table>
+                        </div>
+                        <div class="fa-row fa-pager">
+                            <button class="fa-btn" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+                            <span data-testid="data-page">{move || format!("Page {} of {}", page.get().min(pages() - 1) + 1, pages())}</span>
+                            <button class="fa-btn" disabled=move || page.get() + 1 >= pages() on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                        </div>
+                        {move || open.get().map(|i| {
+                            let r = all_o[i].clone();
+                            let columns = columns.clone();
+                            view! {
+                                <section class="fa-card fa-row-viewer" data-testid="row-viewer" aria-label="Row">
+                                    <header class="fa-row"><strong>{r.id.clone()}</strong><span class="fa-muted">{format!("row {}", r.idx + 1)}</span>
+                                        <button class="fa-btn" data-testid="close-row" on:click=move |_| open.set(None)>"Close"</button></header>
+                                    <div class="fa-review__text" data-testid="row-text" tabindex="0" role="region" aria-label="Row text">{r.cell(text_col).to_string()}</div>
+                                    <dl class="fa-stats">
+                                        {columns.iter().enumerate().filter(|(c, _)| *c != text_col).map(|(c, name)| view! {
+                                            <div><dt>{name.clone()}</dt><dd>{r.cell(c).to_string()}</dd></div>
+                                        }).collect_view()}
+                                    </dl>
+                                </section>
+                            }
+                        })}
+                    }.into_any()
+                }
+            }}
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_statistics() {
+        let rows: Vec<RowRecord> = [("a", "ham"), ("bb", "spam"), ("", "ham"), ("cccc", "ham")]
+            .iter()
+            .enumerate()
+            .map(|(i, (t, l))| RowRecord {
+                dataset_id: "d".into(),
+                idx: i as u32,
+                id: i.to_string(),
+                cells: vec![t.to_string(), l.to_string()],
+            })
+            .collect();
+        let s = column_stats(&["text".into(), "label".into()], &rows);
+        assert_eq!((s[0].filled, s[0].distinct), (3, 3));
+        assert!((s[0].mean_chars - 7.0 / 3.0).abs() < 1e-12);
+        assert_eq!(
+            s[1].top,
+            vec![("ham".to_string(), 3), ("spam".to_string(), 1)]
+        );
+        assert!(!s[1].distinct_capped);
+    }
+}

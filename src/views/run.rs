@@ -14,11 +14,16 @@ use fannotate_core::AttributeKind;
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
 
+/// The attribute choice that runs every attribute in turn.
+const ALL_ATTRIBUTES: &str = "__all_attributes__";
+
 /// What a run needs, loaded together.
 #[derive(Clone)]
 struct Setup {
     dataset: Option<crate::model::DatasetMeta>,
     codebook: Option<crate::model::CodebookVersion>,
+    /// Every saved version, newest first, for the prompt-version choice.
+    versions: Vec<crate::model::CodebookVersion>,
     endpoint: Option<crate::model::EndpointConfig>,
     runs: Vec<RunRecord>,
 }
@@ -29,15 +34,17 @@ async fn start_run(
     setup: Setup,
     attribute_name: String,
     scope: Scope,
-) -> Result<(), AppError> {
+    version: Option<u32>,
+) -> Result<RunStatus, AppError> {
     let storage = state.storage();
-    let (Some(ds), Some(cbv)) = (setup.dataset, setup.codebook) else {
-        return Ok(());
+    let chosen = version.and_then(|n| setup.versions.iter().find(|v| v.version == n).cloned());
+    let (Some(ds), Some(cbv)) = (setup.dataset, chosen.or(setup.codebook)) else {
+        return Ok(RunStatus::Failed);
     };
     let endpoint = setup.endpoint.unwrap_or_else(|| default_endpoint(&state));
     let codebook = cbv.codebook()?;
     let Some(attribute) = codebook.attribute(&attribute_name).cloned() else {
-        return Ok(());
+        return Ok(RunStatus::Failed);
     };
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
     let selected = if scope == Scope::All {
@@ -85,7 +92,7 @@ async fn start_run(
                 scope.label()
             ),
         );
-        return Ok(());
+        return Ok(RunStatus::Failed);
     }
     let task_rows = selected.as_ref().map(|s| row_ranges(s.iter().copied()));
     let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
@@ -120,6 +127,31 @@ async fn start_run(
         task_rows,
     };
     launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// Run every attribute of the chosen codebook version, one run after another;
+/// a cancel or a failure stops the queue.
+async fn start_all(
+    state: AppState,
+    setup: Setup,
+    scope: Scope,
+    version: Option<u32>,
+) -> Result<RunStatus, AppError> {
+    let cbv = version
+        .and_then(|n| setup.versions.iter().find(|v| v.version == n).cloned())
+        .or_else(|| setup.codebook.clone());
+    let names: Vec<String> = match cbv {
+        Some(v) => v.codebook()?.attributes.into_iter().map(|a| a.name).collect(),
+        None => Vec::new(),
+    };
+    let mut last = RunStatus::Completed;
+    for name in names {
+        last = start_run(state, setup.clone(), name, scope, version).await?;
+        if last != RunStatus::Completed {
+            break;
+        }
+    }
+    Ok(last)
 }
 
 /// The `fannotate:run-progress` event's detail.
@@ -164,7 +196,11 @@ enum Continue {
 
 /// Continue an earlier run with its own settings and codebook version; finished
 /// rows are skipped, so no task is done twice.
-async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Result<(), AppError> {
+async fn continue_run(
+    state: AppState,
+    mut run: RunRecord,
+    how: Continue,
+) -> Result<RunStatus, AppError> {
     let storage = state.storage();
     let Some(ds) = storage
         .dataset(run.project_id.clone())
@@ -175,7 +211,7 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
             ToastKind::Error,
             "The run's dataset was replaced by a new import; start a new run.",
         );
-        return Ok(());
+        return Ok(RunStatus::Failed);
     };
     let versions = storage.codebook_versions(run.project_id.clone()).await?;
     let Some(attribute) = versions
@@ -188,7 +224,7 @@ async fn continue_run(state: AppState, mut run: RunRecord, how: Continue) -> Res
             ToastKind::Error,
             "The run's codebook version is gone; start a new run.",
         );
-        return Ok(());
+        return Ok(RunStatus::Failed);
     };
     let stored = storage
         .annotations(ds.id.clone(), run_source(&run.id))
@@ -233,7 +269,7 @@ async fn launch(
     attribute: fannotate_core::Attribute,
     tasks: Vec<RunTask>,
     base: Counts,
-) -> Result<(), AppError> {
+) -> Result<RunStatus, AppError> {
     let control = RunControl::new()?;
     state.active_run.set(Some(ActiveRun {
         run_id: run.id.clone(),
@@ -296,13 +332,13 @@ async fn launch(
                 .unwrap_or_else(|| "The run stopped.".into()),
         ),
     }
-    Ok(())
+    Ok(run.status)
 }
 
 /// Spawn a run-changing task, reporting its error.
-fn spawn_run(
+fn spawn_run<T: 'static>(
     state: AppState,
-    fut: impl std::future::Future<Output = Result<(), AppError>> + 'static,
+    fut: impl std::future::Future<Output = Result<T, AppError>> + 'static,
 ) {
     leptos::task::spawn_local(async move {
         if let Err(e) = fut.await {
@@ -322,6 +358,11 @@ pub fn RunView() -> impl IntoView {
             Ok::<_, AppError>(Setup {
                 dataset: storage.dataset(pid.clone()).await?,
                 codebook: storage.latest_codebook(pid.clone()).await?,
+                versions: {
+                    let mut v = storage.codebook_versions(pid.clone()).await?;
+                    v.sort_by(|a, b| b.version.cmp(&a.version));
+                    v
+                },
                 endpoint: storage.endpoint(pid.clone()).await?,
                 runs: storage.runs(pid).await?,
             })
@@ -329,6 +370,7 @@ pub fn RunView() -> impl IntoView {
     });
     let attribute_choice = RwSignal::new(None::<String>);
     let scope = RwSignal::new(Scope::All);
+    let version_choice = RwSignal::new(None::<u32>);
     let running = move || state.active_run.with(|r| r.is_some());
 
     view! {
@@ -356,8 +398,25 @@ pub fn RunView() -> impl IntoView {
                         None => "No endpoint saved: the default local endpoint will be used (Endpoint step).".into(),
                     };
                     let rows = s.dataset.as_ref().map_or(0, |d| d.row_count);
-                    let first = attributes.first().cloned().unwrap_or_default();
-                    let chosen = move || attribute_choice.get().unwrap_or_else(|| first.clone());
+                    // The attributes of the chosen prompt version (the latest by default).
+                    let versions = StoredValue::new(s.versions.clone());
+                    let names = Memo::new(move |_| {
+                        let want = version_choice.get();
+                        versions.with_value(|vs| {
+                            vs.iter()
+                                .find(|v| want.is_none_or(|n| v.version == n))
+                                .and_then(|v| v.codebook().ok())
+                                .map(|cb| cb.attributes.into_iter().map(|a| a.name).collect::<Vec<_>>())
+                                .unwrap_or_default()
+                        })
+                    });
+                    let chosen = move || {
+                        let names = names.get();
+                        attribute_choice
+                            .get()
+                            .filter(|a| a == ALL_ATTRIBUTES || names.contains(a))
+                            .unwrap_or_else(|| names.first().cloned().unwrap_or_default())
+                    };
                     let runs = s.runs.clone();
                     let s_start = s.clone();
                     view! {
@@ -367,8 +426,21 @@ pub fn RunView() -> impl IntoView {
                                 <label class="fa-field">
                                     <span>"Attribute"</span>
                                     <select data-testid="run-attribute" on:change:target=move |ev| attribute_choice.set(Some(ev.target().value()))>
-                                        {attributes.iter().map(|a| { let a2 = a.clone(); let c = chosen.clone(); view! {
-                                            <option value=a.clone() selected=move || c() == a2>{a.clone()}</option>
+                                        {move || names.get().into_iter().map(|a| { let a2 = a.clone(); view! {
+                                            <option value=a.clone() selected=move || chosen() == a2>{a.clone()}</option>
+                                        }}).collect_view()}
+                                        {move || (names.with(Vec::len) > 1).then(|| view! {
+                                            <option value=ALL_ATTRIBUTES selected=move || chosen() == ALL_ATTRIBUTES>"All attributes (one run each)"</option>
+                                        })}
+                                    </select>
+                                </label>
+                                <label class="fa-field">
+                                    <span>"Prompt version"</span>
+                                    <select data-testid="run-version" on:change:target=move |ev| version_choice.set(ev.target().value().parse().ok())>
+                                        {s.versions.iter().enumerate().map(|(i, v)| { let n = v.version; view! {
+                                            <option value=n.to_string() selected=move || version_choice.get().map_or(i == 0, |c| c == n)>
+                                                {format!("v{n}{}", if i == 0 { " (latest)" } else { "" })}
+                                            </option>
                                         }}).collect_view()}
                                     </select>
                                 </label>
@@ -388,7 +460,12 @@ pub fn RunView() -> impl IntoView {
                                     disabled=move || missing.is_some() || running()
                                     on:click=move |_| {
                                         let (s, attr) = (s_start.clone(), chosen());
-                                        spawn_run(state, start_run(state, s, attr, scope.get_untracked()));
+                                        let (sc, v) = (scope.get_untracked(), version_choice.get_untracked());
+                                        if attr == ALL_ATTRIBUTES {
+                                            spawn_run(state, start_all(state, s, sc, v));
+                                        } else {
+                                            spawn_run(state, start_run(state, s, attr, sc, v));
+                                        }
                                     }>"Start run"</button>
                                 <button class="fa-btn" data-testid="pause-run" disabled=move || !running()
                                     on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
@@ -477,7 +554,7 @@ fn RunList(
                             <td>{format_date(r.started_at)}</td>
                             <td>{r.attribute.clone()}</td>
                             <td>{format!("{} · {}", r.scope.label(), r.total)}</td>
-                            <td>{r.endpoint.model.clone()}</td>
+                            <td>{format!("{} · prompt v{}", r.endpoint.model, r.codebook_version)}</td>
                             <td data-testid="run-status">{move || shown().label()}</td>
                             <td>{r.valid}</td>
                             <td>{r.invalid}</td>

@@ -1,7 +1,7 @@
 // The LLM engine against the mock: capability probing, answer styles, mixed
 // faults, pause, replications, an endpoint pool and run scopes.
 import { test, expect } from '@playwright/test';
-import { Fannotate, startServers, spamSample, mockAdmin, chatPosts, tempFile, SPAM_CSV } from './support.mjs';
+import { Fannotate, startServers, spamSample, mockAdmin, chatPosts, tempFile, SPAM_CSV, SHARED } from './support.mjs';
 import { startMock } from '../mock/server.mjs';
 
 const SPAM = [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']];
@@ -226,4 +226,27 @@ test('scopes: validation set, unlabelled rows, failed rows', async ({ page }) =>
   await app.byTest('run-scope').selectOption('unlabelled');
   await app.byTest('start-run').click();
   await expect(page.getByText('No rows in the scope "Unlabelled rows"')).toBeVisible();
+});
+
+test('one run per attribute in turn, with a chosen prompt version', async ({ page }) => {
+  const app = new Fannotate(page);
+  await setUp(app, 'All attributes', 8, { constraint: 'none' });
+  // Version 2: the original tool's codebook with eight attributes.
+  await app.step('codebook');
+  await app.byTest('codebook-file').setInputFiles(`${SHARED}/fixtures/fannotate/codebook.json`);
+  await expect(page.getByText('Codebook saved as version 2.').last()).toBeVisible();
+  await app.step('run');
+  await app.byTest('run-attribute').selectOption('__all_attributes__');
+  await app.byTest('run-version').selectOption('2');
+  await app.byTest('start-run').click();
+  await expect(app.byTest('run-row')).toHaveCount(8, { timeout: 60_000 });
+  await expect(app.byTest('cancel-run')).toBeDisabled({ timeout: 60_000 });
+  await expect(app.byTest('run-status')).toHaveText(Array(8).fill('completed'));
+  for (const row of await app.byTest('run-row').all()) await expect(row).toContainText('prompt v2');
+  // Version 1 still runs, on its own attribute.
+  await app.byTest('run-version').selectOption('1');
+  await app.byTest('run-attribute').selectOption('spam');
+  await app.byTest('start-run').click();
+  await expect(app.byTest('run-row')).toHaveCount(9, { timeout: 60_000 });
+  await expect(app.byTest('run-row').first()).toContainText('prompt v1');
 });

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
-/// A confusion matrix as a table with heat-tinted cells (rows = gold, columns = predicted).
+/// A confusion matrix as an SVG heatmap (rows = gold, columns = predicted);
+/// with `on_cell`, each non-empty cell is a button that lists its rows.
 #[component]
 pub fn ConfusionMatrix(
     /// Label order of rows and columns.
@@ -11,56 +12,87 @@ pub fn ConfusionMatrix(
     #[prop(optional)]
     on_cell: Option<Callback<(usize, usize)>>,
 ) -> impl IntoView {
+    const CELL: f64 = 56.0;
+    const LEFT: f64 = 120.0;
+    const TOP: f64 = 40.0;
+    let n = labels.len();
     let max = matrix.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
-    let labels_for_cells = std::sync::Arc::new(labels.clone());
-    let header = labels
+    let (w, h) = (LEFT + CELL * n as f64 + 8.0, TOP + CELL * n as f64 + 8.0);
+    let short = |s: &str| {
+        let cut: String = s.chars().take(14).collect();
+        if cut.len() < s.len() {
+            format!("{cut}…")
+        } else {
+            cut
+        }
+    };
+    let heads = labels
         .iter()
-        .map(|l| view! { <th scope="col">{l.clone()}</th> })
-        .collect_view();
-    let body = labels
-        .iter()
-        .zip(matrix)
         .enumerate()
-        .map(|(i, (label, row))| {
+        .map(|(j, l)| {
+            view! {
+                <text class="fa-cm__head" x=LEFT + CELL * (j as f64 + 0.5) y=TOP - 10.0 text-anchor="middle">
+                    <title>{l.clone()}</title>{short(l)}
+                </text>
+            }
+        })
+        .collect_view();
+    let rows = matrix
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
             let cells = row
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(j, n)| {
-                    let class = if i == j {
-                        "fa-cm__cell fa-cm__cell--diag"
-                    } else {
-                        "fa-cm__cell"
+                .map(|(j, &count)| {
+                    let (x, y) = (LEFT + CELL * j as f64, TOP + CELL * i as f64);
+                    let heat = count as f64 / max;
+                    let class = if i == j { "fa-cm__rect fa-cm__rect--diag" } else { "fa-cm__rect" };
+                    let label = format!("{count} rows, gold {}, predicted {}", labels[i], labels[j]);
+                    let dark = heat > 0.55;
+                    let body = view! {
+                        <rect class=class x=x + 1.0 y=y + 1.0 width=CELL - 2.0 height=CELL - 2.0 rx="3"
+                            style=("--fa-heat", format!("{heat:.3}"))></rect>
+                        <text class=if dark { "fa-cm__count fa-cm__count--dark" } else { "fa-cm__count" }
+                            x=x + CELL / 2.0 y=y + CELL / 2.0 + 5.0 text-anchor="middle">{count}</text>
                     };
-                    let heat = format!("{:.3}", n as f64 / max);
-                    let cell: AnyView = match on_cell {
-                        Some(cb) if n > 0 => view! {
-                            <button class="fa-cm__open" data-testid="cm-cell" data-gold=i.to_string() data-pred=j.to_string()
-                                aria-label=format!("{n} rows, gold {}, predicted {}: show them", labels_for_cells[i], labels_for_cells[j])
-                                on:click=move |_| cb.run((i, j))>{n}</button>
-                        }.into_any(),
-                        _ => view! { <span>{n}</span> }.into_any(),
-                    };
-                    view! { <td class=class style=("--fa-heat", heat)>{cell}</td> }
+                    match on_cell {
+                        Some(cb) if count > 0 => view! {
+                            <g class="fa-cm__open" role="button" tabindex="0" data-testid="cm-cell"
+                                data-gold=i.to_string() data-pred=j.to_string() data-count=count.to_string() aria-label=format!("{label}: show them")
+                                on:click=move |_| cb.run((i, j))
+                                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                    if ev.key() == "Enter" || ev.key() == " " {
+                                        ev.prevent_default();
+                                        cb.run((i, j));
+                                    }
+                                }>
+                                <title>{label.clone()}</title>
+                                {body}
+                            </g>
+                        }
+                        .into_any(),
+                        _ => view! { <g><title>{label.clone()}</title>{body}</g> }.into_any(),
+                    }
                 })
                 .collect_view();
             view! {
-                <tr>
-                    <th scope="row">{label.clone()}</th>
+                <g>
+                    <text class="fa-cm__head" x=LEFT - 8.0 y=TOP + CELL * (i as f64 + 0.5) + 5.0 text-anchor="end">
+                        <title>{labels[i].clone()}</title>{short(&labels[i])}
+                    </text>
                     {cells}
-                </tr>
+                </g>
             }
         })
         .collect_view();
     view! {
-        <table class="fa-cm" data-testid="confusion-matrix">
-            <caption>"Rows: gold label · columns: LLM label · choose a count to list those rows"</caption>
-            <thead>
-                <tr>
-                    <td></td>
-                    {header}
-                </tr>
-            </thead>
-            <tbody>{body}</tbody>
-        </table>
+        <figure class="fa-figure fa-cm" data-testid="confusion-matrix">
+            <svg role="group" aria-label="Confusion matrix" viewBox=format!("0 0 {w} {h}") width=w.to_string() class="fa-cm__svg">
+                {heads}
+                {rows}
+            </svg>
+            <figcaption class="fa-muted">"Rows: gold label · columns: LLM label · choose a count to list those rows"</figcaption>
+        </figure>
     }
 }

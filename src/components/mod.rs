@@ -2,10 +2,12 @@
 
 pub mod class_bars;
 pub mod confusion;
+pub mod histogram;
 pub mod progress;
 pub mod toasts;
 
 pub use class_bars::ClassBars;
 pub use confusion::ConfusionMatrix;
+pub use histogram::Histogram;
 pub use progress::ProgressBar;
 pub use toasts::Toasts;

@@ -1,7 +1,7 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
 use super::snippet;
-use crate::components::{ClassBars, ConfusionMatrix};
+use crate::components::{ClassBars, ConfusionMatrix, Histogram};
 use crate::error::AppError;
 use crate::error::ImportError;
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
@@ -108,6 +108,24 @@ impl Labelled {
         Some(rouge_mean(&pairs, tok))
     }
 
+    /// ROUGE-L F of each row's free-text answer against its gold text (Unicode
+    /// words), where both exist.
+    fn rouge_per_row(&self) -> Vec<Option<f64>> {
+        let Some(gold_col) = self.meta.gold_for(&self.run.attribute) else {
+            return vec![None; self.rows.len()];
+        };
+        self.rows
+            .iter()
+            .zip(&self.labels)
+            .map(|(r, a)| {
+                let gold = r.cell(gold_col);
+                let answer = a.as_ref()?.value.as_deref()?;
+                (!gold.trim().is_empty())
+                    .then(|| fannotate_core::rouge::rouge(gold, answer, Tokenizer::UnicodeWords).rouge_l)
+            })
+            .collect()
+    }
+
     fn count(&self, status: AnnotationStatus) -> usize {
         self.labels
             .iter()
@@ -187,6 +205,7 @@ fn rouge_view(l: &Labelled) -> impl IntoView {
     ) else {
         return view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any();
     };
+    let per_item: Vec<f64> = l.rouge_per_row().into_iter().flatten().collect();
     let row = |name: &'static str, testid: &'static str, r: &RougeReport| {
         view! {
             <tr data-testid=testid>
@@ -206,6 +225,7 @@ fn rouge_view(l: &Labelled) -> impl IntoView {
                 {row("rouge-score default (a–z, 0–9 only)", "rouge-default", &default)}
             </tbody>
         </table>
+        <Histogram values=per_item name="ROUGE-L F (Unicode words)".to_string() />
     }
     .into_any()
 }
@@ -377,13 +397,15 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             .collect::<Vec<usize>>()
     });
     let total_pages = move || shown.with(|s| s.len().div_ceil(PAGE_SIZE).max(1));
+    let per_item: Vec<Option<f64>> = if l.run.free_text { l.rouge_per_row() } else { Vec::new() };
+    let free_text = l.run.free_text;
     let l_table = l.clone();
     let table = move || {
         let p = page.get().min(total_pages() - 1);
         shown.with(|idx| idx.iter().skip(p * PAGE_SIZE).take(PAGE_SIZE).copied().collect::<Vec<_>>())
             .into_iter()
-            .map(|i| (&l_table.rows[i], &l_table.labels[i]))
-            .map(|(r, a)| {
+            .map(|i| (i, &l_table.rows[i], &l_table.labels[i]))
+            .map(|(i, r, a)| {
                 let (label, class, raw) = match a {
                     Some(a) if a.status == AnnotationStatus::Valid => (a.value.clone().unwrap_or_default(), "fa-label fa-label--llm", String::new()),
                     Some(a) if a.status == AnnotationStatus::Invalid => ("invalid".to_string(), "fa-label fa-label--invalid", a.raw.clone()),
@@ -397,6 +419,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                         <td class="fa-label fa-label--human">{gold_col.map(|g| r.cell(g).to_string()).unwrap_or_default()}</td>
                         <td><span class=class data-testid="llm-label">{label}</span></td>
                         <td data-testid="confidence">{a.as_ref().and_then(|a| a.confidence).map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_default()}</td>
+                        {free_text.then(|| view! { <td data-testid="rouge-item">{per_item.get(i).copied().flatten().map(|v| format!("{v:.3}")).unwrap_or_default()}</td> })}
                         <td class="fa-muted">{snippet(&raw, 80)}</td>
                     </tr>
                 }
@@ -442,7 +465,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             </div>
             <div class="fa-scroll" tabindex="0" role="region" aria-label="Labels">
             <table class="fa-table" data-testid="labels-table">
-                <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Confidence"</th><th scope="col">"Raw answer"</th></tr></thead>
+                <thead><tr><th scope="col">"Id"</th><th scope="col">"Text"</th><th scope="col">"Gold (human)"</th><th scope="col">"LLM label"</th><th scope="col">"Confidence"</th>{free_text.then(|| view! { <th scope="col">"ROUGE-L"</th> })}<th scope="col">"Raw answer"</th></tr></thead>
                 <tbody>{table}</tbody>
             </table>
             </div>

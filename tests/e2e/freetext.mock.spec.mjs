@@ -28,6 +28,9 @@ test('a free-text attribute runs without a constraint and shows ROUGE with both 
   await expect(app.byTest('rouge-unicode').locator('td').first()).toHaveText('1.000');
   await expect(app.byTest('rouge-default').locator('td').first()).toHaveText('1.000');
   await expect(app.byTest('results-counts')).toHaveText('20 labelled · 0 invalid answers · 0 failed requests');
+  // Per item, and its distribution: all 20 in the top bin.
+  await expect(app.byTest('rouge-item').first()).toHaveText('1.000');
+  await expect(app.byTest('histogram-bin').last()).toHaveAttribute('data-count', '20');
   // llama.cpp preset asks for logprobs; the mock gives -0.05 for the answer: 95 %.
   await expect(app.byTest('confidence').first()).toHaveText('95 %');
 });

@@ -59,7 +59,7 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   await expect(app.byTest('kappa-ci')).toContainText('95 % CI');
   await expect(app.byTest('class-bar')).toHaveCount(2);
   const offDiagonal = app.byTest('cm-cell').and(page.locator('[data-gold="0"][data-pred="1"]'));
-  const cellCount = Number(await offDiagonal.textContent());
+  const cellCount = Number(await offDiagonal.getAttribute('data-count'));
   await offDiagonal.click();
   await expect(app.byTest('results-shown')).toHaveText(`${cellCount} rows`);
   for (const row of await app.byTest('label-row').all()) {

@@ -3,6 +3,9 @@
 use fannotate_core::ClassReport;
 use leptos::prelude::*;
 
+/// A bar's name, CSS class and value.
+type Metric = (&'static str, &'static str, fn(&ClassReport) -> f64);
+
 /// Bar chart of precision, recall and F1 for each class.
 #[component]
 pub fn ClassBars(
@@ -13,7 +16,7 @@ pub fn ClassBars(
     const LABEL_W: f64 = 140.0;
     const BAR_W: f64 = 320.0;
     let height = ROW * classes.len() as f64 + 24.0;
-    let metrics: [(&str, &str, fn(&ClassReport) -> f64); 3] = [
+    let metrics: [Metric; 3] = [
         ("precision", "fa-bar--p", |c| c.precision),
         ("recall", "fa-bar--r", |c| c.recall),
         ("F1", "fa-bar--f", |c| c.f1),

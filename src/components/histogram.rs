@@ -59,6 +59,9 @@ mod tests {
 
     #[test]
     fn scores_fall_in_their_bins_with_one_in_the_last() {
-        assert_eq!(bin_counts(&[0.0, 0.05, 0.1, 0.95, 1.0, f64::NAN], 10), vec![2, 1, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!(
+            bin_counts(&[0.0, 0.05, 0.1, 0.95, 1.0, f64::NAN], 10),
+            vec![2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+        );
     }
 }

@@ -180,9 +180,9 @@ mod duplicate_tests {
 
     #[test]
     fn a_duplicate_has_everything_under_new_ids() {
+        let storage = MemoryStorage::default();
+        let p = super::tests::sample(&storage);
         block_on(async {
-            let storage = MemoryStorage::default();
-            let p = super::tests::sample(&storage);
             let b = backup(&storage, p.clone()).await.unwrap();
             let mut n = 0;
             let copy = b.clone().renewed("Copy".into(), 9.0, || {
@@ -237,6 +237,10 @@ mod tests {
                     attribute: "other".into(),
                     column: None,
                 }],
+                validation: Some(crate::model::ValidationSet::new(
+                    [0, 2],
+                    "random, seed 1".into(),
+                )),
                 row_count: 3,
                 bytes: 0,
                 encoding: "UTF-8".into(),

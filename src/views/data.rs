@@ -63,7 +63,7 @@ async fn parse_file(
     name: String,
     bytes: Arc<Vec<u8>>,
     opts: ImportOptions,
-    progress: RwSignal<Option<(u64, u64)>>,
+    progress: RwSignal<Option<(u64, u64, f64)>>,
 ) -> Result<Picked, AppError> {
     let bad = |e| AppError::from(ImportError::from(e));
     let t0 = mono_ms();
@@ -79,7 +79,7 @@ async fn parse_file(
                     Err(e) => break Err(bad(e)),
                 }
                 if mono_ms() - slice_start > PARSE_SLICE_MS {
-                    progress.set(Some((reader.position(), reader.total_bytes())));
+                    progress.set(Some((reader.position(), reader.total_bytes(), t0)));
                     sleep(0.0).await;
                     slice_start = mono_ms();
                 }
@@ -135,7 +135,7 @@ pub fn DataView() -> impl IntoView {
         }
     });
     let options = RwSignal::new(ImportOptions::default());
-    let parse_progress = RwSignal::new(None::<(u64, u64)>);
+    let parse_progress = RwSignal::new(None::<(u64, u64, f64)>);
     let parsed = LocalResource::new(move || {
         let file = read.value().get();
         let opts = options.get();
@@ -296,10 +296,15 @@ pub fn DataView() -> impl IntoView {
                     <input type="file" accept=".csv,.tsv,.txt,.xlsx,.jsonl,.ndjson,text/csv,text/tab-separated-values" data-testid="file-input" on:change=on_file />
                 </label>
                 {move || read.pending().get().then(|| view! { <p class="fa-muted">"Reading file…"</p> })}
-                {move || parse_progress.get().map(|(done, total)| view! {
+                {move || parse_progress.get().map(|(done, total, started)| view! {
                     <div data-testid="parse-progress">
                         <ProgressBar done=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.0 / 1024) as u32)) total=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.1 / 1024) as u32)) label="Reading the file" />
-                        <p class="fa-muted">{format!("Reading the file: {} of {}", human_bytes(done as f64), human_bytes(total as f64))}</p>
+                        <p class="fa-muted">{
+                            let elapsed = (mono_ms() - started) / 1000.0;
+                            let eta = (done > 0).then(|| elapsed * (total - done) as f64 / done as f64);
+                            format!("Reading the file: {} of {}{}", human_bytes(done as f64), human_bytes(total as f64),
+                                eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())
+                        }</p>
                     </div>
                 })}
                 {move || picked.with(|p| match p {
@@ -611,7 +616,7 @@ fn GoldMapping(
                                             c.unmapped.iter().map(|(_, n)| n).sum::<u32>(),
                                             c.unmapped.iter().take(8).map(|(v, n)| format!("\"{}\" ×{n}", snippet(v, 40))).collect::<Vec<_>>().join(", ")
                                         ))}
-                                        {(!c.unmapped.is_empty()).then(|| ". They count as their own classes in the metrics; fix the values or the category names.")}
+                                        {(!c.unmapped.is_empty()).then_some(". They count as their own classes in the metrics; fix the values or the category names.")}
                                     </p>
                                 })}
                             </div>

@@ -120,8 +120,9 @@ impl Labelled {
             .map(|(r, a)| {
                 let gold = r.cell(gold_col);
                 let answer = a.as_ref()?.value.as_deref()?;
-                (!gold.trim().is_empty())
-                    .then(|| fannotate_core::rouge::rouge(gold, answer, Tokenizer::UnicodeWords).rouge_l)
+                (!gold.trim().is_empty()).then(|| {
+                    fannotate_core::rouge::rouge(gold, answer, Tokenizer::UnicodeWords).rouge_l
+                })
             })
             .collect()
     }
@@ -397,7 +398,11 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             .collect::<Vec<usize>>()
     });
     let total_pages = move || shown.with(|s| s.len().div_ceil(PAGE_SIZE).max(1));
-    let per_item: Vec<Option<f64>> = if l.run.free_text { l.rouge_per_row() } else { Vec::new() };
+    let per_item: Vec<Option<f64>> = if l.run.free_text {
+        l.rouge_per_row()
+    } else {
+        Vec::new()
+    };
     let free_text = l.run.free_text;
     let l_table = l.clone();
     let table = move || {

@@ -141,7 +141,12 @@ async fn start_all(
         .and_then(|n| setup.versions.iter().find(|v| v.version == n).cloned())
         .or_else(|| setup.codebook.clone());
     let names: Vec<String> = match cbv {
-        Some(v) => v.codebook()?.attributes.into_iter().map(|a| a.name).collect(),
+        Some(v) => v
+            .codebook()?
+            .attributes
+            .into_iter()
+            .map(|a| a.name)
+            .collect(),
         None => Vec::new(),
     };
     let mut last = RunStatus::Completed;
@@ -360,7 +365,7 @@ pub fn RunView() -> impl IntoView {
                 codebook: storage.latest_codebook(pid.clone()).await?,
                 versions: {
                     let mut v = storage.codebook_versions(pid.clone()).await?;
-                    v.sort_by(|a, b| b.version.cmp(&a.version));
+                    v.sort_by_key(|v| std::cmp::Reverse(v.version));
                     v
                 },
                 endpoint: storage.endpoint(pid.clone()).await?,

@@ -162,6 +162,16 @@ impl CodebookVersion {
     pub fn codebook(&self) -> Result<Codebook, fannotate_core::CodebookError> {
         Codebook::from_json(&self.json)
     }
+
+    /// The names of its attributes, in order.
+    pub fn attribute_names(&self) -> Result<Vec<String>, fannotate_core::CodebookError> {
+        Ok(self
+            .codebook()?
+            .attributes
+            .into_iter()
+            .map(|a| a.name)
+            .collect())
+    }
 }
 
 /// The Azure OpenAI API version new endpoints start with.

@@ -107,13 +107,8 @@ pub async fn project_table(
         storage.runs(project_id.to_string()),
     );
     let (rows, annotations, runs) = (rows?, annotations?, runs?);
-    let attributes: Vec<String> = match storage.latest_codebook(project_id.to_string()).await? {
-        Some(v) => v
-            .codebook()?
-            .attributes
-            .into_iter()
-            .map(|a| a.name)
-            .collect(),
+    let attributes = match storage.latest_codebook(project_id.to_string()).await? {
+        Some(v) => v.attribute_names()?,
         None => Vec::new(),
     };
     let (header, body) = export_table(&meta, &rows, &attributes, &runs, &annotations);

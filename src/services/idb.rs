@@ -386,6 +386,12 @@ impl IdbStorage {
         commit(&tx).await
     }
 
+    /// Put one record into one store, in its own transaction.
+    async fn put_one<T: Serialize>(&self, store: &str, v: &T) -> StorageResult<()> {
+        self.write(&[store], async |tx| put(tx, store, v).map(drop))
+            .await
+    }
+
     async fn get_all(
         &self,
         store: &str,
@@ -483,13 +489,7 @@ impl Storage for IdbStorage {
     }
 
     fn put_project(&self, p: Project) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::PROJECTS], async |tx| {
-                put(tx, stores::PROJECTS, &p).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::PROJECTS, &p).await }.boxed_local()
     }
 
     fn delete_project(&self, project_id: String) -> Fut<'_, ()> {
@@ -553,23 +553,11 @@ impl Storage for IdbStorage {
     }
 
     fn update_dataset(&self, meta: DatasetMeta) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::DATASETS], async |tx| {
-                put(tx, stores::DATASETS, &meta).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::DATASETS, &meta).await }.boxed_local()
     }
 
     fn begin_import(&self, marker: ImportMarker) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::IMPORTS], async |tx| {
-                put(tx, stores::IMPORTS, &marker).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::IMPORTS, &marker).await }.boxed_local()
     }
 
     fn put_rows(&self, rows: Vec<RowRecord>) -> Fut<'_, ()> {
@@ -699,13 +687,7 @@ impl Storage for IdbStorage {
     }
 
     fn put_codebook(&self, v: CodebookVersion) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::CODEBOOKS], async |tx| {
-                put(tx, stores::CODEBOOKS, &v).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::CODEBOOKS, &v).await }.boxed_local()
     }
 
     fn latest_codebook(&self, project_id: String) -> Fut<'_, Option<CodebookVersion>> {
@@ -738,13 +720,7 @@ impl Storage for IdbStorage {
     }
 
     fn put_endpoint(&self, e: EndpointConfig) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::ENDPOINTS], async |tx| {
-                put(tx, stores::ENDPOINTS, &e).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::ENDPOINTS, &e).await }.boxed_local()
     }
 
     fn endpoint(&self, project_id: String) -> Fut<'_, Option<EndpointConfig>> {
@@ -762,13 +738,7 @@ impl Storage for IdbStorage {
     }
 
     fn put_run(&self, r: RunRecord) -> Fut<'_, ()> {
-        async move {
-            self.write(&[stores::RUNS], async |tx| {
-                put(tx, stores::RUNS, &r).map(drop)
-            })
-            .await
-        }
-        .boxed_local()
+        async move { self.put_one(stores::RUNS, &r).await }.boxed_local()
     }
 
     fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>> {

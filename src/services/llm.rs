@@ -625,36 +625,36 @@ pub async fn test_connection(
         role: Role::User,
         content: "Reply with the word OK.".into(),
     }];
+    // Ask for log-probabilities; a server that rejects the field (400/422)
+    // certainly does not return them, so ask again without.
     let mut ping_cfg = cfg.clone();
-    ping_cfg.logprobs = true;
-    let answer = match complete(
-        &ping_cfg,
-        &cfg.base_url,
-        api_key,
-        &ping,
-        Vec::new(),
-        4,
-        None,
-    )
-    .await
-    {
-        // Some servers reject `logprobs`; then they certainly do not return them.
-        Err(LlmError::Http {
-            status: 400 | 422, ..
-        }) => {
-            ping_cfg.logprobs = false;
-            complete(
-                &ping_cfg,
-                &cfg.base_url,
-                api_key,
-                &ping,
-                Vec::new(),
-                4,
-                None,
-            )
-            .await?
+    let mut answer = None;
+    for logprobs in [true, false] {
+        ping_cfg.logprobs = logprobs;
+        match complete(
+            &ping_cfg,
+            &cfg.base_url,
+            api_key,
+            &ping,
+            Vec::new(),
+            4,
+            None,
+        )
+        .await
+        {
+            Err(LlmError::Http {
+                status: 400 | 422, ..
+            }) if logprobs => continue,
+            other => {
+                answer = Some(other?);
+                break;
+            }
         }
-        other => other?,
+    }
+    let Some(answer) = answer else {
+        return Err(LlmError::Malformed {
+            body: "no answer to the test request".into(),
+        });
     };
     let capabilities = Capabilities {
         logprobs: answer.confidence.is_some(),

@@ -22,6 +22,21 @@ struct Tables {
     imports: BTreeMap<String, ImportMarker>,
 }
 
+impl Tables {
+    /// Remove a project's datasets with their rows and annotations.
+    fn drop_project_datasets(&mut self, project_id: &str) {
+        let old: Vec<String> = self
+            .datasets
+            .values()
+            .filter(|d| d.project_id == project_id)
+            .map(|d| d.id.clone())
+            .collect();
+        self.datasets.retain(|_, d| d.project_id != project_id);
+        self.rows.retain(|(d, _), _| !old.contains(d));
+        self.annotations.retain(|(d, ..), _| !old.contains(d));
+    }
+}
+
 /// Storage held in memory; lost when dropped.
 #[derive(Default)]
 pub struct MemoryStorage {
@@ -45,15 +60,7 @@ impl Storage for MemoryStorage {
     fn delete_project(&self, id: String) -> LocalBoxFuture<'_, StorageResult<()>> {
         let mut t = self.t.borrow_mut();
         t.projects.remove(&id);
-        let ds: Vec<String> = t
-            .datasets
-            .values()
-            .filter(|d| d.project_id == id)
-            .map(|d| d.id.clone())
-            .collect();
-        t.datasets.retain(|_, d| d.project_id != id);
-        t.rows.retain(|(d, _), _| !ds.contains(d));
-        t.annotations.retain(|(d, ..), _| !ds.contains(d));
+        t.drop_project_datasets(&id);
         t.codebooks.retain(|(p, _), _| *p != id);
         t.endpoints.remove(&id);
         t.runs.retain(|_, r| r.project_id != id);
@@ -65,15 +72,7 @@ impl Storage for MemoryStorage {
         rows: Vec<RowRecord>,
     ) -> LocalBoxFuture<'_, StorageResult<()>> {
         let mut t = self.t.borrow_mut();
-        let old: Vec<String> = t
-            .datasets
-            .values()
-            .filter(|d| d.project_id == meta.project_id)
-            .map(|d| d.id.clone())
-            .collect();
-        t.datasets.retain(|_, d| d.project_id != meta.project_id);
-        t.rows.retain(|(d, _), _| !old.contains(d));
-        t.annotations.retain(|(d, ..), _| !old.contains(d));
+        t.drop_project_datasets(&meta.project_id);
         for r in rows {
             t.rows.insert((r.dataset_id.clone(), r.idx), r);
         }
@@ -116,15 +115,7 @@ impl Storage for MemoryStorage {
         if t.imports.remove(&meta.id).is_none() {
             return ready(Err(super::storage::StorageError::Interrupted)).boxed_local();
         }
-        let old: Vec<String> = t
-            .datasets
-            .values()
-            .filter(|d| d.project_id == meta.project_id)
-            .map(|d| d.id.clone())
-            .collect();
-        t.datasets.retain(|_, d| d.project_id != meta.project_id);
-        t.rows.retain(|(d, _), _| !old.contains(d));
-        t.annotations.retain(|(d, ..), _| !old.contains(d));
+        t.drop_project_datasets(&meta.project_id);
         t.datasets.insert(meta.id.clone(), meta);
         done(())
     }

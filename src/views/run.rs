@@ -140,13 +140,8 @@ async fn start_all(
     let cbv = version
         .and_then(|n| setup.versions.iter().find(|v| v.version == n).cloned())
         .or_else(|| setup.codebook.clone());
-    let names: Vec<String> = match cbv {
-        Some(v) => v
-            .codebook()?
-            .attributes
-            .into_iter()
-            .map(|a| a.name)
-            .collect(),
+    let names = match cbv {
+        Some(v) => v.attribute_names()?,
         None => Vec::new(),
     };
     let mut last = RunStatus::Completed;

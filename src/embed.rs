@@ -262,7 +262,7 @@ mod host_rows {
     use crate::model::{DatasetMeta, Project};
     use crate::services::browser::{now_ms, random_id};
     use crate::services::export::project_table;
-    use crate::services::importer::{check_mapping, import_table};
+    use crate::services::importer::{check_mapping, import_table, new_dataset};
     use crate::state::AppState;
     use fannotate_core::{Table, TextEncoding};
     use leptos::prelude::*;
@@ -347,20 +347,15 @@ mod host_rows {
             }
         };
         let meta = DatasetMeta {
-            id: random_id(),
-            project_id: project.id.clone(),
-            name: opts.name.unwrap_or_else(|| "host rows".into()),
-            columns: table.columns.clone(),
-            text_col,
-            id_col,
-            gold_col: None,
-            gold_cols: Vec::new(),
-            validation: None,
-            row_count: table.rows.len() as u32,
-            bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
             encoding: "from the host page".into(),
-            delimiter: String::new(),
-            imported_at: now_ms(),
+            ..new_dataset(
+                &project.id,
+                opts.name.unwrap_or_else(|| "host rows".into()),
+                &table,
+                text_col,
+                id_col,
+                None,
+            )
         };
         let n = meta.row_count;
         let (cancel, progress) = (RwSignal::new(false), RwSignal::new(None));

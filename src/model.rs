@@ -79,8 +79,7 @@ impl ValidationSet {
 
     /// Whether `row` is in the set.
     pub fn contains(&self, row: u32) -> bool {
-        let i = self.rows.partition_point(|r| r[1] <= row);
-        self.rows.get(i).is_some_and(|r| r[0] <= row)
+        ranges_contain(&self.rows, row)
     }
 }
 
@@ -583,13 +582,40 @@ pub struct RunRecord {
 impl RunRecord {
     /// Whether row `row` is one of the run's tasks.
     pub fn has_row(&self, row: u32) -> bool {
-        match &self.task_rows {
-            None => true,
-            Some(ranges) => {
-                // Ranges are sorted and disjoint.
-                let i = ranges.partition_point(|r| r[1] <= row);
-                ranges.get(i).is_some_and(|r| r[0] <= row)
-            }
+        self.task_rows
+            .as_ref()
+            .is_none_or(|ranges| ranges_contain(ranges, row))
+    }
+}
+
+/// Whether sorted, disjoint `[start, end)` ranges (from [`row_ranges`]) hold `row`.
+pub fn ranges_contain(ranges: &[[u32; 2]], row: u32) -> bool {
+    let i = ranges.partition_point(|r| r[1] <= row);
+    ranges.get(i).is_some_and(|r| r[0] <= row)
+}
+
+#[cfg(test)]
+impl RunRecord {
+    /// A running run of `attribute` on dataset `d` of project `p`, for tests.
+    pub(crate) fn for_test(id: &str, attribute: &str) -> Self {
+        RunRecord {
+            id: id.into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: attribute.into(),
+            free_text: false,
+            codebook_version: 1,
+            endpoint: EndpointConfig::new("p", Provider::Vllm, None, None),
+            status: RunStatus::Running,
+            total: 0,
+            valid: 0,
+            invalid: 0,
+            failed: 0,
+            started_at: 0.0,
+            finished_at: None,
+            error: None,
+            scope: Scope::All,
+            task_rows: None,
         }
     }
 }
@@ -924,24 +950,6 @@ mod tests {
     }
 
     fn sample_run() -> RunRecord {
-        RunRecord {
-            id: "r".into(),
-            project_id: "p".into(),
-            dataset_id: "d".into(),
-            attribute: "a".into(),
-            free_text: false,
-            codebook_version: 1,
-            endpoint: EndpointConfig::new("p", Provider::Vllm, None, None),
-            status: RunStatus::Running,
-            total: 0,
-            valid: 0,
-            invalid: 0,
-            failed: 0,
-            started_at: 0.0,
-            finished_at: None,
-            error: None,
-            scope: Scope::All,
-            task_rows: None,
-        }
+        RunRecord::for_test("r", "a")
     }
 }

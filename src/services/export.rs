@@ -244,29 +244,19 @@ fn dedupe(header: &mut [String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EndpointConfig, Provider, RunStatus, Scope};
+    use crate::model::{EndpointConfig, Provider, RunStatus};
 
     fn run(id: &str, attr: &str, start: f64, model: &str) -> RunRecord {
         let mut endpoint = EndpointConfig::new("p", Provider::Vllm, None, Some(model));
         endpoint.temperature = 0.5;
         RunRecord {
-            id: id.into(),
-            project_id: "p".into(),
-            dataset_id: "d".into(),
-            attribute: attr.into(),
-            free_text: false,
             codebook_version: 3,
             endpoint,
             status: RunStatus::Completed,
             total: 2,
             valid: 2,
-            invalid: 0,
-            failed: 0,
             started_at: start,
-            finished_at: None,
-            error: None,
-            scope: Scope::All,
-            task_rows: None,
+            ..RunRecord::for_test(id, attr)
         }
     }
 

@@ -475,6 +475,15 @@ async fn project_dataset_ids(tx: &IdbTransaction, project_id: &str) -> StorageRe
     Ok(metas.into_iter().map(|m| m.id).collect())
 }
 
+/// Inside `tx`: delete the project's datasets with their rows and annotations,
+/// and store `meta` as its dataset.
+async fn replace_project_dataset(tx: &IdbTransaction, meta: &DatasetMeta) -> StorageResult<()> {
+    for old in project_dataset_ids(tx, &meta.project_id).await? {
+        delete_dataset_contents(tx, &old)?;
+    }
+    put(tx, stores::DATASETS, meta).map(drop)
+}
+
 type Fut<'a, T> = LocalBoxFuture<'a, StorageResult<T>>;
 
 impl Storage for IdbStorage {
@@ -540,10 +549,7 @@ impl Storage for IdbStorage {
                     stores::ANNOTATIONS,
                 ],
                 async |tx| {
-                    for old in project_dataset_ids(tx, &meta.project_id).await? {
-                        delete_dataset_contents(tx, &old)?;
-                    }
-                    put(tx, stores::DATASETS, &meta)?;
+                    replace_project_dataset(tx, &meta).await?;
                     put_chunks(tx, &rows)
                 },
             )
@@ -589,10 +595,7 @@ impl Storage for IdbStorage {
                     {
                         return Err(StorageError::Interrupted);
                     }
-                    for old in project_dataset_ids(tx, &meta.project_id).await? {
-                        delete_dataset_contents(tx, &old)?;
-                    }
-                    put(tx, stores::DATASETS, &meta)?;
+                    replace_project_dataset(tx, &meta).await?;
                     imports.delete(&id).map_err(js_err)?;
                     Ok(())
                 },

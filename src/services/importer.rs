@@ -25,6 +25,35 @@ pub struct ImportProgress {
     pub started_ms: f64,
 }
 
+/// Metadata of a new dataset for `table` with the chosen columns (a fresh id,
+/// row count and text size from the table). Callers say how the file was read
+/// by setting `encoding` and `delimiter`.
+pub fn new_dataset(
+    project_id: &str,
+    name: String,
+    table: &Table,
+    text_col: usize,
+    id_col: Option<usize>,
+    gold_col: Option<usize>,
+) -> DatasetMeta {
+    DatasetMeta {
+        id: super::browser::random_id(),
+        project_id: project_id.to_string(),
+        name,
+        columns: table.columns.clone(),
+        text_col,
+        id_col,
+        gold_col,
+        gold_cols: Vec::new(),
+        validation: None,
+        row_count: table.rows.len() as u32,
+        bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
+        encoding: String::new(),
+        delimiter: String::new(),
+        imported_at: now_ms(),
+    }
+}
+
 /// Check the mapping before anything is written: a text column, and unique ids.
 pub fn check_mapping(
     t: &Table,

@@ -754,7 +754,6 @@ fn snapshot(progress: &mut RunProgress, shared: &Shared, started: f64) -> RunPro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EndpointConfig, Provider, Scope};
     use fannotate_core::Category;
 
     #[test]
@@ -859,23 +858,8 @@ mod tests {
 
     fn run() -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            project_id: "p".into(),
-            dataset_id: "d".into(),
-            attribute: "spam".into(),
-            free_text: false,
-            codebook_version: 1,
-            endpoint: EndpointConfig::new("p", Provider::Vllm, None, None),
-            status: RunStatus::Running,
             total: 1,
-            valid: 0,
-            invalid: 0,
-            failed: 0,
-            started_at: 0.0,
-            finished_at: None,
-            error: None,
-            scope: Scope::All,
-            task_rows: None,
+            ..RunRecord::for_test("r", "spam")
         }
     }
 

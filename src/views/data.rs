@@ -4,9 +4,9 @@ use super::snippet;
 use crate::components::ProgressBar;
 use crate::error::{AppError, ImportError};
 use crate::model::{DatasetMeta, RowRecord};
-use crate::services::browser::{human_bytes, mono_ms, now_ms, random_id, sleep};
+use crate::services::browser::{human_bytes, mono_ms, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
-use crate::services::importer::{check_mapping, import_table, ImportProgress};
+use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
 use fannotate_core::table::{TextEncoding, DELIMITERS};
@@ -184,17 +184,6 @@ pub fn DataView() -> impl IntoView {
             let table = &p.imported.table;
             let text_col = check_mapping(table, tc, ic)?;
             let meta = DatasetMeta {
-                id: random_id(),
-                project_id: pid,
-                name: p.name.clone(),
-                columns: table.columns.clone(),
-                text_col,
-                id_col: ic,
-                gold_col: gc,
-                gold_cols: Vec::new(),
-                validation: None,
-                row_count: table.rows.len() as u32,
-                bytes: table.rows.iter().flatten().map(|c| c.len() as u64).sum(),
                 encoding: match p.imported.format {
                     FileFormat::Xlsx => "Excel workbook".to_string(),
                     _ => table.encoding.as_str().to_string(),
@@ -203,7 +192,7 @@ pub fn DataView() -> impl IntoView {
                     FileFormat::Csv | FileFormat::Tsv => table.delimiter.to_string(),
                     _ => String::new(),
                 },
-                imported_at: now_ms(),
+                ..new_dataset(&pid, p.name.clone(), table, text_col, ic, gc)
             };
             let n = table.rows.len() as u32;
             let t0 = mono_ms();

@@ -37,44 +37,24 @@ struct Labelled {
     labels: Vec<Option<Annotation>>,
 }
 
+/// One label (or none) per row.
+type Labels<'a> = Vec<Option<&'a str>>;
+
 impl Labelled {
     /// Bootstrap 95 % intervals for accuracy, macro-F1 and κ (1,000 resamples,
     /// fixed seed so the figures do not move between visits).
     fn intervals(&self) -> Option<fannotate_core::metrics::BootstrapCis> {
         let (gold, pred) = self.gold_pred()?;
-        let gold: Vec<Option<&str>> = gold.iter().map(|g| Some(g.as_str())).collect();
         Some(fannotate_core::metrics::bootstrap_cis(
             &gold, &pred, 1000, 0.95, 42,
         ))
     }
 
-    /// Gold labels (loosely matched to categories) and predictions, by row.
-    fn gold_pred(&self) -> Option<(Vec<String>, Vec<Option<&str>>)> {
+    /// Gold labels (a cell that names a category loosely, like "Spam ", counts
+    /// as it) and predictions, by row.
+    fn gold_pred(&self) -> Option<(Labels<'_>, Labels<'_>)> {
         let gold_col = self.meta.gold_for(&self.run.attribute)?;
         let gold = self
-            .rows
-            .iter()
-            .map(|r| {
-                let cell = r.cell(gold_col);
-                self.attribute
-                    .as_ref()
-                    .and_then(|a| a.match_label(cell))
-                    .unwrap_or(cell)
-                    .to_string()
-            })
-            .collect();
-        let pred = self
-            .labels
-            .iter()
-            .map(|a| a.as_ref().and_then(|a| a.value.as_deref()))
-            .collect();
-        Some((gold, pred))
-    }
-
-    fn report(&self) -> Option<ClassificationReport> {
-        let gold_col = self.meta.gold_for(&self.run.attribute)?;
-        // A gold cell that names a category loosely ("Spam ") counts as it.
-        let gold: Vec<Option<&str>> = self
             .rows
             .iter()
             .map(|r| {
@@ -87,11 +67,16 @@ impl Labelled {
                 )
             })
             .collect();
-        let pred: Vec<Option<&str>> = self
+        let pred = self
             .labels
             .iter()
             .map(|a| a.as_ref().and_then(|a| a.value.as_deref()))
             .collect();
+        Some((gold, pred))
+    }
+
+    fn report(&self) -> Option<ClassificationReport> {
+        let (gold, pred) = self.gold_pred()?;
         Some(classify(&gold, &pred))
     }
 
@@ -380,7 +365,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
     let text_col = l.meta.text_col;
     let golds: Vec<Option<String>> = l
         .gold_pred()
-        .map(|(g, _)| g.into_iter().map(Some).collect())
+        .map(|(g, _)| g.into_iter().map(|g| g.map(str::to_string)).collect())
         .unwrap_or_else(|| vec![None; l.rows.len()]);
     let l_filter = l.clone();
     let shown = Memo::new(move |_| {

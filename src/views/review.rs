@@ -118,6 +118,17 @@ async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
     let attributes = cb.codebook()?.attributes;
     let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
     let runs = storage.runs(pid).await?;
+    // Runs are newest first: the first run of an attribute gives its suggestions.
+    let suggesting: HashMap<String, String> = attributes
+        .iter()
+        .filter_map(|attr| {
+            let run = runs
+                .iter()
+                .find(|r| r.dataset_id == meta.id && r.attribute == attr.name)?;
+            Some((run_source(&run.id), attr.name.clone()))
+        })
+        .collect();
+    // One read serves both the human labels and the suggestions.
     let mut llm: HashMap<String, HashMap<u32, Annotation>> = HashMap::new();
     let mut human = HashMap::new();
     for a in storage.all_annotations(meta.id.clone()).await? {
@@ -125,22 +136,8 @@ async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
             if let Some(v) = a.value {
                 human.insert((a.attribute, a.row), v);
             }
-        }
-    }
-    // Runs are newest first: the first run of an attribute is its suggestion.
-    for attr in &attributes {
-        if let Some(run) = runs
-            .iter()
-            .find(|r| r.dataset_id == meta.id && r.attribute == attr.name)
-        {
-            let answers = storage
-                .annotations(meta.id.clone(), run_source(&run.id))
-                .await?
-                .into_iter()
-                .filter(|a| a.attribute == attr.name)
-                .map(|a| (a.row, a))
-                .collect();
-            llm.insert(attr.name.clone(), answers);
+        } else if suggesting.get(&a.source) == Some(&a.attribute) {
+            llm.entry(a.attribute.clone()).or_default().insert(a.row, a);
         }
     }
     Ok(Some(Loaded {
@@ -312,6 +309,15 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
         let row = current()? as u32;
         llm_sv.with_value(|l| l.get(&attribute.get())?.get(&row).cloned())
     };
+    // Take the last human change back and show the item it touched (U and the button).
+    let undo_last = move || {
+        if let Some(c) = undo.try_update(|u| u.pop()).flatten() {
+            set_label(c.attribute.clone(), c.row, c.before, false);
+            if let Some(i) = queue.with_untracked(|q| q.iter().position(|&r| r == c.row as usize)) {
+                pos.set(i);
+            }
+        }
+    };
     let search_ref = NodeRef::<leptos::html::Input>::new();
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         // Typing in a field is typing, not a command (Escape leaves the field).
@@ -353,15 +359,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 true
             }
             "u" | "U" => {
-                if let Some(c) = undo.try_update(|u| u.pop()).flatten() {
-                    set_label(c.attribute.clone(), c.row, c.before, false);
-                    // Show the item that changed back.
-                    if let Some(i) =
-                        queue.with_untracked(|q| q.iter().position(|&r| r == c.row as usize))
-                    {
-                        pos.set(i);
-                    }
-                }
+                undo_last();
                 true
             }
             "/" => {
@@ -504,7 +502,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 <button class="fa-btn" data-testid="review-prev" on:click=move |_| pos.update(|p| *p = p.saturating_sub(1))>"← Previous (K)"</button>
                 <button class="fa-btn" data-testid="review-next" on:click=move |_| advance()>"Next (J) →"</button>
                 <button class="fa-btn" data-testid="review-undo" disabled=move || undo.with(Vec::is_empty)
-                    on:click=move |_| if let Some(c) = undo.try_update(|u| u.pop()).flatten() { set_label(c.attribute.clone(), c.row, c.before, false) }>"Undo (U)"</button>
+                    on:click=move |_| undo_last()>"Undo (U)"</button>
             </div>
         </div>
     }

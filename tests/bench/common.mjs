@@ -9,20 +9,12 @@ import path from 'node:path';
 import { ROOT, DIST, SPAM_CSV } from '../e2e/support.mjs';
 import { parseCsv } from '../mock/server.mjs';
 import { startStatic } from '../../scripts/serve.mjs';
+import playwrightConfig from '../../playwright.config.mjs';
 
 export { ROOT, DIST, SPAM_CSV };
 
-/** The launch flags of playwright.config.mjs. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+/** The launch flags of playwright.config.mjs (one list for tests and benches). */
+export const CHROMIUM_ARGS = playwrightConfig.use.launchOptions.args;
 
 export const RESULTS_DIR = path.join(ROOT, 'bench-results');
 

@@ -17,7 +17,6 @@
 // The mock runs in its own process: sharing this one's event loop with Playwright's
 // client delays its answers by several milliseconds at times.
 
-import { chromium } from 'playwright-core';
 import { expect } from '@playwright/test';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -27,21 +26,12 @@ import { Fannotate, ROOT, SPAM_CSV, DIST } from '../e2e/support.mjs';
 import { spawn } from 'node:child_process';
 import { parseCsv } from '../mock/server.mjs';
 import { selfSignedCert } from '../mock/tls.mjs';
+import { launchBrowser } from './common.mjs';
 import { startStatic } from '../../scripts/serve.mjs';
 
 const LATENCY_MS = 100;
 /** Chromium's connections per host over HTTP/1.1. */
 const H1_CONNECTIONS = 6;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const SPAM = [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']];
 const SCENARIOS = {
   sequential: { tls: false, concurrency: 1, items: 50 },
@@ -221,10 +211,8 @@ async function main() {
   const cert = selfSignedCert();
   const web = await startStatic({ dir: DIST, host: '127.0.0.1', port: 0 });
   const [plain, secure] = await Promise.all([startMockProcess(null), startMockProcess(cert)]);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${cert.spki}`],
-  });
+  // Only this browser trusts the throwaway certificate.
+  const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${cert.spki}`]);
   const results = {};
   try {
     for (const name of args.only) {

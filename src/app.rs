@@ -8,8 +8,8 @@ use crate::state::{AppState, Step, ToastKind};
 use crate::views::locality::DataLocality;
 use crate::views::review::ReviewView;
 use crate::views::{
-    codebook::CodebookView, data::DataView, endpoint::EndpointView, projects::ProjectsView,
-    results::ResultsView, run::RunView,
+    codebook::CodebookView, data::DataView, endpoint::EndpointView, experiments::ExperimentsView,
+    projects::ProjectsView, results::ResultsView, run::RunView,
 };
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -123,6 +123,7 @@ fn Workbench(
                             Step::Data => view! { <DataView/> }.into_any(),
                             Step::Codebook => view! { <CodebookView/> }.into_any(),
                             Step::Endpoint => view! { <EndpointView/> }.into_any(),
+                            Step::Experiments => view! { <ExperimentsView/> }.into_any(),
                             Step::Run => view! { <RunView/> }.into_any(),
                             Step::Review => view! { <ReviewView/> }.into_any(),
                             Step::Results => view! { <ResultsView/> }.into_any(),

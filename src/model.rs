@@ -1,6 +1,7 @@
 //! Records the app keeps in browser storage. Field names are part of the stored
 //! schema: renaming one needs a migration in `services::idb`.
 
+use fannotate_core::experiment::CellSpec;
 use fannotate_core::prompt::Constraint;
 use fannotate_core::Codebook;
 use serde::{Deserialize, Serialize};
@@ -577,6 +578,9 @@ pub struct RunRecord {
     /// The rows of the run as `[start, end)` ranges; `None` means every row.
     #[serde(default)]
     pub task_rows: Option<Vec<[u32; 2]>>,
+    /// The experiment this run is a cell of, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
 }
 
 impl RunRecord {
@@ -616,8 +620,108 @@ impl RunRecord {
             error: None,
             scope: Scope::All,
             task_rows: None,
+            experiment: None,
         }
     }
+}
+
+/// A grid of configurations measured on the validation set for one attribute:
+/// each cell is a run of its own, so cells persist and resume like any run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    /// Random unique id.
+    pub id: String,
+    /// Owning project.
+    pub project_id: String,
+    /// Dataset whose validation rows are measured.
+    pub dataset_id: String,
+    /// Attribute measured (categorical).
+    pub attribute: String,
+    /// Name shown in the experiment list.
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub created_at: f64,
+    /// The validation rows measured, as `[start, end)` ranges: fixed when the
+    /// experiment is made, so every configuration sees the same items.
+    pub task_rows: Vec<[u32; 2]>,
+    /// The configurations, in grid order.
+    pub cells: Vec<ExperimentCell>,
+    /// Prices per model, for cost figures.
+    #[serde(default)]
+    pub prices: Vec<ModelPrice>,
+    /// Items to process per day, for the projection.
+    pub daily_volume: u64,
+    /// Parallel requests assumed by the projection.
+    pub workers: u32,
+}
+
+/// One configuration of an experiment and the run that measures it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentCell {
+    /// Model, prompt version, temperature, replications and decoding.
+    pub spec: CellSpec,
+    /// The run measuring it, once started.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// Kept at the top of the leaderboard.
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// What one model costs, per million tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// Model name as sent to the endpoint.
+    pub model: String,
+    /// Price per million prompt tokens.
+    pub price_in_per_m: Option<f64>,
+    /// Price per million completion tokens.
+    pub price_out_per_m: Option<f64>,
+}
+
+impl Experiment {
+    /// The prices entered for `model`, if any.
+    pub fn price(&self, model: &str) -> (Option<f64>, Option<f64>) {
+        self.prices
+            .iter()
+            .find(|p| p.model == model)
+            .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
+    }
+
+    /// The endpoint settings of a cell: the project's endpoint with the cell's
+    /// model, temperature, replications, decoding and the model's prices.
+    pub fn cell_endpoint(&self, base: &EndpointConfig, spec: &CellSpec) -> EndpointConfig {
+        let mut e = base.clone();
+        e.model = spec.model.clone();
+        e.temperature = spec.temperature;
+        e.replications = spec.replications.max(1);
+        e.constraint = if spec.constrained {
+            constrained_decoding(base)
+        } else {
+            Constraint::None
+        };
+        // The grid fixed the decoding: a later probe must not change the record.
+        e.constraint_mode = ConstraintMode::Manual;
+        (e.price_in_per_m, e.price_out_per_m) = self.price(&spec.model);
+        e
+    }
+}
+
+/// The constraint "constrained decoding" means at this endpoint: the one set
+/// (by hand or by the probe), else the best the probe found, else the
+/// provider's usual one.
+pub fn constrained_decoding(e: &EndpointConfig) -> Constraint {
+    if e.constraint != Constraint::None {
+        return e.constraint;
+    }
+    e.capabilities
+        .as_ref()
+        .map(Capabilities::best_constraint)
+        .filter(|c| *c != Constraint::None)
+        .unwrap_or(match e.provider.default_constraint() {
+            Constraint::None => Constraint::JsonSchema,
+            c => c,
+        })
 }
 
 /// Sorted row numbers as `[start, end)` ranges (compact for long runs of rows).

@@ -230,6 +230,80 @@ async fn a_version_1_database_upgrades_with_its_data_intact() {
         .is_empty());
 }
 
+/// An experiment of one cell measured by `run_id`.
+fn experiment(project_id: &str, id: &str, run_id: Option<&str>) -> fannotate::model::Experiment {
+    fannotate::model::Experiment {
+        id: id.into(),
+        project_id: project_id.into(),
+        dataset_id: "d".into(),
+        attribute: "spam".into(),
+        name: "grid".into(),
+        created_at: 3.0,
+        task_rows: vec![[0, 3]],
+        cells: vec![fannotate::model::ExperimentCell {
+            spec: fannotate_core::experiment::CellSpec {
+                model: "m".into(),
+                version: 1,
+                temperature: 0.7,
+                replications: 3,
+                constrained: false,
+            },
+            run_id: run_id.map(str::to_string),
+            pinned: false,
+        }],
+        prices: Vec::new(),
+        daily_volume: 6500,
+        workers: 8,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
+    let key = format!("migrate3-{}", random_id());
+    let db = open_database(&db_name(&key), 2).await.unwrap();
+    assert!(!db.object_store_names().contains(stores::EXPERIMENTS));
+    let p = project("v2");
+    let mut run = fannotate::model::RunRecord {
+        id: "r1".into(),
+        project_id: p.id.clone(),
+        dataset_id: "d".into(),
+        attribute: "spam".into(),
+        free_text: false,
+        codebook_version: 1,
+        endpoint: EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m")),
+        status: fannotate::model::RunStatus::Completed,
+        total: 1,
+        valid: 1,
+        invalid: 0,
+        failed: 0,
+        started_at: 1.0,
+        finished_at: Some(2.0),
+        error: None,
+        scope: fannotate::model::Scope::Validation,
+        task_rows: None,
+        experiment: None,
+    };
+    raw_put(&db, stores::PROJECTS, std::slice::from_ref(&p)).await;
+    raw_put(&db, stores::RUNS, std::slice::from_ref(&run)).await;
+    db.close();
+    let s = IdbStorage::open(&key).await.unwrap();
+    assert_eq!(s.runs(p.id.clone()).await.unwrap(), vec![run.clone()]);
+    let x = experiment(&p.id, "x1", Some("r1"));
+    s.put_experiment(x.clone()).await.unwrap();
+    run.experiment = Some("x1".into());
+    s.put_run(run).await.unwrap();
+    assert_eq!(s.experiments(p.id.clone()).await.unwrap(), vec![x]);
+    s.delete_experiment("x1".into()).await.unwrap();
+    assert!(s.experiments(p.id.clone()).await.unwrap().is_empty());
+    // Deleting the project takes its experiments along.
+    s.put_experiment(experiment(&p.id, "x2", None))
+        .await
+        .unwrap();
+    s.delete_project(p.id.clone()).await.unwrap();
+    assert!(s.experiments(p.id.clone()).await.unwrap().is_empty());
+    assert!(s.runs(p.id.clone()).await.unwrap().is_empty());
+}
+
 #[wasm_bindgen_test]
 async fn an_unfinished_import_leaves_no_rows_and_cannot_commit_after_a_sweep() {
     let s = IdbStorage::open(&format!("import-{}", random_id()))

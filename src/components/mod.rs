@@ -1,11 +1,13 @@
 //! Presentational pieces: they take signals and callbacks and know nothing of storage.
 
+pub mod bar_chart;
 pub mod class_bars;
 pub mod confusion;
 pub mod histogram;
 pub mod progress;
 pub mod toasts;
 
+pub use bar_chart::{Bar, BarChart, RefLine};
 pub use class_bars::ClassBars;
 pub use confusion::ConfusionMatrix;
 pub use histogram::Histogram;

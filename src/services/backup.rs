@@ -4,7 +4,8 @@
 
 use super::storage::{Storage, StorageError};
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Project, RowRecord, RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, Project, RowRecord,
+    RunRecord,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,9 @@ pub struct Backup {
     pub runs: Vec<RunRecord>,
     /// Every annotation, from runs and humans.
     pub annotations: Vec<Annotation>,
+    /// Every experiment (files from before experiments have none).
+    #[serde(default)]
+    pub experiments: Vec<Experiment>,
 }
 
 /// Why a backup could not be made or restored.
@@ -75,17 +79,34 @@ impl Backup {
         if let Some(e) = &mut self.endpoint {
             e.project_id = pid.clone();
         }
-        let mut sources = std::collections::HashMap::new();
+        let mut run_ids = std::collections::HashMap::new();
         for r in &mut self.runs {
             let id = new_id();
-            sources.insert(
-                crate::model::run_source(&r.id),
-                crate::model::run_source(&id),
-            );
-            r.id = id;
+            run_ids.insert(std::mem::replace(&mut r.id, id), r.id.clone());
             r.project_id = pid.clone();
             r.dataset_id = did.clone();
         }
+        let mut experiment_ids = std::collections::HashMap::new();
+        for x in &mut self.experiments {
+            let id = new_id();
+            experiment_ids.insert(std::mem::replace(&mut x.id, id), x.id.clone());
+            x.project_id = pid.clone();
+            x.dataset_id = did.clone();
+            for c in &mut x.cells {
+                c.run_id = c.run_id.as_ref().and_then(|r| run_ids.get(r)).cloned();
+            }
+        }
+        for r in &mut self.runs {
+            r.experiment = r
+                .experiment
+                .as_ref()
+                .and_then(|x| experiment_ids.get(x))
+                .cloned();
+        }
+        let sources: std::collections::HashMap<String, String> = run_ids
+            .iter()
+            .map(|(old, new)| (crate::model::run_source(old), crate::model::run_source(new)))
+            .collect();
         for a in &mut self.annotations {
             a.dataset_id = did.clone();
             if let Some(s) = sources.get(&a.source) {
@@ -117,6 +138,7 @@ pub async fn backup(storage: &dyn Storage, project: Project) -> Result<Backup, B
         version: BACKUP_VERSION,
         codebooks: storage.codebook_versions(project.id.clone()).await?,
         runs: storage.runs(project.id.clone()).await?,
+        experiments: storage.experiments(project.id.clone()).await?,
         project,
         dataset,
         rows,
@@ -167,6 +189,9 @@ pub async fn restore(storage: &dyn Storage, b: Backup) -> Result<Project, Backup
     for r in b.runs {
         storage.put_run(r).await?;
     }
+    for x in b.experiments {
+        storage.put_experiment(x).await?;
+    }
     storage.put_annotations(b.annotations, None).await?;
     storage.put_project(b.project.clone()).await?;
     Ok(b.project)
@@ -197,6 +222,11 @@ mod duplicate_tests {
             assert_eq!(again.annotations.len(), b.annotations.len());
             assert_eq!(again.runs.len(), b.runs.len());
             assert_eq!(again.codebooks.len(), b.codebooks.len());
+            // The copy's experiment points at the copy's run, and back.
+            let (x, run) = (&again.experiments[0], &again.runs[0]);
+            assert_ne!(x.id, b.experiments[0].id);
+            assert_eq!(x.cells[0].run_id.as_deref(), Some(run.id.as_str()));
+            assert_eq!(run.experiment.as_deref(), Some(x.id.as_str()));
             assert!(again
                 .runs
                 .iter()
@@ -291,8 +321,35 @@ mod tests {
                 error: None,
                 scope: crate::model::Scope::Validation,
                 task_rows: Some(vec![[0, 3]]),
+                experiment: Some("x1".into()),
             };
             storage.put_run(run).await.unwrap();
+            storage
+                .put_experiment(crate::model::Experiment {
+                    id: "x1".into(),
+                    project_id: "p1".into(),
+                    dataset_id: "d1".into(),
+                    attribute: "spam".into(),
+                    name: "grid".into(),
+                    created_at: 5.0,
+                    task_rows: vec![[0, 3]],
+                    cells: vec![crate::model::ExperimentCell {
+                        spec: fannotate_core::experiment::CellSpec {
+                            model: "gpt".into(),
+                            version: 2,
+                            temperature: 0.0,
+                            replications: 2,
+                            constrained: true,
+                        },
+                        run_id: Some("run1".into()),
+                        pinned: true,
+                    }],
+                    prices: Vec::new(),
+                    daily_volume: 6500,
+                    workers: 8,
+                })
+                .await
+                .unwrap();
             let ann = |row, source: String| Annotation {
                 dataset_id: "d1".into(),
                 row,
@@ -340,6 +397,7 @@ mod tests {
         assert_eq!(again, b);
         assert_eq!(again.annotations.len(), 3);
         assert_eq!(again.codebooks.len(), 2);
+        assert_eq!(again.experiments.len(), 1);
         // Restoring twice is refused, not merged.
         assert!(matches!(
             block_on(restore(&fresh, b)),

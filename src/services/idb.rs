@@ -6,8 +6,8 @@
 
 use super::storage::{Storage, StorageError, StorageResult};
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
-    RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
+    RowRecord, RunRecord,
 };
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
@@ -28,7 +28,7 @@ use web_sys::{
 /// data lives under it.
 pub const DB_PREFIX: &str = "fannotate";
 /// Current schema version. Bump only together with a new step in [`migrate`].
-pub const DB_VERSION: u32 = 2;
+pub const DB_VERSION: u32 = 3;
 
 /// Object store names. Do not change without a migration.
 pub mod stores {
@@ -54,10 +54,12 @@ pub mod stores {
     /// record per thousand rows makes large imports and reads many times
     /// faster than one per row. Datasets imported at version 1 stay in `rows`.
     pub const ROW_CHUNKS: &str = "row_chunks";
-    /// Index on `project_id` in datasets and runs.
+    /// Experiments (since version 3), keyed by `id`, indexed by `project_id`.
+    pub const EXPERIMENTS: &str = "experiments";
+    /// Index on `project_id` in datasets, runs and experiments.
     pub const BY_PROJECT: &str = "by_project";
     /// Every store, for whole-database transactions.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         PROJECTS,
         DATASETS,
         ROWS,
@@ -67,6 +69,7 @@ pub mod stores {
         ANNOTATIONS,
         IMPORTS,
         ROW_CHUNKS,
+        EXPERIMENTS,
     ];
 }
 
@@ -119,6 +122,13 @@ fn migrate_to_1(db: &IdbDatabase) -> Result<(), JsValue> {
 fn migrate_to_2(db: &IdbDatabase) -> Result<(), JsValue> {
     create_store(db, stores::IMPORTS, &["dataset_id"])?;
     create_store(db, stores::ROW_CHUNKS, &["dataset_id", "chunk"])?;
+    Ok(())
+}
+
+/// Version 3: experiments (grids of configurations measured on the validation
+/// set); their cells are ordinary runs.
+fn migrate_to_3(db: &IdbDatabase) -> Result<(), JsValue> {
+    add_project_index(&create_store(db, stores::EXPERIMENTS, &["id"])?)?;
     Ok(())
 }
 
@@ -200,6 +210,9 @@ pub fn migrate(db: &IdbDatabase, _tx: &IdbTransaction, old: u32, new: u32) -> Re
     }
     if old < 2 && new >= 2 {
         migrate_to_2(db)?;
+    }
+    if old < 3 && new >= 3 {
+        migrate_to_3(db)?;
     }
     Ok(())
 }
@@ -508,16 +521,19 @@ impl Storage for IdbStorage {
                     delete_dataset_contents(tx, &ds)?;
                 }
                 let pid = JsValue::from_str(&project_id);
-                let runs = tx.object_store(stores::RUNS).map_err(js_err)?;
-                let run_keys = request(
-                    runs.index(stores::BY_PROJECT)
-                        .map_err(js_err)?
-                        .get_all_keys_with_key(&pid)
-                        .map_err(js_err)?,
-                )
-                .await?;
-                for k in Array::from(&run_keys).iter() {
-                    runs.delete(&k).map_err(js_err)?;
+                for name in [stores::RUNS, stores::EXPERIMENTS] {
+                    let store = tx.object_store(name).map_err(js_err)?;
+                    let keys = request(
+                        store
+                            .index(stores::BY_PROJECT)
+                            .map_err(js_err)?
+                            .get_all_keys_with_key(&pid)
+                            .map_err(js_err)?,
+                    )
+                    .await?;
+                    for k in Array::from(&keys).iter() {
+                        store.delete(&k).map_err(js_err)?;
+                    }
                 }
                 let codebooks = prefix_range(std::slice::from_ref(&pid))?;
                 tx.object_store(stores::CODEBOOKS)
@@ -750,6 +766,34 @@ impl Storage for IdbStorage {
                 from_array(self.by_project(stores::RUNS, &project_id).await?)?;
             v.sort_by(|a, b| b.started_at.total_cmp(&a.started_at));
             Ok(v)
+        }
+        .boxed_local()
+    }
+
+    fn put_experiment(&self, x: Experiment) -> Fut<'_, ()> {
+        async move { self.put_one(stores::EXPERIMENTS, &x).await }.boxed_local()
+    }
+
+    fn experiments(&self, project_id: String) -> Fut<'_, Vec<Experiment>> {
+        async move {
+            let mut v: Vec<Experiment> =
+                from_array(self.by_project(stores::EXPERIMENTS, &project_id).await?)?;
+            v.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+            Ok(v)
+        }
+        .boxed_local()
+    }
+
+    fn delete_experiment(&self, id: String) -> Fut<'_, ()> {
+        async move {
+            self.write(&[stores::EXPERIMENTS], async |tx| {
+                tx.object_store(stores::EXPERIMENTS)
+                    .map_err(js_err)?
+                    .delete(&JsValue::from_str(&id))
+                    .map_err(js_err)?;
+                Ok(())
+            })
+            .await
         }
         .boxed_local()
     }

@@ -2,8 +2,8 @@
 
 use super::storage::{Storage, StorageResult};
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
-    RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
+    RowRecord, RunRecord,
 };
 use futures::future::{ready, LocalBoxFuture};
 use futures::FutureExt;
@@ -18,6 +18,7 @@ struct Tables {
     codebooks: BTreeMap<(String, u32), CodebookVersion>,
     endpoints: BTreeMap<String, EndpointConfig>,
     runs: BTreeMap<String, RunRecord>,
+    experiments: BTreeMap<String, Experiment>,
     annotations: BTreeMap<(String, u32, String, String), Annotation>,
     imports: BTreeMap<String, ImportMarker>,
 }
@@ -64,6 +65,7 @@ impl Storage for MemoryStorage {
         t.codebooks.retain(|(p, _), _| *p != id);
         t.endpoints.remove(&id);
         t.runs.retain(|_, r| r.project_id != id);
+        t.experiments.retain(|_, x| x.project_id != id);
         done(())
     }
     fn put_dataset(
@@ -229,6 +231,29 @@ impl Storage for MemoryStorage {
             .collect();
         v.sort_by(|a, b| b.started_at.total_cmp(&a.started_at));
         done(v)
+    }
+    fn put_experiment(&self, x: Experiment) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t.borrow_mut().experiments.insert(x.id.clone(), x);
+        done(())
+    }
+    fn experiments(
+        &self,
+        project_id: String,
+    ) -> LocalBoxFuture<'_, StorageResult<Vec<Experiment>>> {
+        let mut v: Vec<Experiment> = self
+            .t
+            .borrow()
+            .experiments
+            .values()
+            .filter(|x| x.project_id == project_id)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
+        done(v)
+    }
+    fn delete_experiment(&self, id: String) -> LocalBoxFuture<'_, StorageResult<()>> {
+        self.t.borrow_mut().experiments.remove(&id);
+        done(())
     }
     fn put_annotations(
         &self,

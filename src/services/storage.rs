@@ -2,8 +2,8 @@
 //! [`super::memory::MemoryStorage`].
 
 use crate::model::{
-    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, ImportMarker, Project, RowRecord,
-    RunRecord,
+    Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
+    RowRecord, RunRecord,
 };
 use futures::future::LocalBoxFuture;
 
@@ -97,6 +97,12 @@ pub trait Storage {
         row: u32,
         attribute: String,
     ) -> Fut<'_, ()>;
+    /// Create or update an experiment.
+    fn put_experiment(&self, experiment: Experiment) -> Fut<'_, ()>;
+    /// The project's experiments, newest first.
+    fn experiments(&self, project_id: String) -> Fut<'_, Vec<Experiment>>;
+    /// Delete an experiment (its runs and their annotations stay).
+    fn delete_experiment(&self, id: String) -> Fut<'_, ()>;
     /// Every codebook version of a project, oldest first.
     fn codebook_versions(&self, project_id: String) -> Fut<'_, Vec<CodebookVersion>>;
     /// Every annotation of a dataset, from every source.

@@ -17,6 +17,8 @@ pub enum Step {
     Codebook,
     /// Configure and test the model endpoint.
     Endpoint,
+    /// Compare models, prompts and temperatures on the validation set.
+    Experiments,
     /// Auto-annotate.
     Run,
     /// Label and correct items one at a time.
@@ -27,10 +29,11 @@ pub enum Step {
 
 impl Step {
     /// Every step, in workflow order.
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Data,
         Step::Codebook,
         Step::Endpoint,
+        Step::Experiments,
         Step::Run,
         Step::Review,
         Step::Results,
@@ -42,6 +45,7 @@ impl Step {
             Step::Data => "Data",
             Step::Codebook => "Codebook",
             Step::Endpoint => "Endpoint",
+            Step::Experiments => "Experiments",
             Step::Run => "Run",
             Step::Review => "Review",
             Step::Results => "Results",
@@ -59,6 +63,7 @@ impl Step {
             Step::Data => "data",
             Step::Codebook => "codebook",
             Step::Endpoint => "endpoint",
+            Step::Experiments => "experiments",
             Step::Run => "run",
             Step::Review => "review",
             Step::Results => "results",
@@ -94,6 +99,8 @@ pub struct Toast {
 pub struct ActiveRun {
     /// Run id.
     pub run_id: String,
+    /// The experiment it measures a cell of, if any.
+    pub experiment: Option<String>,
     /// Cancels it.
     pub control: RunControl,
 }

@@ -4,6 +4,7 @@ pub mod browse;
 pub mod codebook;
 pub mod data;
 pub mod endpoint;
+pub mod experiments;
 pub mod locality;
 pub mod projects;
 pub mod results;

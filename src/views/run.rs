@@ -5,7 +5,8 @@ use super::projects::format_date;
 use crate::components::ProgressBar;
 use crate::error::AppError;
 use crate::model::{
-    row_ranges, run_source, AnnotationStatus, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+    row_ranges, run_source, AnnotationStatus, DatasetMeta, EndpointConfig, RowRecord, RunRecord,
+    RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
@@ -47,43 +48,7 @@ async fn start_run(
         return Ok(RunStatus::Failed);
     };
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
-    let selected = if scope == Scope::All {
-        None
-    } else {
-        let annotations = storage.all_annotations(ds.id.clone()).await?;
-        let gold_col = ds.gold_for(&attribute.name);
-        let mut human: HashSet<u32> = rows
-            .iter()
-            .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))
-            .map(|r| r.idx)
-            .collect();
-        let mut model_valid = HashSet::new();
-        let mut latest: HashMap<u32, (f64, AnnotationStatus)> = HashMap::new();
-        for a in annotations.iter().filter(|a| a.attribute == attribute.name) {
-            if a.source == HUMAN_SOURCE {
-                if a.value.is_some() {
-                    human.insert(a.row);
-                }
-                continue;
-            }
-            if a.status == AnnotationStatus::Valid {
-                model_valid.insert(a.row);
-            }
-            let e = latest.entry(a.row).or_insert((a.ts, a.status));
-            if a.ts >= e.0 {
-                *e = (a.ts, a.status);
-            }
-        }
-        let latest: HashMap<u32, AnnotationStatus> =
-            latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
-        Some(scope.rows(
-            ds.row_count,
-            ds.validation.as_ref(),
-            &human,
-            &model_valid,
-            &latest,
-        ))
-    };
+    let selected = scope_rows(&storage, &ds, &attribute.name, &rows, scope).await?;
     if selected.as_ref().is_some_and(Vec::is_empty) {
         state.toast(
             ToastKind::Error,
@@ -94,6 +59,76 @@ async fn start_run(
         );
         return Ok(RunStatus::Failed);
     }
+    let (run, tasks) = new_run(
+        &ds,
+        cbv.version,
+        &attribute,
+        &endpoint,
+        &rows,
+        scope,
+        selected,
+    );
+    launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// The rows of `scope` for `attribute` in a dataset whose rows are `rows`
+/// (`None`: every row).
+pub(crate) async fn scope_rows(
+    storage: &std::rc::Rc<dyn crate::services::storage::Storage>,
+    ds: &DatasetMeta,
+    attribute: &str,
+    rows: &[RowRecord],
+    scope: Scope,
+) -> Result<Option<Vec<u32>>, AppError> {
+    if scope == Scope::All {
+        return Ok(None);
+    }
+    let annotations = storage.all_annotations(ds.id.clone()).await?;
+    let gold_col = ds.gold_for(attribute);
+    let mut human: HashSet<u32> = rows
+        .iter()
+        .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))
+        .map(|r| r.idx)
+        .collect();
+    let mut model_valid = HashSet::new();
+    let mut latest: HashMap<u32, (f64, AnnotationStatus)> = HashMap::new();
+    for a in annotations.iter().filter(|a| a.attribute == attribute) {
+        if a.source == HUMAN_SOURCE {
+            if a.value.is_some() {
+                human.insert(a.row);
+            }
+            continue;
+        }
+        if a.status == AnnotationStatus::Valid {
+            model_valid.insert(a.row);
+        }
+        let e = latest.entry(a.row).or_insert((a.ts, a.status));
+        if a.ts >= e.0 {
+            *e = (a.ts, a.status);
+        }
+    }
+    let latest: HashMap<u32, AnnotationStatus> =
+        latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
+    Ok(Some(scope.rows(
+        ds.row_count,
+        ds.validation.as_ref(),
+        &human,
+        &model_valid,
+        &latest,
+    )))
+}
+
+/// A new run record of `attribute` (from codebook version `version`) with
+/// `endpoint`, and its tasks: the `selected` rows, or every row.
+pub(crate) fn new_run(
+    ds: &DatasetMeta,
+    version: u32,
+    attribute: &fannotate_core::Attribute,
+    endpoint: &EndpointConfig,
+    rows: &[RowRecord],
+    scope: Scope,
+    selected: Option<Vec<u32>>,
+) -> (RunRecord, Vec<RunTask>) {
     let task_rows = selected.as_ref().map(|s| row_ranges(s.iter().copied()));
     let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
     let tasks: Vec<RunTask> = rows
@@ -113,7 +148,7 @@ async fn start_run(
         dataset_id: ds.id.clone(),
         attribute: attribute.name.clone(),
         free_text: attribute.kind != AttributeKind::Categorical,
-        codebook_version: cbv.version,
+        codebook_version: version,
         endpoint: stored_endpoint,
         status: RunStatus::Running,
         total: tasks.len() as u32,
@@ -125,8 +160,9 @@ async fn start_run(
         error: None,
         scope,
         task_rows,
+        experiment: None,
     };
-    launch(state, run, attribute, tasks, Counts::default()).await
+    (run, tasks)
 }
 
 /// Run every attribute of the chosen codebook version, one run after another;
@@ -187,7 +223,7 @@ impl<'a> ProgressEvent<'a> {
 
 /// Which rows of an earlier run to (re)do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Continue {
+pub(crate) enum Continue {
     /// Rows with no stored outcome (after a cancel or a closed page).
     Resume,
     /// Rows whose request failed.
@@ -196,7 +232,7 @@ enum Continue {
 
 /// Continue an earlier run with its own settings and codebook version; finished
 /// rows are skipped, so no task is done twice.
-async fn continue_run(
+pub(crate) async fn continue_run(
     state: AppState,
     mut run: RunRecord,
     how: Continue,
@@ -263,7 +299,7 @@ async fn continue_run(
 }
 
 /// Run tasks with progress, cancel and a closing message.
-async fn launch(
+pub(crate) async fn launch(
     state: AppState,
     run: RunRecord,
     attribute: fannotate_core::Attribute,
@@ -273,6 +309,7 @@ async fn launch(
     let control = RunControl::new()?;
     state.active_run.set(Some(ActiveRun {
         run_id: run.id.clone(),
+        experiment: run.experiment.clone(),
         control: control.clone(),
     }));
     state.touch();
@@ -314,6 +351,8 @@ async fn launch(
         }),
     );
     match run.status {
+        // An experiment reports once, when all its configurations are done.
+        RunStatus::Completed | RunStatus::Cancelled if run.experiment.is_some() => {}
         RunStatus::Completed => state.toast(
             ToastKind::Success,
             format!(
@@ -336,7 +375,7 @@ async fn launch(
 }
 
 /// Spawn a run-changing task, reporting its error.
-fn spawn_run<T: 'static>(
+pub(crate) fn spawn_run<T: 'static>(
     state: AppState,
     fut: impl std::future::Future<Output = Result<T, AppError>> + 'static,
 ) {
@@ -490,7 +529,7 @@ pub fn RunView() -> impl IntoView {
 
 /// Live figures of the current (or last) run.
 #[component]
-fn RunProgressPanel() -> impl IntoView {
+pub(crate) fn RunProgressPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let p = move || state.progress.get();
     view! {

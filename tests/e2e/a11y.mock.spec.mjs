@@ -92,6 +92,15 @@ async function everyScreen(app, check) {
   await expect(app.byTest('run-list')).toBeVisible();
   await check('run');
 
+  await app.step('experiments');
+  await app.byTest('grid-temperatures').fill('0, 0.7');
+  await expect(app.byTest('grid-cell')).toHaveCount(2);
+  await app.byTest('grid-start').click();
+  await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
+  await expect(app.byTest('leaderboard-row')).toHaveCount(2);
+  await expect(app.byTest('chart-hours')).toBeVisible();
+  await check('experiments');
+
   await app.step('review');
   await expect(app.byTest('review-pane')).toBeVisible();
   await expect(app.byTest('review-text')).toBeVisible();

@@ -646,6 +646,7 @@ export async function startMock(options = {}) {
     }
     const model = typeof body.model === 'string' ? body.model : config.models[0] ?? 'mock-model';
     entry.model = model;
+    entry.temperature = typeof body.temperature === 'number' ? body.temperature : null;
     // Which gold row the prompt is about (null for probes): lets tests check that
     // no row was answered twice.
     const goldRow = gold.find(promptOf(body.messages));
@@ -759,6 +760,7 @@ export async function startMock(options = {}) {
       path,
       http: req.httpVersion, // '1.1', or '2.0' over HTTP/2
       model: null,
+      temperature: null,
       row: null,
       status: null,
       fault: null,

@@ -7,6 +7,7 @@ pub mod agreement;
 pub mod answer;
 pub mod codebook;
 pub mod diff;
+pub mod experiment;
 pub mod export;
 pub mod import;
 pub mod metrics;

@@ -1,0 +1,1424 @@
+//! Experiments: measure a grid of configurations (models × prompt versions ×
+//! temperatures × replications × constrained decoding) on the validation set,
+//! rank them against the human gold labels, and project each to the daily volume.
+//! Measure first, annotate at scale second.
+
+use super::endpoint::default_endpoint;
+use super::projects::format_date;
+use super::run::{
+    continue_run, launch, new_run, scope_rows, spawn_run, Continue, RunProgressPanel,
+};
+use crate::components::{Bar, BarChart, RefLine};
+use crate::error::AppError;
+use crate::model::{
+    ranges_contain, row_ranges, run_source, Annotation, AnnotationStatus, CodebookVersion,
+    DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice, RunRecord, RunStatus,
+    Scope, HUMAN_SOURCE,
+};
+use crate::services::browser::{now_ms, random_id};
+use crate::services::llm::{estimate_tokens, list_models};
+use crate::services::runner::Counts;
+use crate::services::storage::Storage;
+use crate::state::{AppState, Step, ToastKind};
+use fannotate_core::experiment::{
+    best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
+    Comparison, ConfigMeasure, GridAxes, ItemOutcome, Outcome, Score,
+};
+use fannotate_core::projection::{project, Projection};
+use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
+use fannotate_core::{Attribute, AttributeKind};
+use leptos::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// The seed's daily volume: customer-service calls per day.
+pub const DEFAULT_DAILY_VOLUME: u64 = 6_500;
+/// Bootstrap resamples for the leaderboard's intervals.
+const RESAMPLES: usize = 1_000;
+/// Fixed seed, so intervals do not move between visits.
+const BOOTSTRAP_SEED: u64 = 42;
+
+/// What the screen needs, loaded together.
+#[derive(Clone)]
+struct Setup {
+    dataset: Option<DatasetMeta>,
+    /// Every saved codebook version, newest first.
+    versions: Vec<CodebookVersion>,
+    endpoint: EndpointConfig,
+    experiments: Vec<Experiment>,
+}
+
+/// A short description of a cell, e.g. "smollm2 · v2 · T 0.7 · ×3 · constrained".
+pub fn describe(spec: &CellSpec) -> String {
+    let mut s = format!(
+        "{} · v{} · T {}",
+        if spec.model.is_empty() {
+            "(server default)"
+        } else {
+            &spec.model
+        },
+        spec.version,
+        spec.temperature
+    );
+    if spec.replications > 1 {
+        s.push_str(&format!(" · ×{}", spec.replications));
+    }
+    s.push_str(if spec.constrained {
+        " · constrained"
+    } else {
+        " · free"
+    });
+    s
+}
+
+/// Comma- or space-separated values, each parsed; unparsable ones are dropped.
+fn parse_list<T: std::str::FromStr>(s: &str) -> Vec<T> {
+    s.split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .filter_map(|x| x.parse().ok())
+        .collect()
+}
+
+/// Model names from a comma-separated list, in order, without repeats.
+fn parse_models(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in s.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if !out.iter().any(|x| x == m) {
+            out.push(m.to_string());
+        }
+    }
+    out
+}
+
+/// A cell's identity, for remembering removed cells while the axes change.
+fn cell_key(c: &CellSpec) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        c.model, c.version, c.temperature, c.replications, c.constrained
+    )
+}
+
+/// Prompt tokens per item (estimated from characters) for an attribute's
+/// prompt over `texts`, with the endpoint's system message and text cut.
+fn prompt_tokens_per_item(attribute: &Attribute, texts: &[String], e: &EndpointConfig) -> f64 {
+    if texts.is_empty() {
+        return 0.0;
+    }
+    let opts = PromptOptions {
+        max_text_chars: Some(e.max_text_chars as usize),
+        examples: Vec::new(),
+        system: e.system_prompt.clone(),
+    };
+    let system = e.system_prompt.as_deref().map_or(0, str::len);
+    let total: u64 = texts
+        .iter()
+        .map(|t| {
+            u64::from(estimate_tokens(
+                render_prompt(attribute, t, &opts).len() + system,
+            ))
+        })
+        .sum();
+    total as f64 / texts.len() as f64
+}
+
+/// Completion tokens per request: the longest label under constrained decoding
+/// (a JSON object around it for JSON schemas), else the cap (an upper bound).
+fn out_tokens_per_request(attribute: &Attribute, e: &EndpointConfig, constrained: bool) -> f64 {
+    if !constrained {
+        return f64::from(e.max_tokens);
+    }
+    let longest = attribute
+        .categories
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(1);
+    let wrapper = if crate::model::constrained_decoding(e) == Constraint::JsonSchema {
+        12
+    } else {
+        0
+    };
+    f64::from(estimate_tokens(longest + wrapper) + 1)
+}
+
+/// Gold labels of the attribute by row: a human label first, else the gold
+/// column's cell when it names a category (loosely, like "Spam ").
+async fn gold_labels(
+    storage: &Rc<dyn Storage>,
+    ds: &DatasetMeta,
+    attribute: &Attribute,
+) -> Result<HashMap<u32, String>, AppError> {
+    let mut gold = HashMap::new();
+    if let Some(col) = ds.gold_for(&attribute.name) {
+        for r in storage.rows(ds.id.clone(), 0, ds.row_count).await? {
+            let cell = r.cell(col);
+            if let Some(label) = attribute.match_label(cell) {
+                gold.insert(r.idx, label.to_string());
+            } else if !cell.trim().is_empty() {
+                gold.insert(r.idx, cell.trim().to_string());
+            }
+        }
+    }
+    for a in storage
+        .annotations(ds.id.clone(), HUMAN_SOURCE.to_string())
+        .await?
+    {
+        if a.attribute == attribute.name {
+            if let Some(v) = a.value {
+                gold.insert(a.row, v);
+            }
+        }
+    }
+    Ok(gold)
+}
+
+/// The leaderboard's view of one stored annotation.
+fn outcome_of(a: &Annotation, gold: &HashMap<u32, String>) -> ItemOutcome {
+    ItemOutcome {
+        row: a.row,
+        gold: gold.get(&a.row).cloned(),
+        value: (a.status == AnnotationStatus::Valid)
+            .then(|| a.value.clone())
+            .flatten(),
+        outcome: match a.status {
+            AnnotationStatus::Valid => Outcome::Valid,
+            AnnotationStatus::Invalid => Outcome::Invalid,
+            AnnotationStatus::Error => Outcome::Failed,
+        },
+        latency_ms: a.latency_ms,
+        tokens_in: a.tokens_in,
+        tokens_out: a.tokens_out,
+        replica_values: a.replica_values.clone(),
+    }
+}
+
+/// Wall time the answers span: from the first request's start to the last
+/// answer (replications of an item go one after another).
+fn span_s(annotations: &[Annotation]) -> f64 {
+    let end = annotations.iter().map(|a| a.ts).fold(f64::MIN, f64::max);
+    let start = annotations
+        .iter()
+        .map(|a| a.ts - a.latency_ms * a.replica_values.len().max(1) as f64)
+        .fold(f64::MAX, f64::min);
+    if annotations.is_empty() {
+        0.0
+    } else {
+        ((end - start) / 1000.0).max(0.0)
+    }
+}
+
+/// One leaderboard line.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    /// Position in the grid.
+    cell: usize,
+    spec: CellSpec,
+    pinned: bool,
+    run: Option<RunRecord>,
+    /// Items answered so far (of the experiment's items).
+    answered: usize,
+    score: Option<Score>,
+    /// Against the best configuration (`None` for the best itself).
+    comparison: Option<Comparison>,
+    /// Requests in flight the run could use.
+    concurrency: u32,
+}
+
+/// The measured experiment.
+#[derive(Debug, Clone, PartialEq)]
+struct Board {
+    /// The experiment as stored.
+    experiment: Experiment,
+    lines: Vec<Line>,
+    /// Index into `lines` of the best configuration.
+    best: Option<usize>,
+    /// Items in the experiment.
+    items: usize,
+    /// Of those, items with a gold label.
+    gold_items: usize,
+}
+
+/// Score every cell of an experiment from its run's stored answers.
+async fn load_board(storage: Rc<dyn Storage>, x: Experiment) -> Result<Board, AppError> {
+    let items = x.task_rows.iter().map(|r| (r[1] - r[0]) as usize).sum();
+    let ds = storage
+        .dataset(x.project_id.clone())
+        .await?
+        .filter(|d| d.id == x.dataset_id);
+    let Some(ds) = ds else {
+        return Ok(Board {
+            experiment: x,
+            lines: Vec::new(),
+            best: None,
+            items,
+            gold_items: 0,
+        });
+    };
+    let versions = storage.codebook_versions(x.project_id.clone()).await?;
+    let attribute = versions
+        .iter()
+        .rev()
+        .filter_map(|v| v.codebook().ok())
+        .find_map(|cb| cb.attribute(&x.attribute).cloned());
+    let gold = match &attribute {
+        Some(a) => gold_labels(&storage, &ds, a).await?,
+        None => HashMap::new(),
+    };
+    let gold_items = gold
+        .keys()
+        .filter(|r| ranges_contain(&x.task_rows, **r))
+        .count();
+    let runs = storage.runs(x.project_id.clone()).await?;
+    let mut lines = Vec::with_capacity(x.cells.len());
+    let mut measured: Vec<Vec<ItemOutcome>> = Vec::with_capacity(x.cells.len());
+    for (i, c) in x.cells.iter().enumerate() {
+        let run = c
+            .run_id
+            .as_ref()
+            .and_then(|id| runs.iter().find(|r| &r.id == id))
+            .cloned();
+        let (outcomes, score, answered, concurrency) = match &run {
+            Some(r) => {
+                let stored: Vec<Annotation> = storage
+                    .annotations(ds.id.clone(), run_source(&r.id))
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.attribute == x.attribute && ranges_contain(&x.task_rows, a.row))
+                    .collect();
+                let outcomes: Vec<ItemOutcome> =
+                    stored.iter().map(|a| outcome_of(a, &gold)).collect();
+                let (pi, po) = x.price(&c.spec.model);
+                let m = ConfigMeasure {
+                    items: outcomes.clone(),
+                    elapsed_s: span_s(&stored),
+                    concurrency: r.endpoint.effective_concurrency(),
+                    replications: c.spec.replications.max(1),
+                    price_in_per_m: pi,
+                    price_out_per_m: po,
+                };
+                let s = (!stored.is_empty()).then(|| score(&m, RESAMPLES, BOOTSTRAP_SEED));
+                (
+                    outcomes,
+                    s,
+                    stored.len(),
+                    r.endpoint.effective_concurrency(),
+                )
+            }
+            None => (Vec::new(), None, 0, 0),
+        };
+        measured.push(outcomes);
+        lines.push(Line {
+            cell: i,
+            spec: c.spec.clone(),
+            pinned: c.pinned,
+            run,
+            answered,
+            score,
+            comparison: None,
+            concurrency,
+        });
+    }
+    // Best among the measured; indices map back through `with_score`.
+    let with_score: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].score.is_some())
+        .collect();
+    let scores: Vec<Score> = with_score
+        .iter()
+        .filter_map(|&i| lines[i].score.clone())
+        .collect();
+    let best = best_index(&scores).map(|k| with_score[k]);
+    if let Some(b) = best {
+        for i in with_score {
+            if i != b {
+                lines[i].comparison = Some(compare(&measured[b], &measured[i]));
+            }
+        }
+    }
+    Ok(Board {
+        experiment: x,
+        lines,
+        best,
+        items,
+        gold_items,
+    })
+}
+
+/// Run every configuration of an experiment that is not finished, one after
+/// another (each at the endpoint's full concurrency, so throughput figures are
+/// comparable). A cell interrupted earlier resumes; a cancel stops the queue.
+async fn run_experiment(state: AppState, experiment_id: String) -> Result<RunStatus, AppError> {
+    let storage = state.storage();
+    let pid = state.project_id().unwrap_or_default();
+    let find = |xs: Vec<Experiment>| xs.into_iter().find(|x| x.id == experiment_id);
+    let Some(x) = find(storage.experiments(pid.clone()).await?) else {
+        return Ok(RunStatus::Failed);
+    };
+    let Some(ds) = storage
+        .dataset(pid.clone())
+        .await?
+        .filter(|d| d.id == x.dataset_id)
+    else {
+        state.toast(
+            ToastKind::Error,
+            "The experiment's dataset was replaced by a new import; start a new experiment.",
+        );
+        return Ok(RunStatus::Failed);
+    };
+    let versions = storage.codebook_versions(pid.clone()).await?;
+    let endpoint = storage
+        .endpoint(pid.clone())
+        .await?
+        .unwrap_or_else(|| default_endpoint(&state));
+    let selected: Vec<u32> = x.task_rows.iter().flat_map(|r| r[0]..r[1]).collect();
+    let mut rows = None;
+    for i in 0..x.cells.len() {
+        let spec = x.cells[i].spec.clone();
+        // Re-read: pins or other edits may have been saved meanwhile.
+        let Some(mut current) = find(storage.experiments(pid.clone()).await?) else {
+            return Ok(RunStatus::Cancelled);
+        };
+        let existing = match current.cells.get(i).and_then(|c| c.run_id.clone()) {
+            Some(id) => storage
+                .runs(pid.clone())
+                .await?
+                .into_iter()
+                .find(|r| r.id == id),
+            None => None,
+        };
+        let status = match existing {
+            Some(r) if r.status == RunStatus::Completed => continue,
+            Some(r) => continue_run(state, r, Continue::Resume).await?,
+            None => {
+                let Some(attribute) = versions
+                    .iter()
+                    .find(|v| v.version == spec.version)
+                    .and_then(|v| v.codebook().ok())
+                    .and_then(|cb| cb.attribute(&x.attribute).cloned())
+                else {
+                    state.toast(
+                        ToastKind::Error,
+                        format!(
+                            "Prompt version v{} has no attribute \"{}\"; remove its cells.",
+                            spec.version, x.attribute
+                        ),
+                    );
+                    return Ok(RunStatus::Failed);
+                };
+                if rows.is_none() {
+                    rows = Some(storage.rows(ds.id.clone(), 0, ds.row_count).await?);
+                }
+                let cfg = current.cell_endpoint(&endpoint, &spec);
+                let (mut run, tasks) = new_run(
+                    &ds,
+                    spec.version,
+                    &attribute,
+                    &cfg,
+                    rows.as_deref().unwrap_or_default(),
+                    Scope::Validation,
+                    Some(selected.clone()),
+                );
+                run.experiment = Some(current.id.clone());
+                current.cells[i].run_id = Some(run.id.clone());
+                // The cell knows its run before the first request, so a reload
+                // mid-cell resumes it instead of starting it again.
+                storage.put_run(run.clone()).await?;
+                storage.put_experiment(current).await?;
+                launch(state, run, attribute, tasks, Counts::default()).await?
+            }
+        };
+        state.touch();
+        if status != RunStatus::Completed {
+            if status == RunStatus::Cancelled {
+                state.toast(
+                    ToastKind::Success,
+                    "Experiment stopped; measured configurations are kept. Resume to finish it.",
+                );
+            }
+            return Ok(status);
+        }
+    }
+    state.toast(
+        ToastKind::Success,
+        format!(
+            "Experiment finished: {} configurations measured.",
+            x.cells.len()
+        ),
+    );
+    state.emit(
+        "experiment-finished",
+        &serde_json::json!({ "experimentId": x.id, "cells": x.cells.len() }),
+    );
+    Ok(RunStatus::Completed)
+}
+
+/// Start a run over every row with one configuration of an experiment.
+async fn annotate_everything(
+    state: AppState,
+    x: Experiment,
+    spec: CellSpec,
+) -> Result<RunStatus, AppError> {
+    let storage = state.storage();
+    let pid = x.project_id.clone();
+    let Some(ds) = storage.dataset(pid.clone()).await? else {
+        return Ok(RunStatus::Failed);
+    };
+    let Some(attribute) = storage
+        .codebook_versions(pid.clone())
+        .await?
+        .into_iter()
+        .find(|v| v.version == spec.version)
+        .and_then(|v| v.codebook().ok())
+        .and_then(|cb| cb.attribute(&x.attribute).cloned())
+    else {
+        state.toast(
+            ToastKind::Error,
+            format!("Prompt version v{} is gone.", spec.version),
+        );
+        return Ok(RunStatus::Failed);
+    };
+    let endpoint = storage
+        .endpoint(pid)
+        .await?
+        .unwrap_or_else(|| default_endpoint(&state));
+    let cfg = x.cell_endpoint(&endpoint, &spec);
+    let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let (run, tasks) = new_run(&ds, spec.version, &attribute, &cfg, &rows, Scope::All, None);
+    // Watch it where runs are watched.
+    state.step.set(Step::Run);
+    launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// Whether every cell of `x` has a completed run among `runs`.
+fn is_complete(x: &Experiment, runs: &[RunRecord]) -> bool {
+    x.cells.iter().all(|c| {
+        c.run_id.as_ref().is_some_and(|id| {
+            runs.iter()
+                .any(|r| &r.id == id && r.status == RunStatus::Completed)
+        })
+    })
+}
+
+/// The experiments step.
+#[component]
+pub fn ExperimentsView() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let setup = LocalResource::new(move || {
+        state.revision.track();
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        let fallback = default_endpoint(&state);
+        async move {
+            let mut versions = storage.codebook_versions(pid.clone()).await?;
+            versions.sort_by_key(|v| std::cmp::Reverse(v.version));
+            Ok::<_, AppError>(Setup {
+                dataset: storage.dataset(pid.clone()).await?,
+                versions,
+                endpoint: storage.endpoint(pid.clone()).await?.unwrap_or(fallback),
+                experiments: storage.experiments(pid).await?,
+            })
+        }
+    });
+    let selected = RwSignal::new(None::<String>);
+    // The experiment shown: the chosen one while it exists, else the newest. A
+    // memo, so the panel is rebuilt only when the choice changes, not on every
+    // save (it reloads its own figures).
+    let current_id = Memo::new(move |prev: Option<&Option<String>>| match setup.get() {
+        Some(Ok(s)) => {
+            let want = selected.get();
+            s.experiments
+                .iter()
+                .find(|x| want.as_deref() == Some(x.id.as_str()))
+                .or(s.experiments.first())
+                .map(|x| x.id.clone())
+        }
+        _ => prev.cloned().flatten(),
+    });
+    view! {
+        <section class="fa-view" data-testid="experiments-view">
+            <h2>"Experiments"</h2>
+            <p class="fa-muted">"Measure before annotating at scale: run a grid of models, prompt versions, temperatures, replications and decoding modes on the validation set, compare them with sound statistics, and see what each would take to process the daily volume."</p>
+            {move || match setup.get() {
+                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Some(Ok(s)) => {
+                    let missing = if s.dataset.is_none() {
+                        Some("Import a dataset first (Data step).")
+                    } else if s.versions.is_empty() {
+                        Some("Save a codebook with a categorical attribute first (Codebook step).")
+                    } else {
+                        None
+                    };
+                    if let Some(m) = missing {
+                        return view! { <p class="fa-empty" data-testid="experiments-missing">{m}</p> }.into_any();
+                    }
+                    let current = current_id.get_untracked();
+                    let list = s.experiments.clone();
+                    view! {
+                        <GridBuilder setup=s.clone() on_start=Callback::new(move |id: String| selected.set(Some(id))) />
+                        {(!list.is_empty()).then(|| view! {
+                            <div class="fa-card">
+                                <label class="fa-field">
+                                    <span>"Experiment"</span>
+                                    <select data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
+                                        {list.iter().map(|x| {
+                                            let (id, cur) = (x.id.clone(), current.clone());
+                                            view! { <option value=id.clone() selected=cur.as_deref() == Some(id.as_str())>{format!("{} · {} · {} configurations · {}", x.name, x.attribute, x.cells.len(), format_date(x.created_at))}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </label>
+                            </div>
+                        })}
+                    }.into_any()
+                }
+            }}
+            {move || current_id.get().map(|id| view! { <ExperimentPanel id /> })}
+        </section>
+    }
+}
+
+/// The form that builds a grid, with its cost before it starts.
+#[component]
+fn GridBuilder(
+    /// Loaded project data.
+    setup: Setup,
+    /// Called with the new experiment's id when it starts.
+    on_start: Callback<String>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let ds = setup.dataset.clone().expect("checked by the caller");
+    let endpoint = setup.endpoint.clone();
+    let versions = StoredValue::new(setup.versions.clone());
+    let latest = setup.versions.first().map_or(1, |v| v.version);
+    // Categorical attributes of the latest version: free text has no accuracy.
+    let attributes: Vec<String> = setup
+        .versions
+        .first()
+        .and_then(|v| v.codebook().ok())
+        .map(|cb| {
+            cb.attributes
+                .into_iter()
+                .filter(|a| a.kind == AttributeKind::Categorical)
+                .map(|a| a.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    let attribute = RwSignal::new(attributes.first().cloned().unwrap_or_default());
+    let name = RwSignal::new(format!("Experiment {}", setup.experiments.len() + 1));
+    let models = RwSignal::new(endpoint.model.clone());
+    let chosen_versions = RwSignal::new(vec![latest]);
+    let temperatures = RwSignal::new("0".to_string());
+    let replications = RwSignal::new("1".to_string());
+    let constrained_on = RwSignal::new(true);
+    let free_on = RwSignal::new(false);
+    let removed = RwSignal::new(HashSet::<String>::new());
+    let prices = RwSignal::new(if endpoint.model.is_empty() {
+        Vec::new()
+    } else {
+        vec![ModelPrice {
+            model: endpoint.model.clone(),
+            price_in_per_m: endpoint.price_in_per_m,
+            price_out_per_m: endpoint.price_out_per_m,
+        }]
+    });
+    let listed = RwSignal::new(Vec::<String>::new());
+    let endpoint_sv = StoredValue::new(endpoint.clone());
+    let list_action = Action::new_local(move |_: &()| {
+        let cfg = endpoint_sv.get_value();
+        let key = state.session_key.get_untracked();
+        async move { list_models(&cfg, &key).await.map_err(AppError::from) }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = list_action.value().get() {
+            match r {
+                Ok(m) => listed.set(m),
+                Err(e) => state.error(&e),
+            }
+        }
+    });
+
+    // The validation rows of the chosen attribute and their texts.
+    let ds_sv = StoredValue::new(ds.clone());
+    let validation = LocalResource::new(move || {
+        let attr = attribute.get();
+        let storage = state.storage();
+        let ds = ds_sv.get_value();
+        async move {
+            let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+            let picked = scope_rows(&storage, &ds, &attr, &rows, Scope::Validation)
+                .await?
+                .unwrap_or_default();
+            let set: HashSet<u32> = picked.iter().copied().collect();
+            let texts: Vec<String> = rows
+                .iter()
+                .filter(|r| set.contains(&r.idx))
+                .map(|r| r.cell(ds.text_col).to_string())
+                .collect();
+            Ok::<_, AppError>((picked, texts))
+        }
+    });
+
+    let axes = Memo::new(move |_| GridAxes {
+        models: {
+            let m = parse_models(&models.get());
+            // An empty model field means the server's default model.
+            if m.is_empty() {
+                vec![String::new()]
+            } else {
+                m
+            }
+        },
+        versions: chosen_versions.get(),
+        temperatures: parse_list(&temperatures.get()),
+        replications: parse_list::<u32>(&replications.get())
+            .into_iter()
+            .filter(|r| (1..=20).contains(r))
+            .collect(),
+        constrained: [
+            constrained_on.get().then_some(true),
+            free_on.get().then_some(false),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    });
+    let grid = Memo::new(move |_| cells(&axes.get()));
+    let kept = Memo::new(move |_| {
+        let removed = removed.get();
+        grid.get()
+            .into_iter()
+            .filter(|c| !removed.contains(&cell_key(c)))
+            .collect::<Vec<_>>()
+    });
+    // Prompt tokens per item for each chosen version, over the validation texts.
+    let tokens_by_version = Memo::new(move |_| {
+        let attr = attribute.get();
+        let Some(Ok((_, texts))) = validation.get() else {
+            return HashMap::new();
+        };
+        let e = endpoint_sv.get_value();
+        versions.with_value(|vs| {
+            vs.iter()
+                .filter_map(|v| {
+                    let a = v.codebook().ok()?.attribute(&attr).cloned()?;
+                    Some((v.version, (prompt_tokens_per_item(&a, &texts, &e), a)))
+                })
+                .collect::<HashMap<u32, (f64, Attribute)>>()
+        })
+    });
+    let price_of = move |model: &str| {
+        prices.with(|ps| {
+            ps.iter()
+                .find(|p| p.model == model)
+                .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
+        })
+    };
+    let estimates = Memo::new(move |_| {
+        let n = validation
+            .get()
+            .and_then(Result::ok)
+            .map_or(0, |(rows, _)| rows.len() as u64);
+        let e = endpoint_sv.get_value();
+        let by_version = tokens_by_version.get();
+        kept.get()
+            .into_iter()
+            .map(|c| {
+                let est = by_version.get(&c.version).map(|(t, a)| {
+                    let (pi, po) = price_of(&c.model);
+                    estimate_cell(
+                        n,
+                        c.replications,
+                        *t,
+                        out_tokens_per_request(a, &e, c.constrained),
+                        pi,
+                        po,
+                    )
+                });
+                (c, est)
+            })
+            .collect::<Vec<(CellSpec, Option<CellEstimate>)>>()
+    });
+    let totals = Memo::new(move |_| {
+        estimates.with(|es| {
+            es.iter().flat_map(|(_, e)| e).fold(
+                (0u64, 0u64, 0u64, None::<f64>),
+                |(r, ti, to, c), e| {
+                    (
+                        r + e.requests,
+                        ti + e.tokens_in,
+                        to + e.tokens_out,
+                        match (c, e.cost) {
+                            (None, None) => None,
+                            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+                        },
+                    )
+                },
+            )
+        })
+    });
+    let missing_version = Memo::new(move |_| {
+        let by_version = tokens_by_version.get();
+        chosen_versions
+            .get()
+            .into_iter()
+            .filter(|v| !by_version.contains_key(v))
+            .collect::<Vec<u32>>()
+    });
+    let running = move || state.active_run.with(Option::is_some);
+    let problem = Memo::new(move |_| {
+        let n = validation
+            .get()
+            .and_then(Result::ok)
+            .map_or(0, |(r, _)| r.len());
+        if attribute.with(String::is_empty) {
+            Some("The codebook has no categorical attribute to measure.".to_string())
+        } else if n == 0 {
+            Some("No validation rows: choose a validation set and label it in the Review step, or map a gold column in the Data step.".to_string())
+        } else if kept.with(Vec::is_empty) {
+            Some("The grid is empty: every axis needs at least one value.".to_string())
+        } else if !missing_version.with(Vec::is_empty) {
+            Some(format!(
+                "Prompt version(s) {} have no attribute \"{}\".",
+                missing_version
+                    .get()
+                    .iter()
+                    .map(|v| format!("v{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                attribute.get()
+            ))
+        } else {
+            None
+        }
+    });
+    let start = move |_| {
+        let Some(Ok((rows, _))) = validation.get_untracked() else {
+            return;
+        };
+        let ds = ds_sv.get_value();
+        let models_used: HashSet<String> = kept
+            .get_untracked()
+            .iter()
+            .map(|c| c.model.clone())
+            .collect();
+        let x = Experiment {
+            id: random_id(),
+            project_id: ds.project_id.clone(),
+            dataset_id: ds.id.clone(),
+            attribute: attribute.get_untracked(),
+            name: name.get_untracked(),
+            created_at: now_ms(),
+            task_rows: row_ranges(rows),
+            cells: kept
+                .get_untracked()
+                .into_iter()
+                .map(|spec| ExperimentCell {
+                    spec,
+                    run_id: None,
+                    pinned: false,
+                })
+                .collect(),
+            prices: prices
+                .get_untracked()
+                .into_iter()
+                .filter(|p| models_used.contains(&p.model))
+                .collect(),
+            daily_volume: DEFAULT_DAILY_VOLUME,
+            workers: endpoint_sv.with_value(EndpointConfig::effective_concurrency),
+        };
+        let id = x.id.clone();
+        on_start.run(id.clone());
+        spawn_run(state, async move {
+            state.storage().put_experiment(x).await?;
+            state.touch();
+            run_experiment(state, id).await
+        });
+    };
+    let set_price = move |model: String, input: bool, v: String| {
+        let parsed = v.trim().parse::<f64>().ok().filter(|x| *x >= 0.0);
+        prices.update(|ps| {
+            let p = match ps.iter().position(|p| p.model == model) {
+                Some(i) => &mut ps[i],
+                None => {
+                    ps.push(ModelPrice {
+                        model: model.clone(),
+                        price_in_per_m: None,
+                        price_out_per_m: None,
+                    });
+                    ps.last_mut().expect("just pushed")
+                }
+            };
+            if input {
+                p.price_in_per_m = parsed;
+            } else {
+                p.price_out_per_m = parsed;
+            }
+        });
+    };
+    let version_list = setup.versions.clone();
+    view! {
+        <details class="fa-card" data-testid="grid-builder" open=setup.experiments.is_empty()>
+            <summary><h3 class="fa-inline">"New experiment"</h3></summary>
+            <div class="fa-grid-axes">
+                <label class="fa-field">
+                    <span>"Name"</span>
+                    <input data-testid="grid-name" prop:value=move || name.get() on:input:target=move |ev| name.set(ev.target().value()) />
+                </label>
+                <label class="fa-field">
+                    <span>"Attribute"</span>
+                    <select data-testid="grid-attribute" on:change:target=move |ev| attribute.set(ev.target().value())>
+                        {attributes.iter().map(|a| { let a2 = a.clone(); view! {
+                            <option value=a.clone() selected=move || attribute.get() == a2>{a.clone()}</option>
+                        }}).collect_view()}
+                    </select>
+                </label>
+                <div class="fa-field">
+                    <label for="fa-grid-models">"Models (comma-separated)"</label>
+                    <input id="fa-grid-models" data-testid="grid-models" prop:value=move || models.get() on:input:target=move |ev| models.set(ev.target().value()) />
+                    <button class="fa-btn" data-testid="grid-list-models" on:click=move |_| { list_action.dispatch(()); }>"List the endpoint's models"</button>
+                    <div class="fa-row">
+                        {move || listed.get().into_iter().map(|m| {
+                            let (m2, m3) = (m.clone(), m.clone());
+                            view! {
+                                <label class="fa-check">
+                                    <input type="checkbox" prop:checked=move || parse_models(&models.get()).contains(&m2)
+                                        on:change:target=move |ev| {
+                                            let mut list = parse_models(&models.get_untracked());
+                                            if ev.target().checked() { if !list.contains(&m3) { list.push(m3.clone()); } } else { list.retain(|x| x != &m3); }
+                                            models.set(list.join(", "));
+                                        } />
+                                    {m}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </div>
+                </div>
+                <fieldset class="fa-field" data-testid="grid-versions">
+                    <legend>"Prompt versions"</legend>
+                    {version_list.iter().map(|v| { let n = v.version; view! {
+                        <label class="fa-check">
+                            <input type="checkbox" data-testid=format!("grid-version-{n}") prop:checked=move || chosen_versions.with(|c| c.contains(&n))
+                                on:change:target=move |ev| chosen_versions.update(|c| { c.retain(|x| *x != n); if ev.target().checked() { c.push(n); c.sort_unstable(); } }) />
+                            {format!("v{n}")}
+                        </label>
+                    }}).collect_view()}
+                </fieldset>
+                <label class="fa-field">
+                    <span>"Temperatures"</span>
+                    <input data-testid="grid-temperatures" prop:value=move || temperatures.get() on:input:target=move |ev| temperatures.set(ev.target().value()) />
+                </label>
+                <label class="fa-field">
+                    <span>"Replications (requests per item; 1–20)"</span>
+                    <input data-testid="grid-replications" prop:value=move || replications.get() on:input:target=move |ev| replications.set(ev.target().value()) />
+                </label>
+                <fieldset class="fa-field">
+                    <legend>"Decoding"</legend>
+                    <label class="fa-check"><input type="checkbox" data-testid="grid-constrained" prop:checked=move || constrained_on.get() on:change:target=move |ev| constrained_on.set(ev.target().checked()) />{format!("constrained ({})", crate::model::constrained_decoding(&endpoint).label())}</label>
+                    <label class="fa-check"><input type="checkbox" data-testid="grid-free" prop:checked=move || free_on.get() on:change:target=move |ev| free_on.set(ev.target().checked()) />"free (parsed afterwards)"</label>
+                </fieldset>
+            </div>
+            <h4>"Prices per model (per million tokens, for cost figures)"</h4>
+            <div class="fa-row">
+                {move || axes.get().models.into_iter().map(|m| {
+                    let (pi, po) = price_of(&m);
+                    let (m1, m2) = (m.clone(), m.clone());
+                    view! {
+                        <div class="fa-field" data-testid="grid-price">
+                            <span>{if m.is_empty() { "(server default)".to_string() } else { m.clone() }}</span>
+                            <input aria-label=format!("{m} input price") placeholder="input" inputmode="decimal" prop:value=pi.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(m1.clone(), true, ev.target().value()) />
+                            <input aria-label=format!("{m} output price") placeholder="output" inputmode="decimal" prop:value=po.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(m2.clone(), false, ev.target().value()) />
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+            <p class="fa-muted" data-testid="grid-validation">{move || match validation.get() {
+                None => "Counting validation rows…".to_string(),
+                Some(Err(e)) => e.user_message(),
+                Some(Ok((rows, _))) => format!("{} validation rows for \"{}\".", rows.len(), attribute.get()),
+            }}</p>
+            <div class="fa-table-scroll">
+                <table class="fa-table fa-table--compact" data-testid="grid-cells">
+                    <thead><tr><th scope="col">"Configuration"</th><th scope="col">"Requests"</th><th scope="col">"Tokens in (est.)"</th><th scope="col">"Tokens out (est.)"</th><th scope="col">"Cost (est.)"</th><th scope="col"><span class="fa-visually-hidden">"Remove"</span></th></tr></thead>
+                    <tbody>
+                        {move || estimates.get().into_iter().map(|(c, e)| {
+                            let key = cell_key(&c);
+                            view! {
+                                <tr data-testid="grid-cell">
+                                    <td>{describe(&c)}</td>
+                                    <td>{e.as_ref().map_or("–".into(), |e| e.requests.to_string())}</td>
+                                    <td>{e.as_ref().map_or("–".into(), |e| e.tokens_in.to_string())}</td>
+                                    <td>{e.as_ref().map_or("–".into(), |e| e.tokens_out.to_string())}</td>
+                                    <td>{e.as_ref().and_then(|e| e.cost).map_or("–".into(), |c| format!("{c:.4}"))}</td>
+                                    <td><button class="fa-btn fa-btn--small" data-testid="grid-remove-cell" aria-label=format!("Remove {}", describe(&c)) on:click=move |_| removed.update(|r| { r.insert(key.clone()); })>"Remove"</button></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <p data-testid="grid-totals">{move || {
+                let (r, ti, to, c) = totals.get();
+                format!("{} configurations · {r} requests · ≈ {ti} tokens in, ≤ {to} tokens out{}",
+                    kept.with(Vec::len),
+                    c.map_or(" · no prices entered, no cost estimate".to_string(), |c| format!(" · ≈ {c:.4} in the prices' currency")))
+            }}</p>
+            <p class="fa-muted">"Token figures are estimates (about four characters a token); free decoding is counted at its token cap, an upper bound."</p>
+            {move || problem.get().map(|p| view! { <p class="fa-error" role="alert" data-testid="grid-problem">{p}</p> })}
+            <div class="fa-row">
+                <button class="fa-btn fa-btn--primary" data-testid="grid-start" disabled=move || problem.with(Option::is_some) || running() on:click=start>"Start experiment"</button>
+                <Show when=move || removed.with(|r| !r.is_empty())>
+                    <button class="fa-btn" data-testid="grid-restore" on:click=move |_| removed.set(HashSet::new())>"Restore removed configurations"</button>
+                </Show>
+            </div>
+        </details>
+    }
+}
+
+/// How the leaderboard is ordered (pinned lines always come first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortKey {
+    Accuracy,
+    MacroF1,
+    Kappa,
+    Cost,
+    Throughput,
+    Latency,
+    Grid,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 7] = [
+        SortKey::Accuracy,
+        SortKey::MacroF1,
+        SortKey::Kappa,
+        SortKey::Cost,
+        SortKey::Throughput,
+        SortKey::Latency,
+        SortKey::Grid,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Accuracy => "accuracy",
+            SortKey::MacroF1 => "macro-f1",
+            SortKey::Kappa => "kappa",
+            SortKey::Cost => "cost",
+            SortKey::Throughput => "throughput",
+            SortKey::Latency => "latency",
+            SortKey::Grid => "grid",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            SortKey::Accuracy => "Accuracy",
+            SortKey::MacroF1 => "Macro-F1",
+            SortKey::Kappa => "Cohen's κ",
+            SortKey::Cost => "Cost per 1,000 (lowest first)",
+            SortKey::Throughput => "Items/s",
+            SortKey::Latency => "Latency p50 (lowest first)",
+            SortKey::Grid => "Grid order",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A key that sorts ascending: better first, unmeasured last.
+    fn rank(self, l: &Line) -> f64 {
+        let s = l.score.as_ref();
+        let v = match self {
+            SortKey::Accuracy => s.and_then(|s| s.accuracy).map(|v| -v),
+            SortKey::MacroF1 => s.and_then(|s| s.macro_f1).map(|v| -v),
+            SortKey::Kappa => s.and_then(|s| s.cohen_kappa).map(|v| -v),
+            SortKey::Cost => s.and_then(|s| s.cost_per_1000),
+            SortKey::Throughput => s.and_then(|s| s.items_per_s).map(|v| -v),
+            SortKey::Latency => s.and_then(|s| s.latency_p50_ms),
+            SortKey::Grid => Some(l.cell as f64),
+        };
+        v.filter(|v| !v.is_nan()).unwrap_or(f64::INFINITY)
+    }
+}
+
+/// Hours as "1.5 h", or minutes below an hour.
+fn duration_text(hours: f64) -> String {
+    if !hours.is_finite() {
+        "never (no answers)".into()
+    } else if hours < 1.0 {
+        format!("{:.0} min", (hours * 60.0).ceil())
+    } else {
+        format!("{hours:.1} h")
+    }
+}
+
+/// A share as a percentage with one decimal.
+fn pct(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{:.1} %", v * 100.0))
+}
+
+/// A bootstrap interval as text.
+fn ci_text(i: Option<fannotate_core::metrics::Interval>, as_pct: bool) -> String {
+    match i {
+        Some(i) if as_pct => format!("{:.1}–{:.1}", i.lo * 100.0, i.hi * 100.0),
+        Some(i) => format!("{:.3}–{:.3}", i.lo, i.hi),
+        None => String::new(),
+    }
+}
+
+/// What McNemar's test says about a line against the best.
+fn verdict(c: &Comparison) -> String {
+    if c.significant {
+        format!("worse, p = {:.3}", c.mcnemar.p_value)
+    } else {
+        match c.more_gold_needed {
+            Some(n) => format!(
+                "not significant (p = {:.2}); about {n} more gold labels would settle it",
+                c.mcnemar.p_value
+            ),
+            None => format!(
+                "not significant (p = {:.2}); no difference on these items",
+                c.mcnemar.p_value
+            ),
+        }
+    }
+}
+
+/// One experiment: its progress, leaderboard and projection.
+#[component]
+fn ExperimentPanel(
+    /// Id of the experiment shown.
+    id: String,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let id_sv = StoredValue::new(id.clone());
+    let loaded = LocalResource::new(move || {
+        state.revision.track();
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        let id = id_sv.get_value();
+        async move {
+            let found = storage
+                .experiments(pid)
+                .await?
+                .into_iter()
+                .find(|x| x.id == id);
+            match found {
+                Some(x) => load_board(storage, x).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    // While a new score loads (after every measured cell), the last one stays up.
+    let board = Memo::new(
+        move |prev: Option<&Option<Result<Option<Board>, AppError>>>| {
+            loaded.get().or_else(|| prev.cloned().flatten())
+        },
+    );
+    let sort = RwSignal::new(SortKey::Accuracy);
+    let this_running = {
+        let id = id.clone();
+        move || {
+            state
+                .active_run
+                .with(|r| r.as_ref().and_then(|r| r.experiment.clone()) == Some(id.clone()))
+        }
+    };
+    let any_running = move || state.active_run.with(Option::is_some);
+    let current = move || {
+        board.with_untracked(|b| {
+            b.as_ref()
+                .and_then(|b| b.as_ref().ok())
+                .and_then(|b| b.as_ref())
+                .map(|b| b.experiment.clone())
+        })
+    };
+    let save = move |f: Box<dyn FnOnce(&mut Experiment)>| {
+        let Some(mut e) = current() else {
+            return;
+        };
+        f(&mut e);
+        spawn_run(state, async move {
+            state.storage().put_experiment(e).await?;
+            state.touch();
+            Ok(())
+        });
+    };
+    let resume_id = id.clone();
+    let delete_id = id.clone();
+    let this_running2 = this_running.clone();
+    view! {
+        <section class="fa-card" data-testid="experiment-panel" aria-label="Experiment">
+            {move || board.get().map(|b| match b {
+                Err(e) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
+                Ok(None) => view! { <p class="fa-empty">"This experiment was deleted."</p> }.into_any(),
+                Ok(Some(b)) => {
+                    let done = b.lines.iter().filter(|l| l.run.as_ref().is_some_and(|r| r.status == RunStatus::Completed)).count();
+                    let runs: Vec<RunRecord> = b.lines.iter().filter_map(|l| l.run.clone()).collect();
+                    let complete = is_complete(&b.experiment, &runs);
+                    view! {
+                        <h3>{format!("{} · attribute \"{}\"", b.experiment.name, b.experiment.attribute)}</h3>
+                        <p data-testid="experiment-status" data-complete=complete.to_string()>
+                            {format!("{done} of {} configurations measured on {} items ({} with a gold label).", b.lines.len(), b.items, b.gold_items)}
+                        </p>
+                        {(b.gold_items < b.items).then(|| view! { <p class="fa-muted">{format!("{} items have no gold label yet: label them in the Review step (validation queue) to measure on all of them.", b.items - b.gold_items)}</p> })}
+                    }.into_any()
+                }
+            })}
+            <div class="fa-row">
+                <button class="fa-btn fa-btn--primary" data-testid="experiment-resume" disabled=any_running
+                    on:click=move |_| spawn_run(state, run_experiment(state, resume_id.clone()))>"Run the remaining configurations"</button>
+                <Show when=this_running2.clone()>
+                    <button class="fa-btn" data-testid="pause-run"
+                        on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
+                            let paused = !r.control.is_paused();
+                            r.control.set_paused(paused);
+                            state.progress.update(|p| if let Some(p) = p { p.paused = paused });
+                        })>
+                        {move || if state.progress.with(|p| p.is_some_and(|p| p.paused)) { "Continue" } else { "Pause" }}
+                    </button>
+                    <button class="fa-btn fa-btn--danger" data-testid="cancel-run"
+                        on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>"Stop"</button>
+                </Show>
+                <button class="fa-btn fa-btn--danger" data-testid="experiment-delete" disabled=any_running
+                    on:click=move |_| {
+                        let id = delete_id.clone();
+                        spawn_run(state, async move {
+                            state.storage().delete_experiment(id).await?;
+                            state.touch();
+                            state.toast(ToastKind::Success, "Experiment deleted; its runs stay in the Run step.");
+                            Ok(())
+                        });
+                    }>"Delete experiment"</button>
+            </div>
+            <Show when=this_running.clone()>
+                <RunProgressPanel/>
+            </Show>
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Sort by"</span>
+                    <select data-testid="leaderboard-sort" on:change:target=move |ev| { if let Some(k) = SortKey::parse(&ev.target().value()) { sort.set(k) } }>
+                        {SortKey::ALL.into_iter().map(|k| view! { <option value=k.as_str() selected=move || sort.get() == k>{k.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            {move || board.get().and_then(Result::ok).flatten().map(|b| {
+                let mut order: Vec<usize> = (0..b.lines.len()).collect();
+                let key = sort.get();
+                order.sort_by(|&i, &j| {
+                    let (a, c) = (&b.lines[i], &b.lines[j]);
+                    c.pinned.cmp(&a.pinned).then(key.rank(a).total_cmp(&key.rank(c))).then(a.cell.cmp(&c.cell))
+                });
+                let best = b.best;
+                view! {
+                    <div class="fa-table-scroll">
+                        <table class="fa-table fa-leaderboard" data-testid="leaderboard">
+                            <caption class="fa-muted">"Against the human gold labels. Invalid and failed answers count as wrong. Brackets: bootstrap 95 % intervals (1,000 resamples). The McNemar column compares each configuration with the best one on the same items."</caption>
+                            <thead><tr>
+                                <th scope="col">"Pin"</th><th scope="col">"Configuration"</th><th scope="col">"Items"</th>
+                                <th scope="col">"Accuracy"</th><th scope="col">"Macro-F1"</th><th scope="col">"Cohen's κ"</th>
+                                <th scope="col">"Invalid"</th><th scope="col">"Latency p50 / p95"</th><th scope="col">"Tokens in / out per item"</th>
+                                <th scope="col">"Items/s"</th><th scope="col">"Cost / 1,000"</th><th scope="col">"Replications"</th>
+                                <th scope="col">"vs best (McNemar)"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {order.into_iter().map(|i| {
+                                    let l = b.lines[i].clone();
+                                    let is_best = best == Some(i);
+                                    let cell = l.cell;
+                                    let pinned = l.pinned;
+                                    let spec = l.spec.clone();
+                                    let s = l.score.clone();
+                                    let status = l.run.as_ref().map_or("not started".to_string(), |r| {
+                                        if r.status == RunStatus::Completed { String::new() } else { format!(" ({})", if r.status == RunStatus::Running && !this_running() { RunStatus::Interrupted.label() } else { r.status.label() }) }
+                                    });
+                                    view! {
+                                        <tr data-testid="leaderboard-row" data-cell=cell.to_string() data-model=spec.model.clone()
+                                            data-accuracy=s.as_ref().and_then(|s| s.accuracy).map(|v| v.to_string()).unwrap_or_default()
+                                            class:fa-row--best=is_best>
+                                            <td><input type="checkbox" data-testid="leaderboard-pin" aria-label=format!("Pin {}", describe(&spec)) prop:checked=pinned
+                                                on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } /></td>
+                                            <th scope="row">{describe(&spec)}{is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}</th>
+                                            <td>{format!("{}{}", l.answered, status)}</td>
+                                            {match &s {
+                                                None => view! { <td colspan="10" class="fa-muted">"not measured yet"</td> }.into_any(),
+                                                Some(s) => view! {
+                                                    <td data-testid="lb-accuracy">{pct(s.accuracy)}<span class="fa-ci">{ci_text(s.cis.accuracy, true)}</span></td>
+                                                    <td>{s.macro_f1.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.macro_f1, false)}</span></td>
+                                                    <td>{s.cohen_kappa.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.cohen_kappa, false)}</span></td>
+                                                    <td>{pct(Some(s.invalid_rate))}{(s.failed_rate > 0.0).then(|| format!(" + {} failed", pct(Some(s.failed_rate))))}</td>
+                                                    <td>{match (s.latency_p50_ms, s.latency_p95_ms) { (Some(a), Some(b)) => format!("{a:.0} / {b:.0} ms"), _ => "–".into() }}</td>
+                                                    <td>{format!("{:.0} / {:.1}", s.tokens_in_per_item, s.tokens_out_per_item)}</td>
+                                                    <td>{s.items_per_s.map_or("–".into(), |v| format!("{v:.1} @ {}", l.concurrency))}</td>
+                                                    <td>{s.cost_per_1000.map_or("–".into(), |v| format!("{v:.4}"))}</td>
+                                                    <td>{s.replication.as_ref().map_or("–".into(), |r| format!("vote {} · single {} · α {}", pct(r.majority_accuracy), pct(r.mean_single_accuracy), r.alpha.map_or("–".into(), |a| format!("{a:.3}"))))}</td>
+                                                    <td data-testid="lb-verdict" data-significant=l.comparison.as_ref().map(|c| c.significant.to_string()).unwrap_or_default()>
+                                                        {if is_best { "best".to_string() } else { l.comparison.as_ref().map_or("–".into(), verdict) }}
+                                                    </td>
+                                                }.into_any(),
+                                            }}
+                                            <td><button class="fa-btn fa-btn--small" data-testid="annotate-everything" disabled=any_running
+                                                on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| spawn_run(state, annotate_everything(state, x.clone(), spec.clone())) }>"Annotate everything with this"</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <ProjectionPanel board=b.clone() on_change=Callback::new(move |(v, w): (u64, u32)| save(Box::new(move |e: &mut Experiment| { e.daily_volume = v; e.workers = w; }))) />
+                }
+            })}
+        </section>
+    }
+}
+
+/// Each measured configuration projected to the daily volume: hours a day
+/// against the 24-hour line, and cost a day.
+#[component]
+fn ProjectionPanel(
+    /// The scored experiment.
+    board: Board,
+    /// Saves a changed volume or worker count.
+    on_change: Callback<(u64, u32)>,
+) -> impl IntoView {
+    let lines: Vec<(String, Score)> = board
+        .lines
+        .iter()
+        .filter_map(|l| Some((describe(&l.spec), l.score.clone()?, l.spec.model.clone())))
+        .map(|(d, s, _)| (d, s))
+        .collect();
+    let models: Vec<String> = board
+        .lines
+        .iter()
+        .filter(|l| l.score.is_some())
+        .map(|l| l.spec.model.clone())
+        .collect();
+    let daily_volume = RwSignal::new(board.experiment.daily_volume.max(1));
+    let workers = RwSignal::new(board.experiment.workers.max(1));
+    let x = StoredValue::new(board.experiment.clone());
+    let projections = Memo::new(move |_| {
+        let (v, w) = (daily_volume.get(), workers.get());
+        lines
+            .iter()
+            .zip(&models)
+            .map(|((d, s), m)| {
+                let (pi, po) = x.with_value(|x| x.price(m));
+                (
+                    d.clone(),
+                    projection_input(s, w, v, pi, po).map(|i| project(&i)),
+                    pi.is_some() || po.is_some(),
+                )
+            })
+            .collect::<Vec<(String, Option<Projection>, bool)>>()
+    });
+    let hours_bars = move || {
+        projections
+            .get()
+            .into_iter()
+            .map(|(d, p, _)| Bar {
+                label: d,
+                value: p.map_or(f64::NAN, |p| p.hours_per_day),
+                text: p.map_or("–".into(), |p| duration_text(p.hours_per_day)),
+                warn: p.is_some_and(|p| !p.fits_in_24h),
+            })
+            .collect::<Vec<_>>()
+    };
+    let cost_bars = move || {
+        projections
+            .get()
+            .into_iter()
+            .map(|(d, p, priced)| Bar {
+                label: d,
+                value: p.filter(|_| priced).map_or(f64::NAN, |p| p.cost_per_day),
+                text: match p {
+                    Some(p) if priced => format!("{:.2}", p.cost_per_day),
+                    _ => "no price".into(),
+                },
+                warn: false,
+            })
+            .collect::<Vec<_>>()
+    };
+    let commit = move || on_change.run((daily_volume.get_untracked(), workers.get_untracked()));
+    view! {
+        <section class="fa-card" data-testid="projection" aria-label="Projection to the daily volume">
+            <h3>"Projection to the daily volume"</h3>
+            <div class="fa-row">
+                <label class="fa-field">
+                    <span>"Items per day"</span>
+                    <input type="number" min="1" data-testid="projection-volume" prop:value=move || daily_volume.get().to_string()
+                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u64>() { daily_volume.set(v.max(1)); commit() } } />
+                </label>
+                <label class="fa-field">
+                    <span>"Parallel workers"</span>
+                    <input type="number" min="1" max="1024" data-testid="projection-workers" prop:value=move || workers.get().to_string()
+                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u32>() { workers.set(v.clamp(1, 1024)); commit() } } />
+                </label>
+            </div>
+            <p class="fa-muted">"From each configuration's measured mean latency and tokens per item: hours = items × latency ÷ workers. A plain-HTTP endpoint serves at most 6 requests at once per browser, whatever the worker count."</p>
+            <div class="fa-row fa-row--top">
+                {move || view! { <BarChart bars=hours_bars() title="Hours per day for the daily volume".to_string() caption=format!("Hours needed per day for {} items at {} parallel requests; the dashed line marks 24 hours.", daily_volume.get(), workers.get()) reference=RefLine { value: 24.0, label: "24 h".into() } testid="chart-hours" /> }}
+                {move || view! { <BarChart bars=cost_bars() title="Cost per day".to_string() caption=format!("Cost of {} items a day at the prices entered per model.", daily_volume.get()) testid="chart-cost" /> }}
+            </div>
+            <table class="fa-table fa-table--compact" data-testid="projection-table">
+                <thead><tr><th scope="col">"Configuration"</th><th scope="col">"Items/hour"</th><th scope="col">"Hours/day"</th><th scope="col">"Fits in 24 h"</th><th scope="col">"Tokens/day"</th><th scope="col">"Cost/day"</th></tr></thead>
+                <tbody>
+                    {move || projections.get().into_iter().map(|(d, p, priced)| view! {
+                        <tr data-testid="projection-row" data-hours=p.map(|p| p.hours_per_day.to_string()).unwrap_or_default()>
+                            <td>{d}</td>
+                            <td>{p.map_or("–".into(), |p| format!("{:.0}", p.items_per_hour))}</td>
+                            <td>{p.map_or("–".into(), |p| duration_text(p.hours_per_day))}</td>
+                            <td>{p.map_or("–", |p| if p.fits_in_24h { "yes" } else { "no" })}</td>
+                            <td>{p.map_or("–".into(), |p| format!("{:.0}", p.tokens_per_day))}</td>
+                            <td>{match p { Some(p) if priced => format!("{:.2}", p.cost_per_day), _ => "–".into() }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_parse_leniently() {
+        assert_eq!(parse_list::<f64>("0, 0.7 ;1 x"), vec![0.0, 0.7, 1.0]);
+        assert_eq!(parse_models(" a, b ,a,, c"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn cells_describe_themselves() {
+        let c = CellSpec {
+            model: "m".into(),
+            version: 2,
+            temperature: 0.7,
+            replications: 3,
+            constrained: false,
+        };
+        assert_eq!(describe(&c), "m · v2 · T 0.7 · ×3 · free");
+        assert_ne!(
+            cell_key(&c),
+            cell_key(&CellSpec {
+                version: 1,
+                ..c.clone()
+            })
+        );
+    }
+
+    #[test]
+    fn the_span_covers_first_request_to_last_answer() {
+        let mut a = Annotation::pending("d", 0, "a", "run:r", 1_000.0);
+        a.latency_ms = 100.0;
+        let mut b = a.clone();
+        b.ts = 1_500.0;
+        assert!((span_s(&[a, b]) - 0.6).abs() < 1e-9);
+        assert_eq!(span_s(&[]), 0.0);
+    }
+
+    #[test]
+    fn durations_read_in_minutes_below_an_hour() {
+        assert_eq!(duration_text(0.04), "3 min");
+        assert_eq!(duration_text(2.5), "2.5 h");
+        assert_eq!(duration_text(f64::INFINITY), "never (no answers)");
+    }
+}

@@ -1,0 +1,128 @@
+// Experiments: a 2 models × 2 prompt versions × 2 temperatures × 2 replications
+// grid on 50 validation rows. The mock gives each model a known accuracy; the
+// grid is interrupted by a reload, resumed, survives another reload, ranks the
+// models correctly, flags the significant differences and draws both charts.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Fannotate, startServers, spamSample, mockAdmin, chatPosts, ROOT } from './support.mjs';
+
+const SPAM = [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']];
+const GOOD = 'model-good';
+const BAD = 'model-bad';
+
+let servers;
+test.beforeAll(async () => { servers = await startServers({ mock: { latencyMs: 40 } }); });
+test.afterAll(async () => servers?.close());
+
+test('a 16-configuration grid completes across a reload, ranks the models and projects them', async ({ page }) => {
+  test.setTimeout(300_000);
+  await mockAdmin(servers.llm, 'config', {
+    latency_ms: 40, wrong_rate: 0, invalid_rate: 0, faults: [], answer_style: 'plain',
+    model_accuracy: { [GOOD]: 0.96, [BAD]: 0.6 },
+    capabilities: { guided_choice: true, json_schema: true, grammar: true, logprobs: true },
+  });
+  await mockAdmin(servers.llm, 'reset', {});
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Grid');
+  await app.importCsv(spamSample(50).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', SPAM);
+  // A second prompt version.
+  await app.byTest('instruction').fill(`${await app.byTest('instruction').inputValue()}\nAnswer with the category name only.`);
+  await app.byTest('save-codebook').click();
+  await expect(page.getByText('Codebook saved as version 2').last()).toBeVisible();
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: GOOD, provider: 'generic', constraint: 'guided_choice', concurrency: 6 });
+
+  await app.step('experiments');
+  await app.byTest('grid-models').fill(`${GOOD}, ${BAD}`);
+  await app.byTest('grid-version-1').check();
+  await app.byTest('grid-temperatures').fill('0, 0.7');
+  await app.byTest('grid-replications').fill('1, 2');
+  await expect(app.byTest('grid-validation')).toHaveText('50 validation rows for "spam".');
+  await expect(app.byTest('grid-cell')).toHaveCount(16);
+  // Prices per model: the cost estimate appears before starting.
+  const prices = app.byTest('grid-price');
+  await prices.nth(0).getByPlaceholder('input').fill('0.5');
+  await prices.nth(0).getByPlaceholder('input').dispatchEvent('change');
+  await prices.nth(1).getByPlaceholder('output').fill('2');
+  await prices.nth(1).getByPlaceholder('output').dispatchEvent('change');
+  // 8 cells × 50 items × 1 request + 8 × 50 × 2 = 1,200 requests.
+  await expect(app.byTest('grid-totals')).toContainText('16 configurations · 1200 requests');
+  await expect(app.byTest('grid-totals')).toContainText('in the prices\' currency');
+  // Removing a cell shrinks the grid; restoring brings it back.
+  await app.byTest('grid-remove-cell').first().click();
+  await expect(app.byTest('grid-cell')).toHaveCount(15);
+  await app.byTest('grid-restore').click();
+  await expect(app.byTest('grid-cell')).toHaveCount(16);
+  await app.byTest('grid-start').click();
+
+  // Reload part-way through: finished cells stay, the open one resumes.
+  await expect(app.byTest('experiment-status')).toContainText(/^[3-9] of 16|^1[0-5] of 16/, { timeout: 120_000 });
+  await page.reload();
+  await app.byTest('open-project').first().click();
+  await app.step('experiments');
+  await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'false');
+  await app.byTest('experiment-resume').click();
+  await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 180_000 });
+  await expect(app.byTest('experiment-status')).toContainText('16 of 16 configurations measured on 50 items (50 with a gold label).');
+
+  // Survives a reload: read back from IndexedDB and scored again.
+  await page.reload();
+  await app.byTest('open-project').first().click();
+  await app.step('experiments');
+  const rows = app.byTest('leaderboard-row');
+  await expect(rows).toHaveCount(16);
+  for (const t of await rows.locator('td:nth-child(3)').allTextContents()) expect(t).toBe('50');
+  // Ranked by accuracy: every configuration of the good model above every one of the bad.
+  const models = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.model));
+  expect(models.slice(0, 8).every((m) => m === GOOD)).toBe(true);
+  expect(models.slice(8).every((m) => m === BAD)).toBe(true);
+  const acc = (await rows.evaluateAll((rs) => rs.map((r) => Number(r.dataset.accuracy))));
+  for (let i = 1; i < acc.length; i++) expect(acc[i]).toBeLessThanOrEqual(acc[i - 1]);
+  expect(acc[0]).toBeGreaterThan(0.85);
+  expect(acc[15]).toBeLessThan(0.8);
+  await expect(app.byTest('leaderboard-best')).toHaveCount(1);
+  await expect(rows.first().getByTestId('leaderboard-best')).toBeVisible();
+  // McNemar: every bad-model configuration differs significantly from the best.
+  const verdicts = await rows.evaluateAll((rs) => rs.map((r) => r.querySelector('[data-testid=lb-verdict]').dataset.significant));
+  expect(verdicts.slice(8).every((v) => v === 'true')).toBe(true);
+  // Replicated cells report a vote, a single-request accuracy and α.
+  await expect(page.getByText(/vote \d+\.\d % · single \d+\.\d % · α/).first()).toBeVisible();
+
+  // Pinning keeps a configuration on top, whatever the sort.
+  const lastCell = await rows.last().getAttribute('data-cell');
+  await rows.last().getByTestId('leaderboard-pin').check();
+  await expect(rows.first()).toHaveAttribute('data-cell', lastCell);
+  await app.byTest('leaderboard-sort').selectOption('latency');
+  await expect(rows.first()).toHaveAttribute('data-cell', lastCell);
+
+  // The projection: both charts with a bar per configuration and the 24-hour line.
+  await expect(app.byTest('chart-hours').getByTestId('chart-bar')).toHaveCount(16);
+  await expect(app.byTest('chart-hours').getByTestId('chart-ref')).toHaveCount(1);
+  await expect(app.byTest('chart-cost').getByTestId('chart-bar')).toHaveCount(16);
+  await expect(app.byTest('projection-volume')).toHaveValue('6500');
+  const hoursAt = async () => (await app.byTest('projection-row').evaluateAll((rs) => rs.map((r) => Number(r.dataset.hours))));
+  const before = await hoursAt();
+  await app.setField('projection-volume', 13000);
+  await expect.poll(async () => (await hoursAt())[0]).toBeCloseTo(before[0] * 2, 6);
+  const shots = path.join(ROOT, 'test-results', 'screens');
+  fs.mkdirSync(shots, { recursive: true });
+  await app.byTest('experiment-panel').screenshot({ path: path.join(shots, 'experiments-leaderboard.png') });
+
+  // The volume was saved with the experiment.
+  await page.reload();
+  await app.byTest('open-project').first().click();
+  await app.step('experiments');
+  await expect(app.byTest('projection-volume')).toHaveValue('13000');
+
+  // Every cell's requests went to the model and temperature it names.
+  const posts = await chatPosts(servers.llm);
+  const seen = new Set(posts.map((p) => `${p.model}|${p.temperature}`));
+  for (const k of [`${GOOD}|0`, `${GOOD}|0.7`, `${BAD}|0`, `${BAD}|0.7`]) expect(seen.has(k)).toBe(true);
+
+  // "Annotate everything" starts a run over every row with that configuration.
+  await rows.nth(1).getByTestId('annotate-everything').click();
+  await expect(app.byTest('run-view')).toBeVisible();
+  await app.waitRunFinished(50);
+});

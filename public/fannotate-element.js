@@ -1,6 +1,6 @@
 // <fannotate-app> for host pages: loads the WebAssembly app once and mounts it into
 // every element. Attributes: persistence-key, endpoint, model, theme
-// (light | dark | auto), start-view (data | codebook | endpoint | run | results),
+// (light | dark | auto), start-view (data | codebook | endpoint | experiments | run | review | results),
 // and shadow (mount inside the element's own shadow root, isolated from the
 // page's styles). Removing the element unmounts it.
 //

@@ -13,8 +13,6 @@ use fannotate_core::prompt::{
 };
 use fannotate_core::{Attribute, AttributeKind};
 use serde_json::{json, Map, Value};
-use std::cell::Cell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -235,7 +233,6 @@ pub async fn send(
             origin: netpolicy::origin_of(url).unwrap_or_else(|| url.to_string()),
         });
     }
-    let ctrl = AbortController::new().map_err(|_| LlmError::Cancelled)?;
     let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;
     for (k, v) in headers {
         h.set(k, v).map_err(|_| LlmError::BadUrl(url.into()))?;
@@ -244,30 +241,23 @@ pub async fn send(
     init.set_method(method);
     init.set_headers(&h);
     init.set_mode(RequestMode::Cors);
-    init.set_signal(Some(&ctrl.signal()));
+    // The browser's own timeout signal, joined with the outside cancel: no timer,
+    // closure or listener of ours per request (at hundreds a second they add up).
+    let timeout = AbortSignal::timeout_with_u32(timeout_secs.saturating_mul(1000));
+    let signal = match cancel {
+        Some(c) => AbortSignal::any(&js_sys::Array::of2(c, &timeout)),
+        None => timeout.clone(),
+    };
+    init.set_signal(Some(&signal));
     if let Some(b) = body {
         init.set_body(&JsValue::from_str(b));
     }
-    let timed_out = Rc::new(Cell::new(false));
-    let _timer = {
-        let (ctrl, flag) = (ctrl.clone(), timed_out.clone());
-        Timeout::new(timeout_secs.saturating_mul(1000), move || {
-            flag.set(true);
-            ctrl.abort();
-        })
-    };
-    // Forward an outside cancel to this request's controller.
-    let forward = cancel.map(|sig| {
-        let ctrl = ctrl.clone();
-        let cb = Closure::<dyn FnMut()>::new(move || ctrl.abort());
-        let _ = sig.add_event_listener_with_callback("abort", cb.as_ref().unchecked_ref());
-        (sig.clone(), cb)
-    });
-    let result = async {
+    let cancelled = || cancel.is_some_and(AbortSignal::aborted);
+    async {
         let resp: Response = match JsFuture::from(global_fetch(url, &init)).await {
             Ok(r) => r.unchecked_into(),
-            Err(_) if timed_out.get() => return Err(LlmError::Timeout { secs: timeout_secs }),
-            Err(_) if ctrl.signal().aborted() => return Err(LlmError::Cancelled),
+            Err(_) if cancelled() => return Err(LlmError::Cancelled),
+            Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
             Err(_) => return Err(classify_network_failure(url, provider).await),
         };
         let status = resp.status();
@@ -283,8 +273,8 @@ pub async fn send(
         };
         let body = match text {
             Ok(t) => t.as_string().unwrap_or_default(),
-            Err(_) if timed_out.get() => return Err(LlmError::Timeout { secs: timeout_secs }),
-            Err(_) if ctrl.signal().aborted() => return Err(LlmError::Cancelled),
+            Err(_) if cancelled() => return Err(LlmError::Cancelled),
+            Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
             Err(_) => String::new(),
         };
         Ok(HttpResponse {
@@ -293,11 +283,7 @@ pub async fn send(
             retry_after,
         })
     }
-    .await;
-    if let Some((sig, cb)) = forward {
-        let _ = sig.remove_event_listener_with_callback("abort", cb.as_ref().unchecked_ref());
-    }
-    result
+    .await
 }
 
 /// Request headers: JSON, and the key the way the provider expects it.

@@ -98,6 +98,21 @@ function admin(llm, route, body, ca) {
   });
 }
 
+/** Print the functions with the most self time in a CDP CPU profile. */
+function printProfile(name, profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const total = profile.samples.length;
+  for (const id of profile.samples) {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
+    self.set(key, (self.get(key) ?? 0) + 1);
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30);
+  console.log(`CPU profile, ${name}: ${total} samples`);
+  for (const [k, n] of top) console.log(`  ${((100 * n) / total).toFixed(1).padStart(5)} %  ${k}`);
+}
+
 /** Start tests/mock/server.mjs in a child process; resolves to {url, close}. */
 async function startMockProcess(cert) {
   const args = [path.join(ROOT, 'tests/mock/server.mjs'), '--host', '127.0.0.1', '--port', '0', '--gold', SPAM_CSV,
@@ -138,8 +153,16 @@ async function runScenario(browser, web, llm, ca, name, { concurrency, items }, 
       baseUrl: `${llm.url}/v1`, model: 'mock-model', concurrency, constraint: 'none', provider: 'generic', timeout: 60,
     });
     await admin(llm, 'reset', {}, ca);
+    // FANNOTATE_PROFILE=1: sample the page's CPU during the run and print where it went.
+    const cdp = process.env.FANNOTATE_PROFILE ? await context.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
     await app.startRun();
     await app.waitRunFinished(items);
+    if (cdp) printProfile(name, (await cdp.send('Profiler.stop')).profile);
     const rate = Number(await app.byTest('run-rate').getAttribute('data-rate'));
     const appMax = Number(await app.byTest('run-max-in-flight').textContent());
     check(Number.isFinite(rate) && rate > 0, `${name}: run-rate data-rate is a positive number (${rate})`);
@@ -168,6 +191,28 @@ async function runScenario(browser, web, llm, ca, name, { concurrency, items }, 
     const persisted = Number(m[1]) + Number(m[2]) + Number(m[3]);
     check(persisted === items, `${name}: ${persisted} results persisted for ${items} items`);
 
+    // The browser's own ceiling on this machine: the same number of chat
+    // requests, as many at once, from a bare fetch loop in the same page (no
+    // app, no parsing, no storage).
+    const sample = records.find((r) => r[1])?.[1] ?? 'hello';
+    if (cdp) await cdp.send('Profiler.start');
+    const browserFetch = items <= 1 ? null : await page.evaluate(async ({ url, n, conc, text }) => {
+      const body = JSON.stringify({ model: 'mock-model', temperature: 0, max_tokens: 16, stream: false,
+        messages: [{ role: 'user', content: `Is this spam? ${text}` }] });
+      let next = 0;
+      const t0 = performance.now();
+      const worker = async () => {
+        while (next < n) {
+          next++;
+          const r = await fetch(url, { method: 'POST', mode: 'cors', headers: { 'Content-Type': 'application/json' }, body });
+          await r.text();
+        }
+      };
+      await Promise.all(Array.from({ length: conc }, worker));
+      return n / ((performance.now() - t0) / 1000);
+    }, { url: `${llm.url}/v1/chat/completions`, n: items, conc: concurrency, text: sample.slice(0, 2000) });
+    if (cdp) printProfile(`${name}, bare fetch loop`, (await cdp.send('Profiler.stop')).profile);
+
     const ideal = Math.min(concurrency, ca ? Infinity : H1_CONNECTIONS) / (LATENCY_MS / 1000);
     return {
       concurrency,
@@ -178,6 +223,7 @@ async function runScenario(browser, web, llm, ca, name, { concurrency, items }, 
       ratio_to_ideal: rate / ideal,
       server_items_per_s: items / ((last - first) / 1000),
       max_in_flight: log.max_in_flight,
+      ...(browserFetch ? { browser_fetch_items_per_s: browserFetch, ratio_to_browser_fetch: rate / browserFetch } : {}),
       // Not in the JSON: for the table and for investigating a missed target.
       _extra: {
         http: versions.join('/'), app_max_in_flight: appMax, preflights,
@@ -190,10 +236,10 @@ async function runScenario(browser, web, llm, ca, name, { concurrency, items }, 
 }
 
 function table(results) {
-  const cols = ['scenario', 'http', 'conc', 'items', 'items/s', 'ideal', 'ratio', 'server/s', 'in flight', 'srv ms p50/max'];
+  const cols = ['scenario', 'http', 'conc', 'items', 'items/s', 'ideal', 'ratio', 'bare fetch/s', 'server/s', 'in flight', 'srv ms p50/max'];
   const rows = Object.entries(results).map(([name, r]) => [
     name, r._extra.http, r.concurrency, r.items, r.items_per_s.toFixed(1), r.ideal_items_per_s.toFixed(0),
-    r.ratio_to_ideal.toFixed(3), r.server_items_per_s.toFixed(1), r.max_in_flight,
+    r.ratio_to_ideal.toFixed(3), r.browser_fetch_items_per_s?.toFixed(1) ?? '–', r.server_items_per_s.toFixed(1), r.max_in_flight,
     `${r._extra.server_ms_median}/${r._extra.server_ms_max}`,
   ].map(String));
   const width = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));

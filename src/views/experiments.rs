@@ -38,14 +38,15 @@ const RESAMPLES: usize = 1_000;
 /// Fixed seed, so intervals do not move between visits.
 const BOOTSTRAP_SEED: u64 = 42;
 
-/// What the screen needs, loaded together.
-#[derive(Clone)]
+/// What the grid builder needs, loaded together.
+#[derive(Debug, Clone, PartialEq)]
 struct Setup {
     dataset: Option<DatasetMeta>,
     /// Every saved codebook version, newest first.
     versions: Vec<CodebookVersion>,
     endpoint: EndpointConfig,
-    experiments: Vec<Experiment>,
+    /// Experiments made so far (for the default name).
+    experiment_count: usize,
 }
 
 /// A short description of a cell, e.g. "smollm2 · v2 · T 0.7 · ×3 · constrained".
@@ -142,29 +143,52 @@ fn out_tokens_per_request(attribute: &Attribute, e: &EndpointConfig, constrained
     f64::from(estimate_tokens(longest + wrapper) + 1)
 }
 
-/// Gold labels of the attribute by row: a human label first, else the gold
-/// column's cell when it names a category (loosely, like "Spam ").
+/// Gold-column labels of an experiment's rows, kept by the leaderboard between
+/// reloads: reading every row again after each measured cell would cost more
+/// than the scoring. Keyed by dataset, column and attribute.
+type GoldCache = Rc<std::cell::RefCell<Option<(String, HashMap<u32, String>)>>>;
+
+/// Gold labels of the attribute on the experiment's rows: a human label first,
+/// else the gold column's cell (naming a category loosely, like "Spam ").
 async fn gold_labels(
     storage: &Rc<dyn Storage>,
     ds: &DatasetMeta,
     attribute: &Attribute,
+    rows: &[[u32; 2]],
+    cache: &GoldCache,
 ) -> Result<HashMap<u32, String>, AppError> {
-    let mut gold = HashMap::new();
-    if let Some(col) = ds.gold_for(&attribute.name) {
-        for r in storage.rows(ds.id.clone(), 0, ds.row_count).await? {
-            let cell = r.cell(col);
-            if let Some(label) = attribute.match_label(cell) {
-                gold.insert(r.idx, label.to_string());
-            } else if !cell.trim().is_empty() {
-                gold.insert(r.idx, cell.trim().to_string());
+    let col = ds.gold_for(&attribute.name);
+    let key = format!("{}\u{1f}{:?}\u{1f}{}", ds.id, col, attribute.name);
+    let cached = cache
+        .borrow()
+        .as_ref()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, g)| g.clone());
+    let mut gold = match (cached, col) {
+        (Some(g), _) => g,
+        (None, None) => HashMap::new(),
+        (None, Some(col)) => {
+            let mut g = HashMap::new();
+            for r in storage.rows(ds.id.clone(), 0, ds.row_count).await? {
+                if !ranges_contain(rows, r.idx) {
+                    continue;
+                }
+                let cell = r.cell(col);
+                if let Some(label) = attribute.match_label(cell) {
+                    g.insert(r.idx, label.to_string());
+                } else if !cell.trim().is_empty() {
+                    g.insert(r.idx, cell.trim().to_string());
+                }
             }
+            *cache.borrow_mut() = Some((key, g.clone()));
+            g
         }
-    }
+    };
     for a in storage
         .annotations(ds.id.clone(), HUMAN_SOURCE.to_string())
         .await?
     {
-        if a.attribute == attribute.name {
+        if a.attribute == attribute.name && ranges_contain(rows, a.row) {
             if let Some(v) = a.value {
                 gold.insert(a.row, v);
             }
@@ -240,7 +264,11 @@ struct Board {
 }
 
 /// Score every cell of an experiment from its run's stored answers.
-async fn load_board(storage: Rc<dyn Storage>, x: Experiment) -> Result<Board, AppError> {
+async fn load_board(
+    storage: Rc<dyn Storage>,
+    x: Experiment,
+    cache: GoldCache,
+) -> Result<Board, AppError> {
     let items = x.task_rows.iter().map(|r| (r[1] - r[0]) as usize).sum();
     let ds = storage
         .dataset(x.project_id.clone())
@@ -262,7 +290,7 @@ async fn load_board(storage: Rc<dyn Storage>, x: Experiment) -> Result<Board, Ap
         .filter_map(|v| v.codebook().ok())
         .find_map(|cb| cb.attribute(&x.attribute).cloned());
     let gold = match &attribute {
-        Some(a) => gold_labels(&storage, &ds, a).await?,
+        Some(a) => gold_labels(&storage, &ds, a, &x.task_rows, &cache).await?,
         None => HashMap::new(),
     };
     let gold_items = gold
@@ -503,35 +531,65 @@ fn is_complete(x: &Experiment, runs: &[RunRecord]) -> bool {
 #[component]
 pub fn ExperimentsView() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let setup = LocalResource::new(move || {
+    let loaded = LocalResource::new(move || {
         state.revision.track();
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         let fallback = default_endpoint(&state);
         async move {
             let mut versions = storage.codebook_versions(pid.clone()).await?;
             versions.sort_by_key(|v| std::cmp::Reverse(v.version));
-            Ok::<_, AppError>(Setup {
-                dataset: storage.dataset(pid.clone()).await?,
-                versions,
-                endpoint: storage.endpoint(pid.clone()).await?.unwrap_or(fallback),
-                experiments: storage.experiments(pid).await?,
-            })
+            let experiments = storage.experiments(pid.clone()).await?;
+            Ok::<_, AppError>((
+                Setup {
+                    dataset: storage.dataset(pid.clone()).await?,
+                    versions,
+                    endpoint: storage.endpoint(pid).await?.unwrap_or(fallback),
+                    experiment_count: experiments.len(),
+                },
+                experiments,
+            ))
         }
     });
-    let selected = RwSignal::new(None::<String>);
-    // The experiment shown: the chosen one while it exists, else the newest. A
-    // memo, so the panel is rebuilt only when the choice changes, not on every
-    // save (it reloads its own figures).
-    let current_id = Memo::new(move |prev: Option<&Option<String>>| match setup.get() {
-        Some(Ok(s)) => {
-            let want = selected.get();
-            s.experiments
+    // Each part is rebuilt only when its own inputs change: a run saving results
+    // (every measured cell bumps the revision) must not reset a half-filled form
+    // or reload the leaderboard from scratch.
+    let setup =
+        Memo::new(
+            move |prev: Option<&Option<Result<Setup, AppError>>>| match loaded.get() {
+                Some(r) => Some(r.map(|(s, _)| s)),
+                None => prev.cloned().flatten(),
+            },
+        );
+    let list = Memo::new(
+        move |prev: Option<&Vec<(String, String)>>| match loaded.get() {
+            Some(Ok((_, xs))) => xs
                 .iter()
-                .find(|x| want.as_deref() == Some(x.id.as_str()))
-                .or(s.experiments.first())
-                .map(|x| x.id.clone())
-        }
-        _ => prev.cloned().flatten(),
+                .map(|x| {
+                    (
+                        x.id.clone(),
+                        format!(
+                            "{} · {} · {} configurations · {}",
+                            x.name,
+                            x.attribute,
+                            x.cells.len(),
+                            format_date(x.created_at)
+                        ),
+                    )
+                })
+                .collect(),
+            _ => prev.cloned().unwrap_or_default(),
+        },
+    );
+    let selected = RwSignal::new(None::<String>);
+    // The experiment shown: the chosen one while it exists, else the newest.
+    let current_id = Memo::new(move |_| {
+        let want = selected.get();
+        list.with(|l| {
+            l.iter()
+                .find(|(id, _)| want.as_deref() == Some(id.as_str()))
+                .or(l.first())
+                .map(|(id, _)| id.clone())
+        })
     });
     view! {
         <section class="fa-view" data-testid="experiments-view">
@@ -548,29 +606,25 @@ pub fn ExperimentsView() -> impl IntoView {
                     } else {
                         None
                     };
-                    if let Some(m) = missing {
-                        return view! { <p class="fa-empty" data-testid="experiments-missing">{m}</p> }.into_any();
+                    match missing {
+                        Some(m) => view! { <p class="fa-empty" data-testid="experiments-missing">{m}</p> }.into_any(),
+                        None => view! { <GridBuilder setup=s on_start=Callback::new(move |id: String| selected.set(Some(id))) /> }.into_any(),
                     }
-                    let current = current_id.get_untracked();
-                    let list = s.experiments.clone();
-                    view! {
-                        <GridBuilder setup=s.clone() on_start=Callback::new(move |id: String| selected.set(Some(id))) />
-                        {(!list.is_empty()).then(|| view! {
-                            <div class="fa-card">
-                                <label class="fa-field">
-                                    <span>"Experiment"</span>
-                                    <select data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
-                                        {list.iter().map(|x| {
-                                            let (id, cur) = (x.id.clone(), current.clone());
-                                            view! { <option value=id.clone() selected=cur.as_deref() == Some(id.as_str())>{format!("{} · {} · {} configurations · {}", x.name, x.attribute, x.cells.len(), format_date(x.created_at))}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </label>
-                            </div>
-                        })}
-                    }.into_any()
                 }
             }}
+            {move || (!list.with(Vec::is_empty)).then(|| view! {
+                <div class="fa-card">
+                    <label class="fa-field">
+                        <span>"Experiment"</span>
+                        <select data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
+                            {move || list.get().into_iter().map(|(id, label)| {
+                                let id2 = id.clone();
+                                view! { <option value=id selected=move || current_id.get().as_deref() == Some(id2.as_str())>{label}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+            })}
             {move || current_id.get().map(|id| view! { <ExperimentPanel id /> })}
         </section>
     }
@@ -603,7 +657,7 @@ fn GridBuilder(
         })
         .unwrap_or_default();
     let attribute = RwSignal::new(attributes.first().cloned().unwrap_or_default());
-    let name = RwSignal::new(format!("Experiment {}", setup.experiments.len() + 1));
+    let name = RwSignal::new(format!("Experiment {}", setup.experiment_count + 1));
     let models = RwSignal::new(endpoint.model.clone());
     let chosen_versions = RwSignal::new(vec![latest]);
     let temperatures = RwSignal::new("0".to_string());
@@ -856,7 +910,7 @@ fn GridBuilder(
     };
     let version_list = setup.versions.clone();
     view! {
-        <details class="fa-card" data-testid="grid-builder" open=setup.experiments.is_empty()>
+        <details class="fa-card" data-testid="grid-builder" open=setup.experiment_count == 0>
             <summary><h3 class="fa-inline">"New experiment"</h3></summary>
             <div class="fa-grid-axes">
                 <label class="fa-field">
@@ -1091,10 +1145,12 @@ fn ExperimentPanel(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let id_sv = StoredValue::new(id.clone());
+    let cache = StoredValue::new_local(GoldCache::default());
     let loaded = LocalResource::new(move || {
         state.revision.track();
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         let id = id_sv.get_value();
+        let cache = cache.get_value();
         async move {
             let found = storage
                 .experiments(pid)
@@ -1102,7 +1158,7 @@ fn ExperimentPanel(
                 .into_iter()
                 .find(|x| x.id == id);
             match found {
-                Some(x) => load_board(storage, x).await.map(Some),
+                Some(x) => load_board(storage, x, cache).await.map(Some),
                 None => Ok(None),
             }
         }
@@ -1263,7 +1319,7 @@ fn ExperimentPanel(
                             </tbody>
                         </table>
                     </div>
-                    <ProjectionPanel board=b.clone() on_change=Callback::new(move |(v, w): (u64, u32)| save(Box::new(move |e: &mut Experiment| { e.daily_volume = v; e.workers = w; }))) />
+                    <ProjectionPanel board=b.clone() on_save=Callback::new(move |e: Experiment| save(Box::new(move |cur: &mut Experiment| *cur = e))) />
                 }
             })}
         </section>
@@ -1276,31 +1332,30 @@ fn ExperimentPanel(
 fn ProjectionPanel(
     /// The scored experiment.
     board: Board,
-    /// Saves a changed volume or worker count.
-    on_change: Callback<(u64, u32)>,
+    /// Saves the experiment with a changed volume, worker count or price.
+    on_save: Callback<Experiment>,
 ) -> impl IntoView {
-    let lines: Vec<(String, Score)> = board
+    let (lines, models): (Vec<(String, Score)>, Vec<String>) = board
         .lines
         .iter()
-        .filter_map(|l| Some((describe(&l.spec), l.score.clone()?, l.spec.model.clone())))
-        .map(|(d, s, _)| (d, s))
-        .collect();
-    let models: Vec<String> = board
-        .lines
-        .iter()
-        .filter(|l| l.score.is_some())
-        .map(|l| l.spec.model.clone())
-        .collect();
+        .filter_map(|l| Some(((describe(&l.spec), l.score.clone()?), l.spec.model.clone())))
+        .unzip();
+    let mut priced_models: Vec<String> = Vec::new();
+    for c in &board.experiment.cells {
+        if !priced_models.contains(&c.spec.model) {
+            priced_models.push(c.spec.model.clone());
+        }
+    }
     let daily_volume = RwSignal::new(board.experiment.daily_volume.max(1));
     let workers = RwSignal::new(board.experiment.workers.max(1));
-    let x = StoredValue::new(board.experiment.clone());
+    let x = RwSignal::new(board.experiment.clone());
     let projections = Memo::new(move |_| {
         let (v, w) = (daily_volume.get(), workers.get());
         lines
             .iter()
             .zip(&models)
             .map(|((d, s), m)| {
-                let (pi, po) = x.with_value(|x| x.price(m));
+                let (pi, po) = x.with(|x| x.price(m));
                 (
                     d.clone(),
                     projection_input(s, w, v, pi, po).map(|i| project(&i)),
@@ -1336,7 +1391,35 @@ fn ProjectionPanel(
             })
             .collect::<Vec<_>>()
     };
-    let commit = move || on_change.run((daily_volume.get_untracked(), workers.get_untracked()));
+    let commit = move || {
+        x.update(|e| {
+            e.daily_volume = daily_volume.get_untracked();
+            e.workers = workers.get_untracked();
+        });
+        on_save.run(x.get_untracked());
+    };
+    let set_price = move |model: String, input: bool, v: String| {
+        let parsed = v.trim().parse::<f64>().ok().filter(|p| *p >= 0.0);
+        x.update(|e| {
+            let i = match e.prices.iter().position(|p| p.model == model) {
+                Some(i) => i,
+                None => {
+                    e.prices.push(ModelPrice {
+                        model: model.clone(),
+                        price_in_per_m: None,
+                        price_out_per_m: None,
+                    });
+                    e.prices.len() - 1
+                }
+            };
+            if input {
+                e.prices[i].price_in_per_m = parsed;
+            } else {
+                e.prices[i].price_out_per_m = parsed;
+            }
+        });
+        on_save.run(x.get_untracked());
+    };
     view! {
         <section class="fa-card" data-testid="projection" aria-label="Projection to the daily volume">
             <h3>"Projection to the daily volume"</h3>
@@ -1352,7 +1435,26 @@ fn ProjectionPanel(
                         on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u32>() { workers.set(v.clamp(1, 1024)); commit() } } />
                 </label>
             </div>
-            <p class="fa-muted">"From each configuration's measured mean latency and tokens per item: hours = items × latency ÷ workers. A plain-HTTP endpoint serves at most 6 requests at once per browser, whatever the worker count."</p>
+            <div class="fa-row" data-testid="projection-prices">
+                {priced_models.into_iter().map(|m| {
+                    let (pi, po) = x.with_untracked(|e| e.price(&m));
+                    let (m1, m2) = (m.clone(), m.clone());
+                    let name = if m.is_empty() { "(server default)".to_string() } else { m.clone() };
+                    view! {
+                        <label class="fa-field">
+                            <span>{format!("{name}: price per million tokens in")}</span>
+                            <input inputmode="decimal" data-testid="projection-price-in" prop:value=pi.map(|v| v.to_string()).unwrap_or_default()
+                                on:change:target=move |ev| set_price(m1.clone(), true, ev.target().value()) />
+                        </label>
+                        <label class="fa-field">
+                            <span>"out"</span>
+                            <input inputmode="decimal" data-testid="projection-price-out" prop:value=po.map(|v| v.to_string()).unwrap_or_default()
+                                on:change:target=move |ev| set_price(m2.clone(), false, ev.target().value()) />
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <p class="fa-muted">"From each configuration's measured mean latency and tokens per item: hours = items × latency × replications ÷ workers. A plain-HTTP endpoint serves at most 6 requests at once per browser, whatever the worker count."</p>
             <div class="fa-row fa-row--top">
                 {move || view! { <BarChart bars=hours_bars() title="Hours per day for the daily volume".to_string() caption=format!("Hours needed per day for {} items at {} parallel requests; the dashed line marks 24 hours.", daily_volume.get(), workers.get()) reference=RefLine { value: 24.0, label: "24 h".into() } testid="chart-hours" /> }}
                 {move || view! { <BarChart bars=cost_bars() title="Cost per day".to_string() caption=format!("Cost of {} items a day at the prices entered per model.", daily_volume.get()) testid="chart-cost" /> }}

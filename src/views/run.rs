@@ -592,7 +592,7 @@ fn RunList(
                         <tr data-testid="run-row">
                             <td>{format_date(r.started_at)}</td>
                             <td>{r.attribute.clone()}</td>
-                            <td>{format!("{} · {}", r.scope.label(), r.total)}</td>
+                            <td>{format!("{} · {}{}", r.scope.label(), r.total, if r.experiment.is_some() { " · experiment" } else { "" })}</td>
                             <td>{format!("{} · prompt v{}", r.endpoint.model, r.codebook_version)}</td>
                             <td data-testid="run-status">{move || shown().label()}</td>
                             <td>{r.valid}</td>

@@ -110,6 +110,13 @@ test('a 16-configuration grid completes across a reload, ranks the models and pr
   fs.mkdirSync(shots, { recursive: true });
   await app.byTest('experiment-panel').screenshot({ path: path.join(shots, 'experiments-leaderboard.png') });
 
+  // Prices can be entered after the fact: the bad model gets an input price too.
+  const costOf = async () => (await app.byTest('leaderboard-row').evaluateAll((rs) => rs.map((r) => r.textContent)));
+  const before2 = (await costOf()).join();
+  await app.byTest('projection-price-in').nth(1).fill('3');
+  await app.byTest('projection-price-in').nth(1).dispatchEvent('change');
+  await expect.poll(async () => (await costOf()).join()).not.toBe(before2);
+
   // The volume was saved with the experiment.
   await page.reload();
   await app.byTest('open-project').first().click();

@@ -552,6 +552,8 @@ pub fn best_index(scores: &[Score]) -> Option<usize> {
 
 /// The projection input for a measured configuration at `workers` parallel requests
 /// and a daily volume; `None` when no latency was measured. Missing prices count as 0.
+/// With replications an item takes one request per replication, one after another,
+/// so its time is the mean request time times the replications.
 pub fn projection_input(
     s: &Score,
     workers: u32,
@@ -559,8 +561,9 @@ pub fn projection_input(
     price_in_per_m: Option<f64>,
     price_out_per_m: Option<f64>,
 ) -> Option<ProjectionInput> {
+    let requests_per_item = s.replication.as_ref().map_or(1, |r| r.replications.max(1));
     Some(ProjectionInput {
-        latency_s: s.latency_mean_ms? / 1000.0,
+        latency_s: s.latency_mean_ms? / 1000.0 * f64::from(requests_per_item),
         concurrency: workers,
         tokens_in_per_item: s.tokens_in_per_item,
         tokens_out_per_item: s.tokens_out_per_item,
@@ -1070,6 +1073,22 @@ mod tests {
         assert_eq!(unpriced.price_in_per_million, 0.0);
         let empty = score(&measure(Vec::new()), 0, 1);
         assert_eq!(projection_input(&empty, 4, 6500, None, None), None);
+        // Three replications: three requests per item, so three times the hours.
+        let replicated = ConfigMeasure {
+            replications: 3,
+            ..measure(
+                m.items
+                    .iter()
+                    .map(|i| ItemOutcome {
+                        replica_values: vec![Some("a".into()); 3],
+                        ..i.clone()
+                    })
+                    .collect(),
+            )
+        };
+        let r = score(&replicated, 0, 1);
+        let p3 = project(&projection_input(&r, 4, 6500, None, None).unwrap());
+        close(p3.hours_per_day, 3.0 * p.hours_per_day);
     }
 
     #[test]

@@ -269,6 +269,19 @@ impl Provider {
     }
 }
 
+/// Attribute `name` as codebook version `version` among `versions` defines it.
+pub fn version_attribute(
+    versions: &[CodebookVersion],
+    version: u32,
+    name: &str,
+) -> Option<fannotate_core::Attribute> {
+    versions
+        .iter()
+        .find(|v| v.version == version)
+        .and_then(|v| v.codebook().ok())
+        .and_then(|cb| cb.attribute(name).cloned())
+}
+
 /// Where and how to call a model. The API key is kept here only when the user
 /// opted in to store it; otherwise it lives in memory for the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

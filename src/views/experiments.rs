@@ -6,14 +6,15 @@
 use super::endpoint::default_endpoint;
 use super::projects::format_date;
 use super::run::{
-    continue_run, launch, new_run, scope_rows, spawn_run, Continue, RunProgressPanel,
+    continue_run, launch, new_run, same_dataset, scope_rows, spawn_run, Continue, RunControls,
+    RunProgressPanel,
 };
 use crate::components::{Bar, BarChart, RefLine};
 use crate::error::AppError;
 use crate::model::{
-    ranges_contain, row_ranges, run_source, Annotation, AnnotationStatus, CodebookVersion,
-    DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice, RunRecord, RunStatus,
-    Scope, HUMAN_SOURCE,
+    ranges_contain, row_ranges, run_source, version_attribute, Annotation, AnnotationStatus,
+    CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice,
+    RunRecord, RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
@@ -382,15 +383,7 @@ async fn run_experiment(state: AppState, experiment_id: String) -> Result<RunSta
     let Some(x) = find(storage.experiments(pid.clone()).await?) else {
         return Ok(RunStatus::Failed);
     };
-    let Some(ds) = storage
-        .dataset(pid.clone())
-        .await?
-        .filter(|d| d.id == x.dataset_id)
-    else {
-        state.toast(
-            ToastKind::Error,
-            "The experiment's dataset was replaced by a new import; start a new experiment.",
-        );
+    let Some(ds) = same_dataset(state, &pid, &x.dataset_id, "experiment").await? else {
         return Ok(RunStatus::Failed);
     };
     let versions = storage.codebook_versions(pid.clone()).await?;
@@ -418,11 +411,7 @@ async fn run_experiment(state: AppState, experiment_id: String) -> Result<RunSta
             Some(r) if r.status == RunStatus::Completed => continue,
             Some(r) => continue_run(state, r, Continue::Resume).await?,
             None => {
-                let Some(attribute) = versions
-                    .iter()
-                    .find(|v| v.version == spec.version)
-                    .and_then(|v| v.codebook().ok())
-                    .and_then(|cb| cb.attribute(&x.attribute).cloned())
+                let Some(attribute) = version_attribute(&versions, spec.version, &x.attribute)
                 else {
                     state.toast(
                         ToastKind::Error,
@@ -491,14 +480,8 @@ async fn annotate_everything(
     let Some(ds) = storage.dataset(pid.clone()).await? else {
         return Ok(RunStatus::Failed);
     };
-    let Some(attribute) = storage
-        .codebook_versions(pid.clone())
-        .await?
-        .into_iter()
-        .find(|v| v.version == spec.version)
-        .and_then(|v| v.codebook().ok())
-        .and_then(|cb| cb.attribute(&x.attribute).cloned())
-    else {
+    let versions = storage.codebook_versions(pid.clone()).await?;
+    let Some(attribute) = version_attribute(&versions, spec.version, &x.attribute) else {
         state.toast(
             ToastKind::Error,
             format!("Prompt version v{} is gone.", spec.version),
@@ -1223,16 +1206,7 @@ fn ExperimentPanel(
                 <button class="fa-btn fa-btn--primary" data-testid="experiment-resume" disabled=any_running
                     on:click=move |_| spawn_run(state, run_experiment(state, resume_id.clone()))>"Run the remaining configurations"</button>
                 <Show when=this_running2.clone()>
-                    <button class="fa-btn" data-testid="pause-run"
-                        on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
-                            let paused = !r.control.is_paused();
-                            r.control.set_paused(paused);
-                            state.progress.update(|p| if let Some(p) = p { p.paused = paused });
-                        })>
-                        {move || if state.progress.with(|p| p.is_some_and(|p| p.paused)) { "Continue" } else { "Pause" }}
-                    </button>
-                    <button class="fa-btn fa-btn--danger" data-testid="cancel-run"
-                        on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>"Stop"</button>
+                    <RunControls enabled=Signal::derive(|| true) cancel_label="Stop" />
                 </Show>
                 <button class="fa-btn fa-btn--danger" data-testid="experiment-delete" disabled=any_running
                     on:click=move |_| {

@@ -5,8 +5,8 @@ use super::projects::format_date;
 use crate::components::ProgressBar;
 use crate::error::AppError;
 use crate::model::{
-    row_ranges, run_source, AnnotationStatus, DatasetMeta, EndpointConfig, RowRecord, RunRecord,
-    RunStatus, Scope, HUMAN_SOURCE,
+    row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
+    RowRecord, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
@@ -230,6 +230,28 @@ pub(crate) enum Continue {
     RetryFailed,
 }
 
+/// The project's dataset if it is still `dataset_id`; otherwise says that the
+/// `what` (run, experiment) must start again, and gives `None`.
+pub(crate) async fn same_dataset(
+    state: AppState,
+    project_id: &str,
+    dataset_id: &str,
+    what: &str,
+) -> Result<Option<DatasetMeta>, AppError> {
+    let ds = state
+        .storage()
+        .dataset(project_id.to_string())
+        .await?
+        .filter(|d| d.id == dataset_id);
+    if ds.is_none() {
+        state.toast(
+            ToastKind::Error,
+            format!("The {what}'s dataset was replaced by a new import; start a new {what}."),
+        );
+    }
+    Ok(ds)
+}
+
 /// Continue an earlier run with its own settings and codebook version; finished
 /// rows are skipped, so no task is done twice.
 pub(crate) async fn continue_run(
@@ -238,24 +260,11 @@ pub(crate) async fn continue_run(
     how: Continue,
 ) -> Result<RunStatus, AppError> {
     let storage = state.storage();
-    let Some(ds) = storage
-        .dataset(run.project_id.clone())
-        .await?
-        .filter(|d| d.id == run.dataset_id)
-    else {
-        state.toast(
-            ToastKind::Error,
-            "The run's dataset was replaced by a new import; start a new run.",
-        );
+    let Some(ds) = same_dataset(state, &run.project_id, &run.dataset_id, "run").await? else {
         return Ok(RunStatus::Failed);
     };
     let versions = storage.codebook_versions(run.project_id.clone()).await?;
-    let Some(attribute) = versions
-        .iter()
-        .find(|v| v.version == run.codebook_version)
-        .and_then(|v| v.codebook().ok())
-        .and_then(|cb| cb.attribute(&run.attribute).cloned())
-    else {
+    let Some(attribute) = version_attribute(&versions, run.codebook_version, &run.attribute) else {
         state.toast(
             ToastKind::Error,
             "The run's codebook version is gone; start a new run.",
@@ -506,16 +515,7 @@ pub fn RunView() -> impl IntoView {
                                             spawn_run(state, start_run(state, s, attr, sc, v));
                                         }
                                     }>"Start run"</button>
-                                <button class="fa-btn" data-testid="pause-run" disabled=move || !running()
-                                    on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
-                                        let paused = !r.control.is_paused();
-                                        r.control.set_paused(paused);
-                                        state.progress.update(|p| if let Some(p) = p { p.paused = paused });
-                                    })>
-                                    {move || if state.progress.with(|p| p.is_some_and(|p| p.paused)) { "Continue" } else { "Pause" }}
-                                </button>
-                                <button class="fa-btn fa-btn--danger" data-testid="cancel-run" disabled=move || !running()
-                                    on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>"Cancel"</button>
+                                <RunControls enabled=Signal::derive(running) cancel_label="Cancel" />
                             </div>
                             <RunProgressPanel/>
                         </div>
@@ -524,6 +524,29 @@ pub fn RunView() -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// Pause/Continue and Cancel of the run in progress.
+#[component]
+pub(crate) fn RunControls(
+    /// Whether the buttons act (a run of this screen is going).
+    enabled: Signal<bool>,
+    /// Text of the cancel button.
+    cancel_label: &'static str,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <button class="fa-btn" data-testid="pause-run" disabled=move || !enabled.get()
+            on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r {
+                let paused = !r.control.is_paused();
+                r.control.set_paused(paused);
+                state.progress.update(|p| if let Some(p) = p { p.paused = paused });
+            })>
+            {move || if state.progress.with(|p| p.is_some_and(|p| p.paused)) { "Continue" } else { "Pause" }}
+        </button>
+        <button class="fa-btn fa-btn--danger" data-testid="cancel-run" disabled=move || !enabled.get()
+            on:click=move |_| state.active_run.with_untracked(|r| if let Some(r) = r { r.control.cancel() })>{cancel_label}</button>
     }
 }
 

@@ -662,6 +662,10 @@ pub struct Experiment {
     /// Prices per model, for cost figures.
     #[serde(default)]
     pub prices: Vec<ModelPrice>,
+    /// Endpoints besides the project's (cells with `endpoint` k use the k-th),
+    /// never with an API key: keys live in the tab's memory only.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointConfig>,
     /// Items to process per day, for the projection.
     pub daily_volume: u64,
     /// Parallel requests assumed by the projection.
@@ -684,6 +688,9 @@ pub struct ExperimentCell {
 /// What one model costs, per million tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
+    /// Which endpoint (0: the project's), as in [`CellSpec::endpoint`].
+    #[serde(default)]
+    pub endpoint: usize,
     /// Model name as sent to the endpoint.
     pub model: String,
     /// Price per million prompt tokens.
@@ -693,31 +700,128 @@ pub struct ModelPrice {
 }
 
 impl Experiment {
-    /// The prices entered for `model`, if any.
-    pub fn price(&self, model: &str) -> (Option<f64>, Option<f64>) {
+    /// The prices entered for `model` at endpoint `endpoint`, if any.
+    pub fn price(&self, endpoint: usize, model: &str) -> (Option<f64>, Option<f64>) {
         self.prices
             .iter()
-            .find(|p| p.model == model)
+            .find(|p| p.endpoint == endpoint && p.model == model)
             .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
     }
 
-    /// The endpoint settings of a cell: the project's endpoint with the cell's
-    /// model, temperature, replications, decoding and the model's prices.
+    /// The endpoint a cell calls: the project's (`base`) or one of the others.
+    pub fn endpoint_of<'a>(
+        &'a self,
+        base: &'a EndpointConfig,
+        spec: &CellSpec,
+    ) -> &'a EndpointConfig {
+        match spec.endpoint {
+            0 => base,
+            k => self.endpoints.get(k - 1).unwrap_or(base),
+        }
+    }
+
+    /// The endpoint settings of a cell: its endpoint with the cell's model,
+    /// temperature, replications, decoding and the model's prices.
     pub fn cell_endpoint(&self, base: &EndpointConfig, spec: &CellSpec) -> EndpointConfig {
-        let mut e = base.clone();
+        let at = self.endpoint_of(base, spec);
+        let mut e = at.clone();
         e.model = spec.model.clone();
         e.temperature = spec.temperature;
         e.replications = spec.replications.max(1);
         e.constraint = if spec.constrained {
-            constrained_decoding(base)
+            constrained_decoding(at)
         } else {
             Constraint::None
         };
         // The grid fixed the decoding: a later probe must not change the record.
         e.constraint_mode = ConstraintMode::Manual;
-        (e.price_in_per_m, e.price_out_per_m) = self.price(&spec.model);
+        (e.price_in_per_m, e.price_out_per_m) = self.price(spec.endpoint, &spec.model);
         e
     }
+
+    /// A short description of a cell, e.g. "smollm2 · v2 · T 0.7 · ×3 ·
+    /// constrained", with the host when it is not the project's endpoint.
+    pub fn describe(&self, spec: &CellSpec) -> String {
+        describe_cell(spec, &self.endpoints)
+    }
+}
+
+/// Set one price of `model` at `endpoint` (`input`: per million prompt tokens,
+/// else completion tokens), adding the model's entry when it has none.
+pub fn set_model_price(
+    prices: &mut Vec<ModelPrice>,
+    endpoint: usize,
+    model: &str,
+    input: bool,
+    value: Option<f64>,
+) {
+    let i = match prices
+        .iter()
+        .position(|p| p.endpoint == endpoint && p.model == model)
+    {
+        Some(i) => i,
+        None => {
+            prices.push(ModelPrice {
+                endpoint,
+                model: model.to_string(),
+                price_in_per_m: None,
+                price_out_per_m: None,
+            });
+            prices.len() - 1
+        }
+    };
+    if input {
+        prices[i].price_in_per_m = value;
+    } else {
+        prices[i].price_out_per_m = value;
+    }
+}
+
+/// Settings for one more endpoint of an experiment: its provider's defaults at
+/// `base_url`, with the project endpoint's limits and prompt settings, so the
+/// only differences measured are the server and the model.
+pub fn other_endpoint(
+    project: &EndpointConfig,
+    provider: Provider,
+    base_url: &str,
+) -> EndpointConfig {
+    let mut e = EndpointConfig::new(&project.project_id, provider, Some(base_url.trim()), None);
+    e.max_tokens = project.max_tokens;
+    e.free_text_max_tokens = project.free_text_max_tokens;
+    e.max_text_chars = project.max_text_chars;
+    e.timeout_secs = project.timeout_secs;
+    e.concurrency = project.concurrency;
+    e.system_prompt = project.system_prompt.clone();
+    e
+}
+
+/// [`Experiment::describe`] for a cell of a grid whose other endpoints are `others`.
+pub fn describe_cell(spec: &CellSpec, others: &[EndpointConfig]) -> String {
+    let model = if spec.model.is_empty() {
+        "(server default)"
+    } else {
+        &spec.model
+    };
+    let mut s = match spec.endpoint {
+        0 => model.to_string(),
+        k => {
+            let host = others
+                .get(k - 1)
+                .and_then(|e| crate::services::netpolicy::origin_of(&e.base_url))
+                .unwrap_or_else(|| format!("endpoint {}", k + 1));
+            format!("{model} @ {host}")
+        }
+    };
+    s.push_str(&format!(" · v{} · T {}", spec.version, spec.temperature));
+    if spec.replications > 1 {
+        s.push_str(&format!(" · ×{}", spec.replications));
+    }
+    s.push_str(if spec.constrained {
+        " · constrained"
+    } else {
+        " · free"
+    });
+    s
 }
 
 /// The constraint "constrained decoding" means at this endpoint: the one set
@@ -1064,6 +1168,65 @@ mod tests {
         r.as_object_mut().unwrap().remove("task_rows");
         let r: RunRecord = serde_json::from_value(r).unwrap();
         assert_eq!((r.scope, r.task_rows), (Scope::All, None));
+    }
+
+    #[test]
+    fn an_experiment_cell_calls_its_own_endpoint_with_its_own_price() {
+        let mut project = EndpointConfig::new("p", Provider::Vllm, None, Some("a"));
+        project.max_tokens = 7;
+        project.constraint = Constraint::GuidedChoice;
+        let other = other_endpoint(&project, Provider::Ollama, " http://gpu:11434/v1 ");
+        assert_eq!(
+            (other.base_url.as_str(), other.max_tokens, other.provider),
+            ("http://gpu:11434/v1", 7, Provider::Ollama)
+        );
+        let mut prices = Vec::new();
+        set_model_price(&mut prices, 1, "m", true, Some(2.0));
+        set_model_price(&mut prices, 1, "m", false, Some(8.0));
+        set_model_price(&mut prices, 0, "m", true, Some(1.0));
+        let x = Experiment {
+            id: "x".into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: "a".into(),
+            name: "n".into(),
+            created_at: 0.0,
+            task_rows: Vec::new(),
+            cells: Vec::new(),
+            prices,
+            endpoints: vec![other],
+            daily_volume: 1,
+            workers: 1,
+        };
+        let spec = |endpoint| CellSpec {
+            endpoint,
+            model: "m".into(),
+            version: 1,
+            temperature: 0.5,
+            replications: 3,
+            constrained: true,
+        };
+        let at_other = x.cell_endpoint(&project, &spec(1));
+        assert_eq!(at_other.base_url, "http://gpu:11434/v1");
+        assert_eq!(
+            (at_other.price_in_per_m, at_other.price_out_per_m),
+            (Some(2.0), Some(8.0))
+        );
+        // Ollama honours no constraint by default: constrained means a JSON schema.
+        assert_eq!(at_other.constraint, Constraint::JsonSchema);
+        let at_project = x.cell_endpoint(&project, &spec(0));
+        assert_eq!(at_project.base_url, project.base_url);
+        assert_eq!(
+            (at_project.price_in_per_m, at_project.price_out_per_m),
+            (Some(1.0), None)
+        );
+        assert_eq!(at_project.constraint, Constraint::GuidedChoice);
+        assert_eq!((at_project.replications, at_project.temperature), (3, 0.5));
+        // A cell naming an endpoint the experiment lacks falls back to the project's.
+        assert_eq!(
+            x.cell_endpoint(&project, &spec(5)).base_url,
+            project.base_url
+        );
     }
 
     fn sample_run() -> RunRecord {

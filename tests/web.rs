@@ -242,6 +242,7 @@ fn experiment(project_id: &str, id: &str, run_id: Option<&str>) -> fannotate::mo
         task_rows: vec![[0, 3]],
         cells: vec![fannotate::model::ExperimentCell {
             spec: fannotate_core::experiment::CellSpec {
+                endpoint: 0,
                 model: "m".into(),
                 version: 1,
                 temperature: 0.7,
@@ -252,6 +253,7 @@ fn experiment(project_id: &str, id: &str, run_id: Option<&str>) -> fannotate::mo
             pinned: false,
         }],
         prices: Vec::new(),
+        endpoints: Vec::new(),
         daily_volume: 6500,
         workers: 8,
     }

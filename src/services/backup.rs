@@ -335,6 +335,7 @@ mod tests {
                     task_rows: vec![[0, 3]],
                     cells: vec![crate::model::ExperimentCell {
                         spec: fannotate_core::experiment::CellSpec {
+                            endpoint: 0,
                             model: "gpt".into(),
                             version: 2,
                             temperature: 0.0,
@@ -345,6 +346,7 @@ mod tests {
                         pinned: true,
                     }],
                     prices: Vec::new(),
+                    endpoints: Vec::new(),
                     daily_volume: 6500,
                     workers: 8,
                 })

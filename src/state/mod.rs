@@ -120,6 +120,9 @@ pub struct AppState {
     pub revision: RwSignal<u64>,
     /// API key for this session only (kept in memory unless the user opts in).
     pub session_key: RwSignal<String>,
+    /// API keys typed for an experiment's other endpoints, by base URL; in
+    /// memory only, like `session_key`.
+    pub endpoint_keys: RwSignal<std::collections::HashMap<String, String>>,
     /// Progress of the current run.
     pub progress: RwSignal<Option<RunProgress>>,
     /// The run in progress, for cancelling.
@@ -145,6 +148,7 @@ impl AppState {
             step: RwSignal::new(Step::Data),
             revision: RwSignal::new(0),
             session_key: RwSignal::new(String::new()),
+            endpoint_keys: RwSignal::new(Default::default()),
             progress: RwSignal::new(None),
             active_run: RwSignal::new_local(None),
             toasts: RwSignal::new(Vec::new()),

@@ -12,9 +12,9 @@ use super::run::{
 use crate::components::{Bar, BarChart, RefLine};
 use crate::error::AppError;
 use crate::model::{
-    ranges_contain, row_ranges, run_source, version_attribute, Annotation, AnnotationStatus,
-    CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice,
-    RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+    describe_cell, other_endpoint, ranges_contain, row_ranges, run_source, set_model_price,
+    version_attribute, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
+    Experiment, ExperimentCell, ModelPrice, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
@@ -23,7 +23,7 @@ use crate::services::storage::Storage;
 use crate::state::{AppState, Step, ToastKind};
 use fannotate_core::experiment::{
     best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
-    Comparison, ConfigMeasure, GridAxes, ItemOutcome, Outcome, Score,
+    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Outcome, Score,
 };
 use fannotate_core::projection::{project, Projection};
 use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
@@ -39,6 +39,18 @@ const RESAMPLES: usize = 1_000;
 /// Fixed seed, so intervals do not move between visits.
 const BOOTSTRAP_SEED: u64 = 42;
 
+/// A model at an endpoint: (endpoint index, model name), as prices are keyed.
+type ModelKey = (usize, String);
+
+/// Another endpoint as typed into the grid builder.
+#[derive(Debug, Clone, PartialEq)]
+struct OtherDraft {
+    provider: crate::model::Provider,
+    url: String,
+    models: String,
+    key: String,
+}
+
 /// What the grid builder needs, loaded together.
 #[derive(Debug, Clone, PartialEq)]
 struct Setup {
@@ -50,27 +62,19 @@ struct Setup {
     experiment_count: usize,
 }
 
-/// A short description of a cell, e.g. "smollm2 · v2 · T 0.7 · ×3 · constrained".
-pub fn describe(spec: &CellSpec) -> String {
-    let mut s = format!(
-        "{} · v{} · T {}",
-        if spec.model.is_empty() {
-            "(server default)"
-        } else {
-            &spec.model
-        },
-        spec.version,
-        spec.temperature
-    );
-    if spec.replications > 1 {
-        s.push_str(&format!(" · ×{}", spec.replications));
-    }
-    s.push_str(if spec.constrained {
-        " · constrained"
-    } else {
-        " · free"
-    });
-    s
+/// A model's name for people, with its endpoint's host when it is not the project's.
+fn model_name(others: &[EndpointConfig], endpoint: usize, model: &str) -> String {
+    let cell = CellSpec {
+        endpoint,
+        model: model.to_string(),
+        version: 0,
+        temperature: 0.0,
+        replications: 1,
+        constrained: false,
+    };
+    // The description starts with the model (and host), then " · v0 …".
+    let d = describe_cell(&cell, others);
+    d.split(" · ").next().unwrap_or_default().to_string()
 }
 
 /// Comma- or space-separated values, each parsed; unparsable ones are dropped.
@@ -96,8 +100,8 @@ fn parse_models(s: &str) -> Vec<String> {
 /// A cell's identity, for remembering removed cells while the axes change.
 fn cell_key(c: &CellSpec) -> String {
     format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-        c.model, c.version, c.temperature, c.replications, c.constrained
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        c.endpoint, c.model, c.version, c.temperature, c.replications, c.constrained
     )
 }
 
@@ -317,7 +321,7 @@ async fn load_board(
                     .collect();
                 let outcomes: Vec<ItemOutcome> =
                     stored.iter().map(|a| outcome_of(a, &gold)).collect();
-                let (pi, po) = x.price(&c.spec.model);
+                let (pi, po) = x.price(c.spec.endpoint, &c.spec.model);
                 let m = ConfigMeasure {
                     items: outcomes.clone(),
                     elapsed_s: span_s(&stored),
@@ -652,6 +656,7 @@ fn GridBuilder(
         Vec::new()
     } else {
         vec![ModelPrice {
+            endpoint: 0,
             model: endpoint.model.clone(),
             price_in_per_m: endpoint.price_in_per_m,
             price_out_per_m: endpoint.price_out_per_m,
@@ -659,6 +664,15 @@ fn GridBuilder(
     });
     let listed = RwSignal::new(Vec::<String>::new());
     let endpoint_sv = StoredValue::new(endpoint.clone());
+    let others = RwSignal::new(Vec::<OtherDraft>::new());
+    let others_cfg = Memo::new(move |_| {
+        let base = endpoint_sv.get_value();
+        others.with(|os| {
+            os.iter()
+                .map(|o| other_endpoint(&base, o.provider, &o.url))
+                .collect::<Vec<_>>()
+        })
+    });
     let list_action = Action::new_local(move |_: &()| {
         let cfg = endpoint_sv.get_value();
         let key = state.session_key.get_untracked();
@@ -696,13 +710,29 @@ fn GridBuilder(
 
     let axes = Memo::new(move |_| GridAxes {
         models: {
-            let m = parse_models(&models.get());
+            let mut m: Vec<ModelRef> = parse_models(&models.get())
+                .into_iter()
+                .map(|model| ModelRef { endpoint: 0, model })
+                .collect();
             // An empty model field means the server's default model.
             if m.is_empty() {
-                vec![String::new()]
-            } else {
-                m
+                m.push("".into());
             }
+            others.with(|os| {
+                for (k, o) in os.iter().enumerate() {
+                    let listed = parse_models(&o.models);
+                    let listed = if listed.is_empty() {
+                        vec![String::new()]
+                    } else {
+                        listed
+                    };
+                    m.extend(listed.into_iter().map(|model| ModelRef {
+                        endpoint: k + 1,
+                        model,
+                    }));
+                }
+            });
+            m
         },
         versions: chosen_versions.get(),
         temperatures: parse_list(&temperatures.get()),
@@ -742,10 +772,10 @@ fn GridBuilder(
                 .collect::<HashMap<u32, (f64, Attribute)>>()
         })
     });
-    let price_of = move |model: &str| {
+    let price_of = move |endpoint: usize, model: &str| {
         prices.with(|ps| {
             ps.iter()
-                .find(|p| p.model == model)
+                .find(|p| p.endpoint == endpoint && p.model == model)
                 .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
         })
     };
@@ -756,16 +786,21 @@ fn GridBuilder(
             .map_or(0, |(rows, _)| rows.len() as u64);
         let e = endpoint_sv.get_value();
         let by_version = tokens_by_version.get();
+        let os = others_cfg.get();
         kept.get()
             .into_iter()
             .map(|c| {
+                let at = match c.endpoint {
+                    0 => &e,
+                    k => os.get(k - 1).unwrap_or(&e),
+                };
                 let est = by_version.get(&c.version).map(|(t, a)| {
-                    let (pi, po) = price_of(&c.model);
+                    let (pi, po) = price_of(c.endpoint, &c.model);
                     estimate_cell(
                         n,
                         c.replications,
                         *t,
-                        out_tokens_per_request(a, &e, c.constrained),
+                        out_tokens_per_request(a, at, c.constrained),
                         pi,
                         po,
                     )
@@ -810,6 +845,8 @@ fn GridBuilder(
             Some("The codebook has no categorical attribute to measure.".to_string())
         } else if n == 0 {
             Some("No validation rows: choose a validation set and label it in the Review step, or map a gold column in the Data step.".to_string())
+        } else if let Some(k) = others.with(|os| os.iter().position(|o| o.url.trim().is_empty())) {
+            Some(format!("Other endpoint {} has no base URL.", k + 2))
         } else if kept.with(Vec::is_empty) {
             Some("The grid is empty: every axis needs at least one value.".to_string())
         } else if !missing_version.with(Vec::is_empty) {
@@ -832,11 +869,19 @@ fn GridBuilder(
             return;
         };
         let ds = ds_sv.get_value();
-        let models_used: HashSet<String> = kept
+        let models_used: HashSet<(usize, String)> = kept
             .get_untracked()
             .iter()
-            .map(|c| c.model.clone())
+            .map(|c| (c.endpoint, c.model.clone()))
             .collect();
+        // Keys for the other endpoints stay in this tab's memory only.
+        others.with_untracked(|os| {
+            state.endpoint_keys.update(|keys| {
+                for o in os.iter().filter(|o| !o.key.is_empty()) {
+                    keys.insert(o.url.trim().to_string(), o.key.clone());
+                }
+            })
+        });
         let x = Experiment {
             id: random_id(),
             project_id: ds.project_id.clone(),
@@ -857,8 +902,9 @@ fn GridBuilder(
             prices: prices
                 .get_untracked()
                 .into_iter()
-                .filter(|p| models_used.contains(&p.model))
+                .filter(|p| models_used.contains(&(p.endpoint, p.model.clone())))
                 .collect(),
+            endpoints: others_cfg.get_untracked(),
             daily_volume: DEFAULT_DAILY_VOLUME,
             workers: endpoint_sv.with_value(EndpointConfig::effective_concurrency),
         };
@@ -870,26 +916,9 @@ fn GridBuilder(
             run_experiment(state, id).await
         });
     };
-    let set_price = move |model: String, input: bool, v: String| {
+    let set_price = move |(endpoint, model): (usize, String), input: bool, v: String| {
         let parsed = v.trim().parse::<f64>().ok().filter(|x| *x >= 0.0);
-        prices.update(|ps| {
-            let p = match ps.iter().position(|p| p.model == model) {
-                Some(i) => &mut ps[i],
-                None => {
-                    ps.push(ModelPrice {
-                        model: model.clone(),
-                        price_in_per_m: None,
-                        price_out_per_m: None,
-                    });
-                    ps.last_mut().expect("just pushed")
-                }
-            };
-            if input {
-                p.price_in_per_m = parsed;
-            } else {
-                p.price_out_per_m = parsed;
-            }
-        });
+        prices.update(|ps| set_model_price(ps, endpoint, &model, input, parsed));
     };
     let version_list = setup.versions.clone();
     view! {
@@ -953,16 +982,45 @@ fn GridBuilder(
                     <label class="fa-check"><input type="checkbox" data-testid="grid-free" prop:checked=move || free_on.get() on:change:target=move |ev| free_on.set(ev.target().checked()) />"free (parsed afterwards)"</label>
                 </fieldset>
             </div>
+            <fieldset class="fa-field" data-testid="grid-other-endpoints">
+                <legend>"Other endpoints (compare servers, not only models)"</legend>
+                <p class="fa-muted">"Limits and prompt settings come from the project's endpoint. Keys typed here stay in this tab's memory and go only to their own endpoint. The page's network policy must allow each server."</p>
+                {move || others.get().into_iter().enumerate().map(|(i, o)| view! {
+                    <div class="fa-row" data-testid="grid-other-endpoint">
+                        <label class="fa-field">
+                            <span>{format!("Endpoint {} provider", i + 2)}</span>
+                            <select data-testid="other-provider" on:change:target=move |ev| { if let Some(p) = crate::model::Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
+                                {crate::model::Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="fa-field fa-field--wide">
+                            <span>"Base URL"</span>
+                            <input data-testid="other-url" placeholder="http://127.0.0.1:11434/v1" prop:value=o.url.clone() on:change:target=move |ev| others.update(|os| os[i].url = ev.target().value()) />
+                        </label>
+                        <label class="fa-field">
+                            <span>"Models (comma-separated)"</span>
+                            <input data-testid="other-models" prop:value=o.models.clone() on:change:target=move |ev| others.update(|os| os[i].models = ev.target().value()) />
+                        </label>
+                        <label class="fa-field">
+                            <span>"API key (this tab only)"</span>
+                            <input type="password" autocomplete="off" data-testid="other-key" prop:value=o.key.clone() on:change:target=move |ev| others.update(|os| os[i].key = ev.target().value()) />
+                        </label>
+                        <button class="fa-btn" data-testid="other-remove" on:click=move |_| others.update(|os| { os.remove(i); })>"Remove"</button>
+                    </div>
+                }).collect_view()}
+                <button class="fa-btn" data-testid="grid-add-endpoint" on:click=move |_| others.update(|os| os.push(OtherDraft { provider: crate::model::Provider::Generic, url: String::new(), models: String::new(), key: String::new() }))>"Add an endpoint"</button>
+            </fieldset>
             <h4>"Prices per model (per million tokens, for cost figures)"</h4>
             <div class="fa-row">
                 {move || axes.get().models.into_iter().map(|m| {
-                    let (pi, po) = price_of(&m);
-                    let (m1, m2) = (m.clone(), m.clone());
+                    let (pi, po) = price_of(m.endpoint, &m.model);
+                    let name = others_cfg.with(|os| model_name(os, m.endpoint, &m.model));
+                    let (k1, k2) = ((m.endpoint, m.model.clone()), (m.endpoint, m.model.clone()));
                     view! {
                         <div class="fa-field" data-testid="grid-price">
-                            <span>{if m.is_empty() { "(server default)".to_string() } else { m.clone() }}</span>
-                            <input aria-label=format!("{m} input price") placeholder="input" inputmode="decimal" prop:value=pi.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(m1.clone(), true, ev.target().value()) />
-                            <input aria-label=format!("{m} output price") placeholder="output" inputmode="decimal" prop:value=po.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(m2.clone(), false, ev.target().value()) />
+                            <span>{name.clone()}</span>
+                            <input aria-label=format!("{name} input price") placeholder="input" inputmode="decimal" prop:value=pi.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(k1.clone(), true, ev.target().value()) />
+                            <input aria-label=format!("{name} output price") placeholder="output" inputmode="decimal" prop:value=po.map(|v| v.to_string()).unwrap_or_default() on:change:target=move |ev| set_price(k2.clone(), false, ev.target().value()) />
                         </div>
                     }
                 }).collect_view()}
@@ -980,12 +1038,12 @@ fn GridBuilder(
                             let key = cell_key(&c);
                             view! {
                                 <tr data-testid="grid-cell">
-                                    <td>{describe(&c)}</td>
+                                    <td>{others_cfg.with(|os| describe_cell(&c, os))}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.requests.to_string())}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.tokens_in.to_string())}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.tokens_out.to_string())}</td>
                                     <td>{e.as_ref().and_then(|e| e.cost).map_or("–".into(), |c| format!("{c:.4}"))}</td>
-                                    <td><button class="fa-btn fa-btn--small" data-testid="grid-remove-cell" aria-label=format!("Remove {}", describe(&c)) on:click=move |_| removed.update(|r| { r.insert(key.clone()); })>"Remove"</button></td>
+                                    <td><button class="fa-btn fa-btn--small" data-testid="grid-remove-cell" aria-label=format!("Remove {}", others_cfg.with(|os| describe_cell(&c, os))) on:click=move |_| removed.update(|r| { r.insert(key.clone()); })>"Remove"</button></td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -1198,6 +1256,24 @@ fn ExperimentPanel(
                         <p data-testid="experiment-status" data-complete=complete.to_string()>
                             {format!("{done} of {} configurations measured on {} items ({} with a gold label).", b.lines.len(), b.items, b.gold_items)}
                         </p>
+                        {(!b.experiment.endpoints.is_empty()).then(|| {
+                            let urls: Vec<String> = b.experiment.endpoints.iter().map(|e| e.base_url.trim().to_string()).collect();
+                            view! {
+                                <div class="fa-row" data-testid="experiment-keys">
+                                    {urls.into_iter().map(|u| {
+                                        let (u1, u2) = (u.clone(), u.clone());
+                                        view! {
+                                            <label class="fa-field">
+                                                <span>{format!("API key for {u} (this tab only; empty if none)")}</span>
+                                                <input type="password" autocomplete="off" data-testid="experiment-key"
+                                                    prop:value=move || state.endpoint_keys.with(|m| m.get(&u1).cloned().unwrap_or_default())
+                                                    on:change:target=move |ev| { let k = ev.target().value(); state.endpoint_keys.update(|m| { m.insert(u2.clone(), k); }) } />
+                                            </label>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }
+                        })}
                         {(b.gold_items < b.items).then(|| view! { <p class="fa-muted">{format!("{} items have no gold label yet: label them in the Review step (validation queue) to measure on all of them.", b.items - b.gold_items)}</p> })}
                     }.into_any()
                 }
@@ -1264,9 +1340,9 @@ fn ExperimentPanel(
                                         <tr data-testid="leaderboard-row" data-cell=cell.to_string() data-model=spec.model.clone()
                                             data-accuracy=s.as_ref().and_then(|s| s.accuracy).map(|v| v.to_string()).unwrap_or_default()
                                             class:fa-row--best=is_best>
-                                            <td><input type="checkbox" data-testid="leaderboard-pin" aria-label=format!("Pin {}", describe(&spec)) prop:checked=pinned
+                                            <td><input type="checkbox" data-testid="leaderboard-pin" aria-label=format!("Pin {}", b.experiment.describe(&spec)) prop:checked=pinned
                                                 on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } /></td>
-                                            <th scope="row">{describe(&spec)}{is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}</th>
+                                            <th scope="row">{b.experiment.describe(&spec)}{is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}</th>
                                             <td>{format!("{}{}", l.answered, status)}</td>
                                             {match &s {
                                                 None => view! { <td colspan="10" class="fa-muted">"not measured yet"</td> }.into_any(),
@@ -1309,15 +1385,21 @@ fn ProjectionPanel(
     /// Saves the experiment with a changed volume, worker count or price.
     on_save: Callback<Experiment>,
 ) -> impl IntoView {
-    let (lines, models): (Vec<(String, Score)>, Vec<String>) = board
+    let (lines, models): (Vec<(String, Score)>, Vec<ModelKey>) = board
         .lines
         .iter()
-        .filter_map(|l| Some(((describe(&l.spec), l.score.clone()?), l.spec.model.clone())))
+        .filter_map(|l| {
+            Some((
+                (board.experiment.describe(&l.spec), l.score.clone()?),
+                (l.spec.endpoint, l.spec.model.clone()),
+            ))
+        })
         .unzip();
-    let mut priced_models: Vec<String> = Vec::new();
+    let mut priced_models: Vec<(usize, String)> = Vec::new();
     for c in &board.experiment.cells {
-        if !priced_models.contains(&c.spec.model) {
-            priced_models.push(c.spec.model.clone());
+        let m = (c.spec.endpoint, c.spec.model.clone());
+        if !priced_models.contains(&m) {
+            priced_models.push(m);
         }
     }
     let daily_volume = RwSignal::new(board.experiment.daily_volume.max(1));
@@ -1329,7 +1411,7 @@ fn ProjectionPanel(
             .iter()
             .zip(&models)
             .map(|((d, s), m)| {
-                let (pi, po) = x.with(|x| x.price(m));
+                let (pi, po) = x.with(|x| x.price(m.0, &m.1));
                 (
                     d.clone(),
                     projection_input(s, w, v, pi, po).map(|i| project(&i)),
@@ -1372,26 +1454,9 @@ fn ProjectionPanel(
         });
         on_save.run(x.get_untracked());
     };
-    let set_price = move |model: String, input: bool, v: String| {
+    let set_price = move |(endpoint, model): (usize, String), input: bool, v: String| {
         let parsed = v.trim().parse::<f64>().ok().filter(|p| *p >= 0.0);
-        x.update(|e| {
-            let i = match e.prices.iter().position(|p| p.model == model) {
-                Some(i) => i,
-                None => {
-                    e.prices.push(ModelPrice {
-                        model: model.clone(),
-                        price_in_per_m: None,
-                        price_out_per_m: None,
-                    });
-                    e.prices.len() - 1
-                }
-            };
-            if input {
-                e.prices[i].price_in_per_m = parsed;
-            } else {
-                e.prices[i].price_out_per_m = parsed;
-            }
-        });
+        x.update(|e| set_model_price(&mut e.prices, endpoint, &model, input, parsed));
         on_save.run(x.get_untracked());
     };
     view! {
@@ -1411,9 +1476,9 @@ fn ProjectionPanel(
             </div>
             <div class="fa-row" data-testid="projection-prices">
                 {priced_models.into_iter().map(|m| {
-                    let (pi, po) = x.with_untracked(|e| e.price(&m));
+                    let (pi, po) = x.with_untracked(|e| e.price(m.0, &m.1));
                     let (m1, m2) = (m.clone(), m.clone());
-                    let name = if m.is_empty() { "(server default)".to_string() } else { m.clone() };
+                    let name = x.with_untracked(|e| model_name(&e.endpoints, m.0, &m.1));
                     view! {
                         <label class="fa-field">
                             <span>{format!("{name}: price per million tokens in")}</span>
@@ -1465,13 +1530,30 @@ mod tests {
     #[test]
     fn cells_describe_themselves() {
         let c = CellSpec {
+            endpoint: 0,
             model: "m".into(),
             version: 2,
             temperature: 0.7,
             replications: 3,
             constrained: false,
         };
-        assert_eq!(describe(&c), "m · v2 · T 0.7 · ×3 · free");
+        assert_eq!(describe_cell(&c, &[]), "m · v2 · T 0.7 · ×3 · free");
+        let other = EndpointConfig::new(
+            "p",
+            crate::model::Provider::Ollama,
+            Some("http://gpu:11434/v1"),
+            None,
+        );
+        let at = CellSpec {
+            endpoint: 1,
+            ..c.clone()
+        };
+        assert_eq!(
+            describe_cell(&at, std::slice::from_ref(&other)),
+            "m @ http://gpu:11434 · v2 · T 0.7 · ×3 · free"
+        );
+        assert_eq!(model_name(&[other], 1, "m"), "m @ http://gpu:11434");
+        assert_ne!(cell_key(&c), cell_key(&at));
         assert_ne!(
             cell_key(&c),
             cell_key(&CellSpec {

@@ -307,6 +307,28 @@ pub(crate) async fn continue_run(
     launch(state, run, attribute, tasks, base).await
 }
 
+/// The API key for a run's requests: one typed in this tab for its base URL (an
+/// experiment's other endpoint), else, when it calls the project's endpoint,
+/// the project's key (typed, or stored by choice). A key never goes to a server
+/// it was not given for.
+async fn run_key(state: AppState, run: &RunRecord) -> Result<String, AppError> {
+    let url = run.endpoint.base_url.trim();
+    if let Some(k) = state.endpoint_keys.with_untracked(|m| m.get(url).cloned()) {
+        return Ok(k);
+    }
+    let project = state.storage().endpoint(run.project_id.clone()).await?;
+    // No saved endpoint: runs use the default one, with the typed key.
+    if project.as_ref().is_some_and(|e| e.base_url.trim() != url) {
+        return Ok(String::new());
+    }
+    let typed = state.session_key.get_untracked();
+    Ok(if typed.is_empty() {
+        project.and_then(|e| e.api_key).unwrap_or_default()
+    } else {
+        typed
+    })
+}
+
 /// Run tasks with progress, cancel and a closing message.
 pub(crate) async fn launch(
     state: AppState,
@@ -322,7 +344,7 @@ pub(crate) async fn launch(
         control: control.clone(),
     }));
     state.touch();
-    let key = state.session_key.get_untracked();
+    let key = run_key(state, &run).await?;
     let run_id = run.id.clone();
     let result = execute(
         state.storage(),

@@ -5,7 +5,8 @@
 import { test, expect } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Fannotate, startServers, spamSample, mockAdmin, chatPosts, ROOT } from './support.mjs';
+import { Fannotate, startServers, spamSample, mockAdmin, chatPosts, ROOT, SPAM_CSV } from './support.mjs';
+import { startMock } from '../mock/server.mjs';
 
 const SPAM = [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']];
 const GOOD = 'model-good';
@@ -132,4 +133,56 @@ test('a 16-configuration grid completes across a reload, ranks the models and pr
   await rows.nth(1).getByTestId('annotate-everything').click();
   await expect(app.byTest('run-view')).toBeVisible();
   await app.waitRunFinished(50);
+});
+
+test('a grid across two endpoints: each server gets only its own key, and the better one wins', async ({ page }) => {
+  const CAPS = { guided_choice: true, json_schema: true, grammar: true, logprobs: true };
+  const second = await startMock({ host: '127.0.0.1', port: 0, gold: SPAM_CSV, latencyMs: 20, apiKey: 'sk-two' });
+  try {
+    await mockAdmin(servers.llm, 'config', { latency_ms: 20, wrong_rate: 0, faults: [], model_accuracy: { 'local-model': 0.6 }, capabilities: CAPS });
+    await mockAdmin(second, 'config', { model_accuracy: { 'remote-model': 0.97 }, capabilities: CAPS });
+    await mockAdmin(servers.llm, 'reset', {});
+    const app = new Fannotate(page);
+    await app.open(servers.web.url);
+    await app.createProject('Two servers');
+    await app.importCsv(spamSample(40).file, { text: 'text', id: 'id', gold: 'label' });
+    await app.defineAttribute('spam', SPAM);
+    await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'local-model', provider: 'generic', constraint: 'guided_choice' });
+
+    await app.step('experiments');
+    await app.byTest('grid-models').fill('local-model');
+    await app.byTest('grid-add-endpoint').click();
+    const other = app.byTest('grid-other-endpoint');
+    await other.getByTestId('other-url').fill(`${second.url}/v1`);
+    await other.getByTestId('other-url').dispatchEvent('change');
+    await other.getByTestId('other-models').fill('remote-model');
+    await other.getByTestId('other-models').dispatchEvent('change');
+    await other.getByTestId('other-key').fill('sk-two');
+    await other.getByTestId('other-key').dispatchEvent('change');
+    await expect(app.byTest('grid-cell')).toHaveCount(2);
+    await expect(app.byTest('grid-cell').nth(1)).toContainText(`remote-model @ ${new URL(second.url).origin}`);
+    await app.byTest('grid-start').click();
+    await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
+
+    const rows = app.byTest('leaderboard-row');
+    await expect(rows).toHaveCount(2);
+    await expect(rows.first()).toHaveAttribute('data-model', 'remote-model');
+    await expect(rows.first().getByTestId('leaderboard-best')).toBeVisible();
+    // The second server saw every item with its key; the first never saw a key.
+    const remote = await chatPosts(second);
+    expect(remote.length).toBe(40);
+    expect(remote.every((p) => p.authorization && p.status === 200)).toBe(true);
+    const local = await chatPosts(servers.llm);
+    expect(local.filter((p) => p.model === 'local-model').length).toBe(40);
+    expect(local.some((p) => p.authorization)).toBe(false);
+    // The endpoint is part of the experiment: after a reload it is still there,
+    // with its key asked for again (keys are never stored).
+    await page.reload();
+    await app.byTest('open-project').first().click();
+    await app.step('experiments');
+    await expect(app.byTest('experiment-key')).toHaveValue('');
+    await expect(rows.first()).toContainText(`remote-model @ ${new URL(second.url).origin}`);
+  } finally {
+    await second.close();
+  }
 });

@@ -573,9 +573,31 @@ pub fn projection_input(
     })
 }
 
+/// A model at one of an experiment's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Which endpoint: 0 is the project's, `k` the experiment's `k`-th other one.
+    pub endpoint: usize,
+    /// Model name as that endpoint knows it.
+    pub model: String,
+}
+
+impl From<&str> for ModelRef {
+    /// A model at the project's endpoint.
+    fn from(model: &str) -> Self {
+        ModelRef {
+            endpoint: 0,
+            model: model.to_string(),
+        }
+    }
+}
+
 /// One cell of a grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSpec {
+    /// Which endpoint: 0 is the project's, `k` the experiment's `k`-th other one.
+    #[serde(default)]
+    pub endpoint: usize,
     /// Model name as the endpoint knows it.
     pub model: String,
     /// Prompt version.
@@ -591,8 +613,8 @@ pub struct CellSpec {
 /// The axes of a grid.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GridAxes {
-    /// Models to try.
-    pub models: Vec<String>,
+    /// Models to try, each at its endpoint.
+    pub models: Vec<ModelRef>,
     /// Prompt versions to try.
     pub versions: Vec<u32>,
     /// Temperatures to try.
@@ -633,7 +655,8 @@ pub fn cells(axes: &GridAxes) -> Vec<CellSpec> {
                 for &reps in &replications {
                     for &constrained in &constrained {
                         out.push(CellSpec {
-                            model: model.clone(),
+                            endpoint: model.endpoint,
+                            model: model.model.clone(),
                             version,
                             temperature,
                             replications: reps,
@@ -1103,6 +1126,7 @@ mod tests {
         let c = cells(&axes);
         assert_eq!(c.len(), 32);
         let cell = |m: &str, v, t, r, k| CellSpec {
+            endpoint: 0,
             model: m.into(),
             version: v,
             temperature: t,
@@ -1116,6 +1140,20 @@ mod tests {
         assert_eq!(c[8], cell("m1", 2, 0.0, 1, false));
         assert_eq!(c[16], cell("m2", 1, 0.0, 1, false));
         assert_eq!(c[31], cell("m2", 2, 0.7, 3, true));
+        // The same model name at another endpoint is another model.
+        let two = GridAxes {
+            models: vec![
+                "m1".into(),
+                ModelRef {
+                    endpoint: 1,
+                    model: "m1".into(),
+                },
+            ],
+            ..axes.clone()
+        };
+        let c2 = cells(&two);
+        assert_eq!(c2.len(), 32);
+        assert_eq!((c2[16].endpoint, c2[16].model.as_str()), (1, "m1"));
         for empty in [
             GridAxes {
                 models: Vec::new(),

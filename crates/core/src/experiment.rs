@@ -20,7 +20,7 @@
 //!   seeded with [`SplitMix64`]; resamples where κ is undefined are left out.
 
 use crate::agreement::krippendorff_alpha_nominal;
-use crate::metrics::{mcnemar, BootstrapCis, Confusion, Interval, McNemar, SplitMix64};
+use crate::metrics::{bootstrap_with, mcnemar, quantile, BootstrapCis, Confusion, McNemar};
 use crate::projection::ProjectionInput;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -156,24 +156,6 @@ fn share(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-/// numpy's default (linear) percentile of sorted values, `p` in 0..=1.
-fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let pos = p.clamp(0.0, 1.0) * last as f64;
-    let i = (pos.floor() as usize).min(last);
-    let next = sorted[(i + 1).min(last)];
-    Some(sorted[i] + (next - sorted[i]) * (pos - i as f64))
-}
-
-fn percentile_interval(mut v: Vec<f64>, level: f64) -> Option<Interval> {
-    v.sort_unstable_by(f64::total_cmp);
-    let tail = (1.0 - level) / 2.0;
-    Some(Interval {
-        lo: quantile(&v, tail)?,
-        hi: quantile(&v, 1.0 - tail)?,
-    })
-}
-
 /// Gold items coded for the confusion matrix: real classes `0..k` in code-point
 /// order, `k` for no answer.
 struct Coded {
@@ -207,9 +189,9 @@ fn code(items: &[ItemOutcome]) -> Coded {
     Coded { k, gold, pred }
 }
 
-/// Accuracy, macro-F1 over the `k` real classes, and κ over all `k + 1`.
-fn headline(k: usize, gold: &[u32], pred: &[u32]) -> (f64, f64, Option<f64>) {
-    let cm = Confusion::from_codes(k + 1, gold, pred);
+/// Accuracy, macro-F1 over the `k` real classes, and κ over all `k + 1` of a
+/// confusion matrix whose last class is "no answer".
+fn headline(k: usize, cm: &Confusion) -> (f64, f64, Option<f64>) {
     let rows = cm.rows();
     let f1_sum: f64 = (0..k)
         .map(|i| {
@@ -227,32 +209,10 @@ fn headline(k: usize, gold: &[u32], pred: &[u32]) -> (f64, f64, Option<f64>) {
 }
 
 fn bootstrap(c: &Coded, resamples: usize, seed: u64) -> BootstrapCis {
-    let n = c.gold.len();
-    let mut rng = SplitMix64::new(seed);
-    let (mut acc, mut f1, mut kappa) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut g, mut p) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    if n > 0 {
-        for _ in 0..resamples {
-            g.clear();
-            p.clear();
-            for _ in 0..n {
-                let i = rng.below(n);
-                g.push(c.gold[i]);
-                p.push(c.pred[i]);
-            }
-            let (a, f, k) = headline(c.k, &g, &p);
-            acc.push(a);
-            f1.push(f);
-            kappa.extend(k);
-        }
-    }
-    BootstrapCis {
-        resamples,
-        level: CI_LEVEL,
-        accuracy: percentile_interval(acc, CI_LEVEL),
-        macro_f1: percentile_interval(f1, CI_LEVEL),
-        cohen_kappa: percentile_interval(kappa, CI_LEVEL),
-    }
+    bootstrap_with(c.gold.len(), resamples, CI_LEVEL, seed, |idx| {
+        let cm = Confusion::from_indices(c.k + 1, &c.gold, &c.pred, idx.iter().copied());
+        headline(c.k, &cm)
+    })
 }
 
 fn replication_score(m: &ConfigMeasure, accuracy: Option<f64>) -> ReplicationScore {
@@ -331,7 +291,10 @@ pub fn score(m: &ConfigMeasure, resamples: usize, seed: u64) -> Score {
     let (accuracy, macro_f1, cohen_kappa) = if n_gold == 0 {
         (None, None, None)
     } else {
-        let (a, f, k) = headline(coded.k, &coded.gold, &coded.pred);
+        let (a, f, k) = headline(
+            coded.k,
+            &Confusion::from_codes(coded.k + 1, &coded.gold, &coded.pred),
+        );
         (Some(a), Some(f), k)
     };
     let count = |o: Outcome| m.items.iter().filter(|i| i.outcome == o).count();
@@ -716,6 +679,7 @@ pub fn estimate_cell(
 mod tests {
     use super::*;
     use crate::metrics::classify;
+    use crate::metrics::{Interval, SplitMix64};
     use crate::projection::project;
 
     const SENTINEL: &str = "<no answer>";

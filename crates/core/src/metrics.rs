@@ -242,7 +242,7 @@ impl Confusion {
     }
 
     /// Count the pairs at `idx` (a bootstrap resample).
-    fn from_indices(
+    pub(crate) fn from_indices(
         k: usize,
         gold: &[u32],
         pred: &[u32],
@@ -519,23 +519,56 @@ pub struct BootstrapCis {
     pub cohen_kappa: Option<Interval>,
 }
 
+/// numpy's default (linear) percentile of sorted values, `p` in 0..=1; `None`
+/// when there are none.
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = p.clamp(0.0, 1.0) * last as f64;
+    let i = (pos.floor() as usize).min(last);
+    let next = sorted[(i + 1).min(last)];
+    Some(sorted[i] + (next - sorted[i]) * (pos - i as f64))
+}
+
+/// The two-sided percentile interval of `v` at `level` (e.g. 0.95).
 fn percentile_interval(mut v: Vec<f64>, level: f64) -> Option<Interval> {
-    if v.is_empty() {
-        return None;
-    }
     v.sort_unstable_by(f64::total_cmp);
-    // Linear interpolation between order statistics (numpy's default).
-    let q = |p: f64| {
-        let pos = p * (v.len() - 1) as f64;
-        let (i, frac) = (pos.floor() as usize, pos - pos.floor());
-        let next = v[(i + 1).min(v.len() - 1)];
-        v[i] + (next - v[i]) * frac
-    };
-    let alpha = (1.0 - level) / 2.0;
+    let tail = (1.0 - level) / 2.0;
     Some(Interval {
-        lo: q(alpha),
-        hi: q(1.0 - alpha),
+        lo: quantile(&v, tail)?,
+        hi: quantile(&v, 1.0 - tail)?,
     })
+}
+
+/// Percentile bootstrap over `n` items: each of `resamples` draws `n` item
+/// indices with replacement (seeded), and `stats` turns a draw into accuracy,
+/// macro-F1 and κ (draws where κ is undefined are left out of its interval).
+pub(crate) fn bootstrap_with(
+    n: usize,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+    mut stats: impl FnMut(&[usize]) -> (f64, f64, Option<f64>),
+) -> BootstrapCis {
+    let mut rng = SplitMix64::new(seed);
+    let (mut acc, mut f1, mut kappa) = (Vec::new(), Vec::new(), Vec::new());
+    let mut idx = Vec::with_capacity(n);
+    if n > 0 {
+        for _ in 0..resamples {
+            idx.clear();
+            idx.extend((0..n).map(|_| rng.below(n)));
+            let (a, f, k) = stats(&idx);
+            acc.push(a);
+            f1.push(f);
+            kappa.extend(k);
+        }
+    }
+    BootstrapCis {
+        resamples,
+        level,
+        accuracy: percentile_interval(acc, level),
+        macro_f1: percentile_interval(f1, level),
+        cohen_kappa: percentile_interval(kappa, level),
+    }
 }
 
 /// Percentile bootstrap CIs for accuracy, macro-F1 and κ over the complete rows
@@ -549,27 +582,10 @@ pub fn bootstrap_cis(
 ) -> BootstrapCis {
     let p = prepare(gold, pred);
     let Interned { labels, gold, pred } = p.interned;
-    let n = gold.len();
-    let mut rng = SplitMix64::new(seed);
-    let (mut acc, mut f1, mut kappa) = (Vec::new(), Vec::new(), Vec::new());
-    if n > 0 {
-        for _ in 0..resamples {
-            let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
-            let cm = Confusion::from_indices(labels.len(), &gold, &pred, idx.into_iter());
-            acc.push(cm.accuracy());
-            f1.push(cm.macro_f1());
-            if let Some(k) = cm.cohen_kappa() {
-                kappa.push(k);
-            }
-        }
-    }
-    BootstrapCis {
-        resamples,
-        level,
-        accuracy: percentile_interval(acc, level),
-        macro_f1: percentile_interval(f1, level),
-        cohen_kappa: percentile_interval(kappa, level),
-    }
+    bootstrap_with(gold.len(), resamples, level, seed, |idx| {
+        let cm = Confusion::from_indices(labels.len(), &gold, &pred, idx.iter().copied());
+        (cm.accuracy(), cm.macro_f1(), cm.cohen_kappa())
+    })
 }
 
 /// McNemar's test of two classifiers on the same items.

@@ -702,10 +702,7 @@ pub struct ModelPrice {
 impl Experiment {
     /// The prices entered for `model` at endpoint `endpoint`, if any.
     pub fn price(&self, endpoint: usize, model: &str) -> (Option<f64>, Option<f64>) {
-        self.prices
-            .iter()
-            .find(|p| p.endpoint == endpoint && p.model == model)
-            .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
+        model_price(&self.prices, endpoint, model)
     }
 
     /// The endpoint a cell calls: the project's (`base`) or one of the others.
@@ -714,10 +711,7 @@ impl Experiment {
         base: &'a EndpointConfig,
         spec: &CellSpec,
     ) -> &'a EndpointConfig {
-        match spec.endpoint {
-            0 => base,
-            k => self.endpoints.get(k - 1).unwrap_or(base),
-        }
+        endpoint_at(base, &self.endpoints, spec.endpoint)
     }
 
     /// The endpoint settings of a cell: its endpoint with the cell's model,
@@ -795,14 +789,37 @@ pub fn other_endpoint(
     e
 }
 
-/// [`Experiment::describe`] for a cell of a grid whose other endpoints are `others`.
-pub fn describe_cell(spec: &CellSpec, others: &[EndpointConfig]) -> String {
-    let model = if spec.model.is_empty() {
+/// The prices of `model` at endpoint `endpoint` among `prices`, if any.
+pub fn model_price(
+    prices: &[ModelPrice],
+    endpoint: usize,
+    model: &str,
+) -> (Option<f64>, Option<f64>) {
+    prices
+        .iter()
+        .find(|p| p.endpoint == endpoint && p.model == model)
+        .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
+}
+
+/// Endpoint `k` of a grid: 0 is the project's (`base`), `k` the `k`-th of
+/// `others` (the project's when there is no such endpoint).
+pub fn endpoint_at<'a>(
+    base: &'a EndpointConfig,
+    others: &'a [EndpointConfig],
+    k: usize,
+) -> &'a EndpointConfig {
+    k.checked_sub(1).and_then(|i| others.get(i)).unwrap_or(base)
+}
+
+/// A model's name for people, with its endpoint's host when it is not the
+/// project's: "smollm2", "llama3 @ http://gpu:11434".
+pub fn model_label(others: &[EndpointConfig], endpoint: usize, model: &str) -> String {
+    let model = if model.is_empty() {
         "(server default)"
     } else {
-        &spec.model
+        model
     };
-    let mut s = match spec.endpoint {
+    match endpoint {
         0 => model.to_string(),
         k => {
             let host = others
@@ -811,7 +828,12 @@ pub fn describe_cell(spec: &CellSpec, others: &[EndpointConfig]) -> String {
                 .unwrap_or_else(|| format!("endpoint {}", k + 1));
             format!("{model} @ {host}")
         }
-    };
+    }
+}
+
+/// [`Experiment::describe`] for a cell of a grid whose other endpoints are `others`.
+pub fn describe_cell(spec: &CellSpec, others: &[EndpointConfig]) -> String {
+    let mut s = model_label(others, spec.endpoint, &spec.model);
     s.push_str(&format!(" · v{} · T {}", spec.version, spec.temperature));
     if spec.replications > 1 {
         s.push_str(&format!(" · ×{}", spec.replications));

@@ -45,6 +45,18 @@ pub fn default_endpoint(state: &AppState) -> EndpointConfig {
     )
 }
 
+/// The project's saved endpoint settings, or the default ones when none are saved.
+pub async fn project_endpoint(
+    state: &AppState,
+    project_id: String,
+) -> Result<EndpointConfig, crate::error::AppError> {
+    Ok(state
+        .storage()
+        .endpoint(project_id)
+        .await?
+        .unwrap_or_else(|| default_endpoint(state)))
+}
+
 /// Editor over a draft of the endpoint settings.
 #[component]
 fn EndpointEditor(

@@ -3,7 +3,7 @@
 //! rank them against the human gold labels, and project each to the daily volume.
 //! Measure first, annotate at scale second.
 
-use super::endpoint::default_endpoint;
+use super::endpoint::{default_endpoint, project_endpoint};
 use super::projects::format_date;
 use super::run::{
     continue_run, launch, new_run, same_dataset, scope_rows, spawn_run, Continue, RunControls,
@@ -12,9 +12,10 @@ use super::run::{
 use crate::components::{Bar, BarChart, RefLine};
 use crate::error::AppError;
 use crate::model::{
-    describe_cell, other_endpoint, ranges_contain, row_ranges, run_source, set_model_price,
-    version_attribute, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
-    Experiment, ExperimentCell, ModelPrice, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+    describe_cell, endpoint_at, model_label, model_price, other_endpoint, ranges_contain,
+    row_ranges, run_source, set_model_price, version_attribute, Annotation, AnnotationStatus,
+    CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice,
+    RunRecord, RunStatus, Scope, HUMAN_SOURCE,
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
@@ -60,21 +61,6 @@ struct Setup {
     endpoint: EndpointConfig,
     /// Experiments made so far (for the default name).
     experiment_count: usize,
-}
-
-/// A model's name for people, with its endpoint's host when it is not the project's.
-fn model_name(others: &[EndpointConfig], endpoint: usize, model: &str) -> String {
-    let cell = CellSpec {
-        endpoint,
-        model: model.to_string(),
-        version: 0,
-        temperature: 0.0,
-        replications: 1,
-        constrained: false,
-    };
-    // The description starts with the model (and host), then " · v0 …".
-    let d = describe_cell(&cell, others);
-    d.split(" · ").next().unwrap_or_default().to_string()
 }
 
 /// Comma- or space-separated values, each parsed; unparsable ones are dropped.
@@ -298,10 +284,8 @@ async fn load_board(
         Some(a) => gold_labels(&storage, &ds, a, &x.task_rows, &cache).await?,
         None => HashMap::new(),
     };
-    let gold_items = gold
-        .keys()
-        .filter(|r| ranges_contain(&x.task_rows, **r))
-        .count();
+    // `gold_labels` keeps only the experiment's rows.
+    let gold_items = gold.len();
     let runs = storage.runs(x.project_id.clone()).await?;
     let mut lines = Vec::with_capacity(x.cells.len());
     let mut measured: Vec<Vec<ItemOutcome>> = Vec::with_capacity(x.cells.len());
@@ -319,24 +303,18 @@ async fn load_board(
                     .into_iter()
                     .filter(|a| a.attribute == x.attribute && ranges_contain(&x.task_rows, a.row))
                     .collect();
-                let outcomes: Vec<ItemOutcome> =
-                    stored.iter().map(|a| outcome_of(a, &gold)).collect();
                 let (pi, po) = x.price(c.spec.endpoint, &c.spec.model);
+                let concurrency = r.endpoint.effective_concurrency();
                 let m = ConfigMeasure {
-                    items: outcomes.clone(),
+                    items: stored.iter().map(|a| outcome_of(a, &gold)).collect(),
                     elapsed_s: span_s(&stored),
-                    concurrency: r.endpoint.effective_concurrency(),
+                    concurrency,
                     replications: c.spec.replications.max(1),
                     price_in_per_m: pi,
                     price_out_per_m: po,
                 };
                 let s = (!stored.is_empty()).then(|| score(&m, RESAMPLES, BOOTSTRAP_SEED));
-                (
-                    outcomes,
-                    s,
-                    stored.len(),
-                    r.endpoint.effective_concurrency(),
-                )
+                (m.items, s, stored.len(), concurrency)
             }
             None => (Vec::new(), None, 0, 0),
         };
@@ -391,10 +369,7 @@ async fn run_experiment(state: AppState, experiment_id: String) -> Result<RunSta
         return Ok(RunStatus::Failed);
     };
     let versions = storage.codebook_versions(pid.clone()).await?;
-    let endpoint = storage
-        .endpoint(pid.clone())
-        .await?
-        .unwrap_or_else(|| default_endpoint(&state));
+    let endpoint = project_endpoint(&state, pid.clone()).await?;
     let selected: Vec<u32> = x.task_rows.iter().flat_map(|r| r[0]..r[1]).collect();
     let mut rows = None;
     for i in 0..x.cells.len() {
@@ -442,8 +417,9 @@ async fn run_experiment(state: AppState, experiment_id: String) -> Result<RunSta
                 run.experiment = Some(current.id.clone());
                 current.cells[i].run_id = Some(run.id.clone());
                 // The cell knows its run before the first request, so a reload
-                // mid-cell resumes it instead of starting it again.
-                storage.put_run(run.clone()).await?;
+                // mid-cell resumes it instead of starting it again (the runner
+                // stores the run before its first request; a cell whose run was
+                // never stored simply starts afresh).
                 storage.put_experiment(current).await?;
                 launch(state, run, attribute, tasks, Counts::default()).await?
             }
@@ -492,10 +468,7 @@ async fn annotate_everything(
         );
         return Ok(RunStatus::Failed);
     };
-    let endpoint = storage
-        .endpoint(pid)
-        .await?
-        .unwrap_or_else(|| default_endpoint(&state));
+    let endpoint = project_endpoint(&state, pid).await?;
     let cfg = x.cell_endpoint(&endpoint, &spec);
     let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
     let (run, tasks) = new_run(&ds, spec.version, &attribute, &cfg, &rows, Scope::All, None);
@@ -710,29 +683,22 @@ fn GridBuilder(
 
     let axes = Memo::new(move |_| GridAxes {
         models: {
-            let mut m: Vec<ModelRef> = parse_models(&models.get())
-                .into_iter()
-                .map(|model| ModelRef { endpoint: 0, model })
-                .collect();
-            // An empty model field means the server's default model.
-            if m.is_empty() {
-                m.push("".into());
-            }
-            others.with(|os| {
-                for (k, o) in os.iter().enumerate() {
-                    let listed = parse_models(&o.models);
-                    let listed = if listed.is_empty() {
-                        vec![String::new()]
-                    } else {
-                        listed
-                    };
-                    m.extend(listed.into_iter().map(|model| ModelRef {
-                        endpoint: k + 1,
-                        model,
-                    }));
-                }
-            });
-            m
+            let mut lists = vec![models.get()];
+            others.with(|os| lists.extend(os.iter().map(|o| o.models.clone())));
+            lists
+                .iter()
+                .enumerate()
+                .flat_map(|(endpoint, list)| {
+                    let mut names = parse_models(list);
+                    // An empty model field means the server's default model.
+                    if names.is_empty() {
+                        names.push(String::new());
+                    }
+                    names
+                        .into_iter()
+                        .map(move |model| ModelRef { endpoint, model })
+                })
+                .collect()
         },
         versions: chosen_versions.get(),
         temperatures: parse_list(&temperatures.get()),
@@ -772,13 +738,8 @@ fn GridBuilder(
                 .collect::<HashMap<u32, (f64, Attribute)>>()
         })
     });
-    let price_of = move |endpoint: usize, model: &str| {
-        prices.with(|ps| {
-            ps.iter()
-                .find(|p| p.endpoint == endpoint && p.model == model)
-                .map_or((None, None), |p| (p.price_in_per_m, p.price_out_per_m))
-        })
-    };
+    let price_of =
+        move |endpoint: usize, model: &str| prices.with(|ps| model_price(ps, endpoint, model));
     let estimates = Memo::new(move |_| {
         let n = validation
             .get()
@@ -790,10 +751,7 @@ fn GridBuilder(
         kept.get()
             .into_iter()
             .map(|c| {
-                let at = match c.endpoint {
-                    0 => &e,
-                    k => os.get(k - 1).unwrap_or(&e),
-                };
+                let at = endpoint_at(&e, &os, c.endpoint);
                 let est = by_version.get(&c.version).map(|(t, a)| {
                     let (pi, po) = price_of(c.endpoint, &c.model);
                     estimate_cell(
@@ -1014,7 +972,7 @@ fn GridBuilder(
             <div class="fa-row">
                 {move || axes.get().models.into_iter().map(|m| {
                     let (pi, po) = price_of(m.endpoint, &m.model);
-                    let name = others_cfg.with(|os| model_name(os, m.endpoint, &m.model));
+                    let name = others_cfg.with(|os| model_label(os, m.endpoint, &m.model));
                     let (k1, k2) = ((m.endpoint, m.model.clone()), (m.endpoint, m.model.clone()));
                     view! {
                         <div class="fa-field" data-testid="grid-price">
@@ -1402,9 +1360,10 @@ fn ProjectionPanel(
             priced_models.push(m);
         }
     }
-    let daily_volume = RwSignal::new(board.experiment.daily_volume.max(1));
-    let workers = RwSignal::new(board.experiment.workers.max(1));
+    // The experiment as edited here; volume and workers are read from it.
     let x = RwSignal::new(board.experiment.clone());
+    let daily_volume = Memo::new(move |_| x.with(|e| e.daily_volume.max(1)));
+    let workers = Memo::new(move |_| x.with(|e| e.workers.max(1)));
     let projections = Memo::new(move |_| {
         let (v, w) = (daily_volume.get(), workers.get());
         lines
@@ -1447,17 +1406,13 @@ fn ProjectionPanel(
             })
             .collect::<Vec<_>>()
     };
-    let commit = move || {
-        x.update(|e| {
-            e.daily_volume = daily_volume.get_untracked();
-            e.workers = workers.get_untracked();
-        });
+    let edit = move |f: &dyn Fn(&mut Experiment)| {
+        x.update(|e| f(e));
         on_save.run(x.get_untracked());
     };
     let set_price = move |(endpoint, model): (usize, String), input: bool, v: String| {
         let parsed = v.trim().parse::<f64>().ok().filter(|p| *p >= 0.0);
-        x.update(|e| set_model_price(&mut e.prices, endpoint, &model, input, parsed));
-        on_save.run(x.get_untracked());
+        edit(&|e| set_model_price(&mut e.prices, endpoint, &model, input, parsed));
     };
     view! {
         <section class="fa-card" data-testid="projection" aria-label="Projection to the daily volume">
@@ -1466,19 +1421,19 @@ fn ProjectionPanel(
                 <label class="fa-field">
                     <span>"Items per day"</span>
                     <input type="number" min="1" data-testid="projection-volume" prop:value=move || daily_volume.get().to_string()
-                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u64>() { daily_volume.set(v.max(1)); commit() } } />
+                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u64>() { edit(&|e| e.daily_volume = v.max(1)) } } />
                 </label>
                 <label class="fa-field">
                     <span>"Parallel workers"</span>
                     <input type="number" min="1" max="1024" data-testid="projection-workers" prop:value=move || workers.get().to_string()
-                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u32>() { workers.set(v.clamp(1, 1024)); commit() } } />
+                        on:change:target=move |ev| { if let Ok(v) = ev.target().value().trim().parse::<u32>() { edit(&|e| e.workers = v.clamp(1, 1024)) } } />
                 </label>
             </div>
             <div class="fa-row" data-testid="projection-prices">
                 {priced_models.into_iter().map(|m| {
                     let (pi, po) = x.with_untracked(|e| e.price(m.0, &m.1));
                     let (m1, m2) = (m.clone(), m.clone());
-                    let name = x.with_untracked(|e| model_name(&e.endpoints, m.0, &m.1));
+                    let name = x.with_untracked(|e| model_label(&e.endpoints, m.0, &m.1));
                     view! {
                         <label class="fa-field">
                             <span>{format!("{name}: price per million tokens in")}</span>
@@ -1552,7 +1507,7 @@ mod tests {
             describe_cell(&at, std::slice::from_ref(&other)),
             "m @ http://gpu:11434 · v2 · T 0.7 · ×3 · free"
         );
-        assert_eq!(model_name(&[other], 1, "m"), "m @ http://gpu:11434");
+        assert_eq!(model_label(&[other], 1, "m"), "m @ http://gpu:11434");
         assert_ne!(cell_key(&c), cell_key(&at));
         assert_ne!(
             cell_key(&c),

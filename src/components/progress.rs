@@ -13,12 +13,12 @@ pub fn ProgressBar(
     #[prop(into)]
     label: String,
 ) -> impl IntoView {
-    let pct = move || {
+    let fraction = move || {
         let t = total.get();
         if t == 0 {
             0.0
         } else {
-            done.get() as f64 * 100.0 / t as f64
+            (done.get() as f64 / t as f64).min(1.0)
         }
     };
     view! {
@@ -31,7 +31,9 @@ pub fn ProgressBar(
             aria-valuenow=move || done.get().to_string()
             data-testid="progress"
         >
-            <div class="fa-progress__fill" style:width=move || format!("{:.1}%", pct())></div>
+            // Scaled, not resized: a transform is only composited, a width change
+            // lays the page out again.
+            <div class="fa-progress__fill" style:transform=move || format!("scaleX({:.4})", fraction())></div>
         </div>
     }
 }

@@ -24,8 +24,9 @@ const MAX_ATTEMPTS: u32 = 4;
 /// Cap on one backoff wait (milliseconds).
 const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// Progress is reported at most this often (milliseconds): at hundreds of
-/// answers a second, redrawing for each would cost more than the requests.
-const PROGRESS_INTERVAL_MS: f64 = 100.0;
+/// answers a second, redrawing for each would cost more than the requests, and
+/// four updates a second read as live.
+const PROGRESS_INTERVAL_MS: f64 = 250.0;
 /// A replica failing this many requests in a row leaves the rotation …
 const REPLICA_MAX_FAILURES: u32 = 3;
 /// … for this long (milliseconds).

@@ -285,17 +285,18 @@ pub fn DataView() -> impl IntoView {
                     <input type="file" accept=".csv,.tsv,.txt,.xlsx,.jsonl,.ndjson,text/csv,text/tab-separated-values" data-testid="file-input" on:change=on_file />
                 </label>
                 {move || read.pending().get().then(|| view! { <p class="fa-muted">"Reading file…"</p> })}
-                {move || parse_progress.get().map(|(done, total, started)| view! {
+                // Built once per import; the bar and the line update in place.
+                <Show when=move || parse_progress.with(Option::is_some)>
                     <div data-testid="parse-progress">
                         <ProgressBar done=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.0 / 1024) as u32)) total=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.1 / 1024) as u32)) label="Reading the file" />
-                        <p class="fa-muted">{
+                        <p class="fa-muted">{move || parse_progress.get().map(|(done, total, started)| {
                             let elapsed = (mono_ms() - started) / 1000.0;
                             let eta = (done > 0).then(|| elapsed * (total - done) as f64 / done as f64);
                             format!("Reading the file: {} of {}{}", human_bytes(done as f64), human_bytes(total as f64),
                                 eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())
-                        }</p>
+                        })}</p>
                     </div>
-                })}
+                </Show>
                 {move || picked.with(|p| match p {
                     None => None,
                     Some(Err(e)) => Some(view! { <p class="fa-error" role="alert" data-testid="import-error">{e.user_message()}</p> }.into_any()),
@@ -328,16 +329,16 @@ pub fn DataView() -> impl IntoView {
                         <button class="fa-btn fa-btn--danger" data-testid="cancel-import" on:click=move |_| cancel_import.set(true)>"Cancel import"</button>
                     </Show>
                 </div>
-                {move || import_progress.get().map(|p| {
-                    let elapsed = (mono_ms() - p.started_ms) / 1000.0;
-                    let eta = (p.done > 0).then(|| elapsed * f64::from(p.total - p.done) / f64::from(p.done));
-                    view! {
-                        <div data-testid="import-progress">
-                            <ProgressBar done=Signal::derive(move || import_progress.get().map_or(0, |p| p.done)) total=Signal::derive(move || import_progress.get().map_or(0, |p| p.total)) label="Import progress" />
-                            <p class="fa-muted">{format!("Saved {} of {} rows{}", p.done, p.total, eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())}</p>
-                        </div>
-                    }
-                })}
+                <Show when=move || import_progress.with(Option::is_some)>
+                    <div data-testid="import-progress">
+                        <ProgressBar done=Signal::derive(move || import_progress.get().map_or(0, |p| p.done)) total=Signal::derive(move || import_progress.get().map_or(0, |p| p.total)) label="Import progress" />
+                        <p class="fa-muted">{move || import_progress.get().map(|p| {
+                            let elapsed = (mono_ms() - p.started_ms) / 1000.0;
+                            let eta = (p.done > 0).then(|| elapsed * f64::from(p.total - p.done) / f64::from(p.done));
+                            format!("Saved {} of {} rows{}", p.done, p.total, eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())
+                        })}</p>
+                    </div>
+                </Show>
                 {move || last_timing.get().map(|(n, parse, persist)| view! {
                     <p class="fa-muted" data-testid="import-timing" data-rows=n.to_string() data-parse-ms=parse.to_string() data-persist-ms=persist.to_string()>
                         {format!("Last import: {n} rows, read in {:.1} s, saved in {:.1} s.", parse / 1000.0, persist / 1000.0)}

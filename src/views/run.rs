@@ -576,27 +576,41 @@ pub(crate) fn RunControls(
 #[component]
 pub(crate) fn RunProgressPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let p = move || state.progress.get();
+    // The panel is built once per run and its figures update in place: rebuilding
+    // it four times a second cost more than the requests at high rates.
+    let shown = Memo::new(move |_| state.progress.with(Option::is_some));
+    let p = move || state.progress.get().unwrap_or_default();
     view! {
-        {move || p().map(|p| view! {
+        <Show when=move || shown.get()>
             <div class="fa-progress-panel" data-testid="run-progress">
-                <ProgressBar done=Signal::derive(move || state.progress.get().map_or(0, |p| p.done())) total=Signal::derive(move || state.progress.get().map_or(0, |p| p.total)) label="Run progress" />
+                <ProgressBar done=Signal::derive(move || p().done()) total=Signal::derive(move || p().total) label="Run progress" />
                 <dl class="fa-stats">
-                    <div><dt>"Done"</dt><dd data-testid="run-done">{format!("{} / {}", p.done(), p.total)}</dd></div>
-                    <div><dt>"Labelled"</dt><dd>{p.valid}</dd></div>
-                    <div><dt>"Invalid"</dt><dd>{p.invalid}</dd></div>
-                    <div><dt>"Failed"</dt><dd>{p.failed}</dd></div>
-                    <div><dt>"In flight"</dt><dd data-testid="run-in-flight">{p.in_flight}</dd></div>
-                    <div><dt>"Most in flight"</dt><dd data-testid="run-max-in-flight">{p.max_in_flight}</dd></div>
-                    <div><dt>"Items/s"</dt><dd data-testid="run-rate" data-rate=p.rate().to_string()>{format!("{:.1}", p.rate())}</dd></div>
-                    <div><dt>"ETA"</dt><dd>{p.eta_secs().map_or("–".to_string(), |s| format!("{s:.0} s"))}</dd></div>
-                    <div><dt>"Tokens in / out"</dt><dd data-testid="run-tokens">{if p.tokens_estimated { format!("≈ {} / {} (estimated: the server reports no usage)", p.tokens_in, p.tokens_out) } else { format!("{} / {}", p.tokens_in, p.tokens_out) }}</dd></div>
-                    {p.cost.map(|c| view! { <div><dt>"Cost so far"</dt><dd data-testid="run-cost">{format!("{c:.4}")}</dd></div> })}
-                    {(p.replicas > 1).then(|| view! { <div><dt>"Replicas in rotation"</dt><dd data-testid="run-replicas">{format!("{} of {}", p.replicas - p.replicas_out, p.replicas)}</dd></div> })}
+                    <div><dt>"Done"</dt><dd data-testid="run-done">{move || format!("{} / {}", p().done(), p().total)}</dd></div>
+                    <div><dt>"Labelled"</dt><dd>{move || p().valid}</dd></div>
+                    <div><dt>"Invalid"</dt><dd>{move || p().invalid}</dd></div>
+                    <div><dt>"Failed"</dt><dd>{move || p().failed}</dd></div>
+                    <div><dt>"In flight"</dt><dd data-testid="run-in-flight">{move || p().in_flight}</dd></div>
+                    <div><dt>"Most in flight"</dt><dd data-testid="run-max-in-flight">{move || p().max_in_flight}</dd></div>
+                    <div><dt>"Items/s"</dt><dd data-testid="run-rate" data-rate=move || p().rate().to_string()>{move || format!("{:.1}", p().rate())}</dd></div>
+                    <div><dt>"ETA"</dt><dd>{move || p().eta_secs().map_or("–".to_string(), |s| format!("{s:.0} s"))}</dd></div>
+                    <div><dt>"Tokens in / out"</dt><dd data-testid="run-tokens">{move || {
+                        let p = p();
+                        if p.tokens_estimated {
+                            format!("≈ {} / {} (estimated: the server reports no usage)", p.tokens_in, p.tokens_out)
+                        } else {
+                            format!("{} / {}", p.tokens_in, p.tokens_out)
+                        }
+                    }}</dd></div>
+                    <Show when=move || p().cost.is_some()>
+                        <div><dt>"Cost so far"</dt><dd data-testid="run-cost">{move || format!("{:.4}", p().cost.unwrap_or_default())}</dd></div>
+                    </Show>
+                    <Show when=move || { p().replicas > 1 }>
+                        <div><dt>"Replicas in rotation"</dt><dd data-testid="run-replicas">{move || { let p = p(); format!("{} of {}", p.replicas - p.replicas_out, p.replicas) }}</dd></div>
+                    </Show>
                 </dl>
-                {p.paused.then(|| view! { <p class="fa-muted" data-testid="run-paused" role="status">"Paused: requests in flight finish, no new ones start. Results so far are saved."</p> })}
+                {move || p().paused.then(|| view! { <p class="fa-muted" data-testid="run-paused" role="status">"Paused: requests in flight finish, no new ones start. Results so far are saved."</p> })}
             </div>
-        })}
+        </Show>
     }
 }
 

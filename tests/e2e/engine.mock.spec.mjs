@@ -126,7 +126,19 @@ test('pause holds new requests; continue finishes without repeating any', async 
   await mockAdmin(servers.llm, 'config', { latency_ms: 300 });
   await setUp(app, 'Pause', 60, { concurrency: 4 });
   await app.startRun();
+  // The panel is built once and its figures change in place, with no animation
+  // between updates: rebuilding or animating it drew frames all through a run.
+  const panel = await app.byTest('run-progress').elementHandle();
+  const doneCell = await app.byTest('run-done').elementHandle();
   await expect.poll(async () => Number((await app.byTest('run-done').textContent()).split(' / ')[0])).toBeGreaterThan(8);
+  expect(await panel.evaluate((el) => el.isConnected)).toBe(true);
+  expect(await doneCell.evaluate((el) => el.isConnected)).toBe(true);
+  const fill = await app.byTest('progress').locator('.fa-progress__fill').evaluate((el) => {
+    const cs = getComputedStyle(el);
+    return { transition: cs.transitionDuration, transform: cs.transform };
+  });
+  expect(fill.transition).toBe('0s');
+  expect(fill.transform).toMatch(/^matrix\(0\.[1-9]/);
   await app.byTest('pause-run').click();
   await expect(app.byTest('run-paused')).toBeVisible();
   await expect(app.byTest('pause-run')).toHaveText('Continue');
@@ -139,6 +151,7 @@ test('pause holds new requests; continue finishes without repeating any', async 
   await app.byTest('pause-run').click();
   await expect(app.byTest('run-paused')).toBeHidden();
   await app.waitRunFinished(60);
+  await expect(app.byTest('progress')).toHaveAttribute('aria-valuenow', '60');
   const rows = (await chatPosts(servers.llm)).map((p) => p.row);
   expect(rows.length).toBe(60);
   expect(new Set(rows).size).toBe(60);

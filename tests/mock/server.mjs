@@ -24,8 +24,9 @@
 // Prints `mock listening on http://HOST:PORT` (https:// with TLS) once ready.
 //
 // Admin API (JSON): GET/POST /__admin/config (POST merges a partial config; see
-// applyConfig for the keys), GET /__admin/log, POST /__admin/reset
-// ({"config": true} also restores the start-up config).
+// applyConfig for the keys), GET /__admin/log, GET /__admin/stats (counts only, cheap
+// to poll during a benchmark), POST /__admin/reset ({"config": true} also restores
+// the start-up config).
 
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -404,6 +405,7 @@ export async function startMock(options = {}) {
   let completionCounter = 0; // numbers completion ids; never reset
   let inFlight = 0;
   let maxInFlight = 0;
+  let chatEnded = 0; // chat requests answered or abandoned
   const hanging = new Set(); // { res, timer }
 
   const resetFaultState = () => {
@@ -609,12 +611,16 @@ export async function startMock(options = {}) {
       if (path === '/__admin/log' && req.method === 'GET') {
         return sendJson(res, 200, { requests: log, max_in_flight: maxInFlight, in_flight: inFlight });
       }
+      if (path === '/__admin/stats' && req.method === 'GET') {
+        return sendJson(res, 200, { chat_ended: chatEnded, max_in_flight: maxInFlight, in_flight: inFlight });
+      }
       if (path === '/__admin/reset' && req.method === 'POST') {
         const text = await readBody(req);
         const body = text.trim() ? JSON.parse(text) : {};
         if (body.config === true) config = structuredClone(initialConfig);
         log = [];
         requestCounter = 0;
+        chatEnded = 0;
         maxInFlight = inFlight;
         resetFaultState();
         return sendJson(res, 200, { ok: true, config });
@@ -782,7 +788,10 @@ export async function startMock(options = {}) {
     res.on('close', () => {
       if (done) return;
       done = true;
-      if (isChat) inFlight -= 1;
+      if (isChat) {
+        inFlight -= 1;
+        chatEnded += 1;
+      }
       entry.status = res.headersSent ? res.statusCode : null;
       entry.ms = Date.now() - start;
     });

@@ -337,10 +337,14 @@ test('log and max_in_flight', async () => {
   assert.ok(e.ms >= 190 && typeof e.ts === 'number');
   assert.deepEqual(new Set(log.requests.map((r) => r.model)), new Set(['mock-model', 'mock-model-b']));
   assert.deepEqual(log.requests.map((r) => r.n).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+  // The cheap counters agree with the log; a preflight is not a chat request.
+  await fetch(`${mock.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { Origin: 'http://o.test' } });
+  assert.deepEqual(await admin('stats'), { chat_ended: 8, max_in_flight: log.max_in_flight, in_flight: 0 });
 
   await admin('reset', {});
   const cleared = await admin('log');
   assert.deepEqual(cleared, { requests: [], max_in_flight: 0, in_flight: 0 });
+  assert.deepEqual(await admin('stats'), { chat_ended: 0, max_in_flight: 0, in_flight: 0 });
   assert.equal((await admin('config')).latency_ms, 200, 'reset keeps config unless asked');
 });
 

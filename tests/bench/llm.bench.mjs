@@ -459,7 +459,7 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, records
       // Not in the JSON: for the table and for investigating a missed target.
       _extra: {
         http: versions.join('/'), app_max_in_flight: appMax, preflights,
-        cpu_roles: cpuPerItem(cpu0.browser, cpu1.browser, items), bare_cpu_roles: bare?.roles,
+        cpu_roles: { ...cpuPerItem(cpu0.browser, cpu1.browser, items), mock: mockCpu }, bare_cpu_roles: bare && { ...bare.roles, mock: bare.mockCpu },
         server_ms_median: serverMs[Math.floor(serverMs.length / 2)], server_ms_max: serverMs.at(-1),
       },
     };
@@ -506,7 +506,7 @@ async function main() {
   console.log(table(results));
   console.log(`${os.cpus().length} CPUs; 1-min load average ${loadBefore} before, ${load()} after`);
   for (const [name, r] of Object.entries(results)) {
-    console.log(`${name}: Chromium CPU ms per item by process, app ${JSON.stringify(r._extra.cpu_roles)}; bare fetch ${JSON.stringify(r._extra.bare_cpu_roles ?? {})}`);
+    console.log(`${name}: CPU ms per item by process (total: all of Chromium; mock: the mock server), app ${JSON.stringify(r._extra.cpu_roles)}; bare fetch ${JSON.stringify(r._extra.bare_cpu_roles ?? {})}`);
   }
   console.log('browser cpu ms/item: all of Chromium\'s processes, per item, from /proc; cores at ideal: that plus the mock\'s, at the ideal rate');
   const seq = results.sequential?.items_per_s;

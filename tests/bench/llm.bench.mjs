@@ -74,6 +74,16 @@ function check(cond, message) {
   if (!cond) throw new Error(`check failed: ${message}`);
 }
 
+/** The app's default cut of a text before it goes into the prompt (Project::max_text_chars). */
+const MAX_TEXT_CHARS = 4000;
+
+/** The texts of the first `n` sample rows (at most the whole sample), in the order spamRows writes them. */
+function sampleTexts(records, n) {
+  const [header, ...rows] = records;
+  const ti = header.indexOf('text');
+  return rows.slice(0, n).map((r) => r[ti]);
+}
+
 const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 /**
@@ -282,7 +292,7 @@ async function waitChatEnded(llm, n, ca) {
  * (over HTTP/2 on one session, or over 6 kept-alive HTTP/1.1 connections like a
  * browser): what the mock and this machine deliver without a browser.
  */
-async function nativeClient(llm, ca, body, n, conc) {
+async function nativeClient(llm, ca, bodies, n, conc) {
   const url = new URL(`${llm.url}/v1/chat/completions`);
   const headers = { 'content-type': 'application/json' };
   let send;
@@ -290,7 +300,7 @@ async function nativeClient(llm, ca, body, n, conc) {
   if (ca) {
     const session = http2.connect(url.origin, { ca });
     close = () => session.close();
-    send = () => new Promise((resolve, reject) => {
+    send = (body) => new Promise((resolve, reject) => {
       const req = session.request({ ':method': 'POST', ':path': url.pathname, ...headers });
       req.on('response', () => {});
       req.on('data', () => {});
@@ -301,7 +311,7 @@ async function nativeClient(llm, ca, body, n, conc) {
   } else {
     const agent = new http.Agent({ keepAlive: true, maxSockets: H1_CONNECTIONS });
     close = () => agent.destroy();
-    send = () => new Promise((resolve, reject) => {
+    send = (body) => new Promise((resolve, reject) => {
       const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
         res.on('data', () => {});
         res.on('end', resolve);
@@ -313,10 +323,7 @@ async function nativeClient(llm, ca, body, n, conc) {
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
-    while (next < n) {
-      next++;
-      await send();
-    }
+    while (next < n) await send(bodies[next++ % bodies.length]);
   };
   await Promise.all(Array.from({ length: conc }, worker));
   const rate = n / ((performance.now() - t0) / 1000);
@@ -399,28 +406,28 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, records
     check(persisted === items, `${name}: ${persisted} results persisted for ${items} items`);
 
     // The browser's own ceiling on this machine: the same number of chat
-    // requests, as many at once, from a bare fetch loop in the same page (no
-    // app, no parsing, no storage), detached like the app's run.
-    const sample = records.find((r) => r[1])?.[1] ?? 'hello';
-    const body = JSON.stringify({ model: 'mock-model', temperature: 0, max_tokens: 16, stream: false,
-      messages: [{ role: 'user', content: `Is this spam? ${sample.slice(0, 2000)}` }] });
+    // requests about the same texts (so the mock has the same matching work), as
+    // many at once, from a bare fetch loop in the same page (no app, no parsing,
+    // no storage), detached like the app's run.
+    const bodies = sampleTexts(records, items).map((t) => JSON.stringify({ model: 'mock-model', temperature: 0, max_tokens: 16,
+      stream: false, messages: [{ role: 'user', content: `Is this spam? ${t.slice(0, MAX_TEXT_CHARS)}` }] }));
     let bare = null;
     if (items > 1) {
       await admin(llm, 'reset', {}, ca);
       if (cdp) await cdp.send('Profiler.start');
       const cpu2 = { browser: treeCpuMs(chrome.pid), mock: cpuMs(llm.pid) };
-      await app.page.evaluate(({ url, n, conc, body }) => {
+      await app.page.evaluate(({ url, n, conc, bodies }) => {
         let next = 0;
         const t0 = performance.now();
         const worker = async () => {
           while (next < n) {
-            next++;
+            const body = bodies[next++ % bodies.length];
             const r = await fetch(url, { method: 'POST', mode: 'cors', headers: { 'Content-Type': 'application/json' }, body });
             await r.text();
           }
         };
         window.__bareRate = Promise.all(Array.from({ length: conc }, worker)).then(() => n / ((performance.now() - t0) / 1000));
-      }, { url: `${llm.url}/v1/chat/completions`, n: items, conc: concurrency, body });
+      }, { url: `${llm.url}/v1/chat/completions`, n: items, conc: concurrency, bodies });
       if (!profile) await browser.close();
       await waitChatEnded(llm, items, ca);
       const cpu3 = { browser: treeCpuMs(chrome.pid), mock: cpuMs(llm.pid) };
@@ -431,7 +438,7 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, records
     }
     await browser.close();
     // What the mock and the machine deliver without a browser.
-    const native = items > 1 ? await nativeClient(llm, ca, body, items, concurrency) : null;
+    const native = items > 1 ? await nativeClient(llm, ca, bodies, items, concurrency) : null;
 
     const ideal = Math.min(concurrency, ca ? Infinity : H1_CONNECTIONS) / (LATENCY_MS / 1000);
     const browserCpu = (cpu1.browser.total - cpu0.browser.total) / items;

@@ -290,10 +290,8 @@ pub fn DataView() -> impl IntoView {
                     <div data-testid="parse-progress">
                         <ProgressBar done=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.0 / 1024) as u32)) total=Signal::derive(move || parse_progress.get().map_or(0, |p| (p.1 / 1024) as u32)) label="Reading the file" />
                         <p class="fa-muted">{move || parse_progress.get().map(|(done, total, started)| {
-                            let elapsed = (mono_ms() - started) / 1000.0;
-                            let eta = (done > 0).then(|| elapsed * (total - done) as f64 / done as f64);
                             format!("Reading the file: {} of {}{}", human_bytes(done as f64), human_bytes(total as f64),
-                                eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())
+                                time_left(done as f64, total as f64, started))
                         })}</p>
                     </div>
                 </Show>
@@ -333,9 +331,7 @@ pub fn DataView() -> impl IntoView {
                     <div data-testid="import-progress">
                         <ProgressBar done=Signal::derive(move || import_progress.get().map_or(0, |p| p.done)) total=Signal::derive(move || import_progress.get().map_or(0, |p| p.total)) label="Import progress" />
                         <p class="fa-muted">{move || import_progress.get().map(|p| {
-                            let elapsed = (mono_ms() - p.started_ms) / 1000.0;
-                            let eta = (p.done > 0).then(|| elapsed * f64::from(p.total - p.done) / f64::from(p.done));
-                            format!("Saved {} of {} rows{}", p.done, p.total, eta.map(|s| format!(" · about {s:.0} s left")).unwrap_or_default())
+                            format!("Saved {} of {} rows{}", p.done, p.total, time_left(f64::from(p.done), f64::from(p.total), p.started_ms))
                         })}</p>
                     </div>
                 </Show>
@@ -347,6 +343,16 @@ pub fn DataView() -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// " · about N s left" for work that started at `started_ms` (monotonic) and has
+/// `done` of `total` units behind it; empty before the first unit.
+fn time_left(done: f64, total: f64, started_ms: f64) -> String {
+    if done <= 0.0 {
+        return String::new();
+    }
+    let elapsed = (mono_ms() - started_ms) / 1000.0;
+    format!(" · about {:.0} s left", elapsed * (total - done) / done)
 }
 
 fn summary_line(p: &Picked) -> String {

@@ -578,10 +578,9 @@ pub(crate) fn RunProgressPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     // The panel is built once per run and its figures update in place: rebuilding
     // it four times a second cost more than the requests at high rates.
-    let shown = Memo::new(move |_| state.progress.with(Option::is_some));
     let p = move || state.progress.get().unwrap_or_default();
     view! {
-        <Show when=move || shown.get()>
+        <Show when=move || state.progress.with(Option::is_some)>
             <div class="fa-progress-panel" data-testid="run-progress">
                 <ProgressBar done=Signal::derive(move || p().done()) total=Signal::derive(move || p().total) label="Run progress" />
                 <dl class="fa-stats">

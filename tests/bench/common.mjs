@@ -18,10 +18,13 @@ export const CHROMIUM_ARGS = playwrightConfig.use.launchOptions.args;
 
 export const RESULTS_DIR = path.join(ROOT, 'bench-results');
 
+/** The browser binary: Debian's Chromium unless CHROMIUM_PATH says otherwise. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
 /** Debian's Chromium with the e2e flags (plus `extraArgs`). */
 export function launchBrowser(extraArgs = []) {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }

@@ -36,9 +36,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Fannotate, ROOT, SPAM_CSV, DIST } from '../e2e/support.mjs';
 import { spawn } from 'node:child_process';
-import { parseCsv } from '../mock/server.mjs';
 import { selfSignedCert } from '../mock/tls.mjs';
-import { CHROMIUM_ARGS } from './common.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, check, csvField, spamTexts, tempDir } from './common.mjs';
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -65,41 +64,24 @@ function parseArgs(argv) {
   return out;
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** Give up waiting for a scenario's requests after this long. */
 const SCENARIO_TIMEOUT_MS = 300_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function check(cond, message) {
-  if (!cond) throw new Error(`check failed: ${message}`);
-}
-
 /** The app's default cut of a text before it goes into the prompt (Project::max_text_chars). */
 const MAX_TEXT_CHARS = 4000;
-
-/** The texts of the first `n` sample rows (at most the whole sample), in the order spamRows writes them. */
-function sampleTexts(records, n) {
-  const [header, ...rows] = records;
-  const ti = header.indexOf('text');
-  return rows.slice(0, n).map((r) => r[ti]);
-}
-
-const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 /**
  * A CSV of `n` SpamAssassin rows with only text and label (no id column, so the
  * app generates ids); rows cycle when `n` exceeds the sample, repeating texts.
  */
-function spamRows(records, n) {
-  const [header, ...rows] = records;
-  const ti = header.indexOf('text');
-  const li = header.indexOf('label');
+function spamRows(sample, n) {
   const lines = ['text,label'];
   for (let i = 0; i < n; i++) {
-    const r = rows[i % rows.length];
-    lines.push(`${csvField(r[ti])},${csvField(r[li])}`);
+    const r = sample[i % sample.length];
+    lines.push(`${csvField(r.text)},${csvField(r.label)}`);
   }
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-bench-')), `spam-${n}.csv`);
+  const file = path.join(tempDir(), `spam-${n}.csv`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
   return file;
 }
@@ -246,7 +228,7 @@ function cpuPerItem(before, after, items) {
  */
 async function startChromium(extraArgs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fa-bench-profile-'));
-  const child = spawn(CHROMIUM, [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, ...extraArgs, 'about:blank'],
+  const child = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, ...extraArgs, 'about:blank'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   process.once('exit', () => child.exitCode === null && child.kill());
   const ws = await new Promise((resolve, reject) => {
@@ -338,8 +320,8 @@ function appPage(browser, web) {
   return page;
 }
 
-async function runScenario(web, llm, cert, name, { concurrency, items }, records) {
-  const file = spamRows(records, items);
+async function runScenario(web, llm, cert, name, { concurrency, items }, sample) {
+  const file = spamRows(sample, items);
   const ca = cert?.cert ?? null;
   const profile = Boolean(process.env.FANNOTATE_PROFILE);
   // Only this browser trusts the throwaway certificate.
@@ -409,8 +391,8 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, records
     // requests about the same texts (so the mock has the same matching work), as
     // many at once, from a bare fetch loop in the same page (no app, no parsing,
     // no storage), detached like the app's run.
-    const bodies = sampleTexts(records, items).map((t) => JSON.stringify({ model: 'mock-model', temperature: 0, max_tokens: 16,
-      stream: false, messages: [{ role: 'user', content: `Is this spam? ${t.slice(0, MAX_TEXT_CHARS)}` }] }));
+    const bodies = sample.slice(0, items).map(({ text }) => JSON.stringify({ model: 'mock-model', temperature: 0, max_tokens: 16,
+      stream: false, messages: [{ role: 'user', content: `Is this spam? ${text.slice(0, MAX_TEXT_CHARS)}` }] }));
     let bare = null;
     if (items > 1) {
       await admin(llm, 'reset', {}, ca);
@@ -496,7 +478,7 @@ async function main() {
   // The figures are CPU-bound on small machines: say how busy this one was.
   const load = () => os.loadavg()[0].toFixed(2);
   const loadBefore = load();
-  const records = parseCsv(fs.readFileSync(SPAM_CSV, 'utf8'));
+  const sample = spamTexts();
   const cert = selfSignedCert();
   const web = await startStatic({ dir: DIST, host: '127.0.0.1', port: 0 });
   const [plain, secure] = await Promise.all([startMockProcess(null), startMockProcess(cert)]);
@@ -504,7 +486,7 @@ async function main() {
   try {
     for (const name of args.only) {
       const sc = SCENARIOS[name];
-      results[name] = await runScenario(web, sc.tls ? secure : plain, sc.tls ? cert : null, name, sc, records);
+      results[name] = await runScenario(web, sc.tls ? secure : plain, sc.tls ? cert : null, name, sc, sample);
     }
   } finally {
     await Promise.all([web.close(), plain.close(), secure.close()]);

@@ -3,20 +3,65 @@
 //!
 //! ```text
 //! cargo run -q -p fannotate-core --example metrics -- classify FILE.csv [GOLD_COL PRED_COL]
-//! cargo run -q -p fannotate-core --example metrics -- alpha FILE.csv
+//! cargo run -q -p fannotate-core --example metrics -- alpha FILE.csv [--unit COL|none] [--annotators A,B,...]
 //! cargo run -q -p fannotate-core --example metrics -- rouge FILE.csv [REF_COL CAND_COL]
 //! ```
-//! `classify` defaults to the columns `gold,pred`, `rouge` to `reference,candidate`;
-//! `alpha` takes one column per annotator (blank = missing). A bad file or column
-//! prints a message and exits with code 2.
+//! `classify` defaults to the columns `gold,pred`, `rouge` to `reference,candidate`.
+//!
+//! `alpha` takes one column per annotator (blank = missing) and one optional unit
+//! id column, which is never an annotator. The columns are chosen by
+//! `fannotate_core::agreement::alpha_columns`: by default the first column is the
+//! unit column if it is named `id`, `item`, `unit`, `item_id` or `unit_id` (any
+//! case), or if its values are non-blank and all distinct over at least 3 rows and
+//! more numerous than the labels in the annotator columns; every other column is an
+//! annotator. `--unit COL` names the unit column, `--unit none` says there is none
+//! (so a column literally named `none` cannot be picked this way), and
+//! `--annotators A,B,...` lists the annotator columns (names trimmed, exact case,
+//! no commas inside). The choice is printed to stderr as
+//! `alpha: unit column "id" (first column, named like a unit id); annotators "A", "B"`
+//! (or `alpha: no unit column; annotators ...`) and given in the JSON as `unit`
+//! (name or null), `unit_rule` (`named`, `all_distinct`, `given` or `none`) and
+//! `annotators`.
+//!
+//! A bad file, column or option prints a message and exits with code 2.
 
-use fannotate_core::agreement::krippendorff_alpha_nominal;
+use fannotate_core::agreement::{alpha_columns, AlphaColumnsError, UnitChoice};
 use fannotate_core::rouge::{rouge_mean, Tokenizer};
 use fannotate_core::{classify, parse_table, Table};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: metrics classify FILE [GOLD PRED] | metrics alpha FILE | metrics rouge FILE [REFERENCE CANDIDATE]";
+const USAGE: &str = "usage: metrics classify FILE [GOLD PRED] | metrics alpha FILE [--unit COLUMN|none] [--annotators A,B,...] | metrics rouge FILE [REFERENCE CANDIDATE]";
+
+/// Options of `alpha`: `--unit COL|none` and `--annotators A,B,...`, each at most
+/// once, as two arguments or as `--unit=COL`.
+fn alpha_options(rest: &[String]) -> Result<(UnitChoice<'_>, Option<Vec<String>>), String> {
+    let (mut unit, mut annotators) = (None, None);
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg.as_str(), None),
+        };
+        let slot = match flag {
+            "--unit" if unit.is_none() => &mut unit,
+            "--annotators" if annotators.is_none() => &mut annotators,
+            _ => return Err(USAGE.into()),
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => args.next().ok_or(USAGE)?.as_str(),
+        };
+        *slot = Some(value);
+    }
+    let unit = match unit {
+        None => UnitChoice::Detect,
+        Some("none") => UnitChoice::NoUnit,
+        Some(name) => UnitChoice::Column(name),
+    };
+    let annotators = annotators.map(|list| list.split(',').map(|n| n.trim().to_string()).collect());
+    Ok((unit, annotators))
+}
 
 fn column(t: &Table, name: &str) -> Result<usize, String> {
     t.column_index(name)
@@ -54,15 +99,16 @@ fn run(args: &[String]) -> Result<Value, String> {
             Ok(classify(&gold, &pred).to_reference_json())
         }
         "alpha" => {
-            if !rest.is_empty() {
-                return Err(USAGE.into());
-            }
-            let units: Vec<Vec<Option<&str>>> = table
-                .rows
-                .iter()
-                .map(|r| r.iter().map(|c| Some(c.as_str())).collect())
-                .collect();
-            let report = krippendorff_alpha_nominal(&table.columns, &units);
+            let (unit, annotators) = alpha_options(rest)?;
+            let chosen = alpha_columns(&table.columns, &table.rows, unit, annotators.as_deref())
+                .map_err(|e| match e {
+                    AlphaColumnsError::TooFewAnnotators { .. } => format!(
+                        "{file}: {e}; choose the columns with --unit COLUMN|none and --annotators A,B,..."
+                    ),
+                    _ => format!("{file}: {e}"),
+                })?;
+            eprintln!("alpha: {}", chosen.describe());
+            let report = chosen.report(&table.rows);
             let mut v = serde_json::to_value(&report).map_err(|e| e.to_string())?;
             let pairwise: Map<String, Value> = report
                 .pairwise
@@ -75,8 +121,14 @@ fn run(args: &[String]) -> Result<Value, String> {
                 })
                 .collect();
             v["pairwise"] = Value::Object(pairwise);
-            v["mode"] = json!("alpha");
-            Ok(v)
+            let mut out = Map::new();
+            out.insert("mode".into(), json!("alpha"));
+            out.insert("unit".into(), json!(chosen.unit_name));
+            out.insert("unit_rule".into(), json!(chosen.reason.as_str()));
+            if let Value::Object(fields) = v {
+                out.extend(fields);
+            }
+            Ok(Value::Object(out))
         }
         "rouge" => {
             let [r, c] = cols(["reference", "candidate"])?;

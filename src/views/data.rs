@@ -9,7 +9,7 @@ use crate::services::files::{read_bytes, take_picked_file};
 use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
-use fannotate_core::table::{TextEncoding, DELIMITERS};
+use fannotate_core::table::{QuoteMode, RaggedRows, TableError, TextEncoding, DELIMITERS};
 use fannotate_core::Table;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -86,12 +86,7 @@ async fn parse_file(
             };
             progress.set(None);
             result?;
-            Imported {
-                format,
-                sheets: Vec::new(),
-                sheet: None,
-                table: reader.finish(rows).map_err(bad)?,
-            }
+            Imported::from_text(format, reader, rows).map_err(bad)?
         }
     };
     Ok(Picked {
@@ -247,7 +242,7 @@ pub fn DataView() -> impl IntoView {
         view! {
             <label class="fa-field">
                 <span>{label}</span>
-                <select
+                <select aria-label=label
                     data-testid=testid
                     on:change:target=move |ev| {
                         let v = ev.target().value();
@@ -297,13 +292,25 @@ pub fn DataView() -> impl IntoView {
                 </Show>
                 {move || picked.with(|p| match p {
                     None => None,
-                    Some(Err(e)) => Some(view! { <p class="fa-error" role="alert" data-testid="import-error">{e.user_message()}</p> }.into_any()),
+                    Some(Err(e)) => Some(view! {
+                        <p class="fa-error" role="alert" data-testid="import-error">{e.user_message()}</p>
+                        // A file the strict reader refuses can still be read, but
+                        // only as the user's explicit choice (issue #14).
+                        {fixable(e).then(|| read_rules(options))}
+                    }.into_any()),
                     Some(Ok(p)) => Some(view! {
                         <div data-testid="import-mapping">
                             <p class="fa-muted" data-testid="file-summary">
                                 {summary_line(p)}
                             </p>
                             {format_options(p.imported.format, p.imported.sheets.clone(), p.imported.sheet.clone(), p.imported.table.encoding, p.imported.table.delimiter, options)}
+                            {matches!(p.imported.format, FileFormat::Csv | FileFormat::Tsv).then(|| read_rules(options))}
+                            {(!p.imported.repairs.is_empty()).then(|| view! {
+                                <div class="fa-warning" role="status" data-testid="import-repairs">
+                                    <p>"The file was not read exactly as written. Check these rows before importing:"</p>
+                                    <ul>{p.imported.repairs.summary().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                                </div>
+                            })}
                             <div class="fa-row">
                                 {column_select("Text column", "text-col", false, text_col, text_choice)}
                                 {column_select("Id column", "id-col", true, id_col, id_choice)}
@@ -389,7 +396,7 @@ fn format_options(
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Sheet"</span>
-                    <select data-testid="sheet" on:change:target=move |ev| options.update(|o| o.sheet = Some(ev.target().value()))>
+                    <select aria-label="Sheet" data-testid="sheet" on:change:target=move |ev| options.update(|o| o.sheet = Some(ev.target().value()))>
                         {sheets.into_iter().map(|s| {
                             let selected = sheet.as_deref() == Some(s.as_str());
                             view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
@@ -405,7 +412,7 @@ fn format_options(
                 <div class="fa-row">
                     <label class="fa-field">
                         <span>"Encoding"</span>
-                        <select data-testid="encoding" on:change:target=move |ev| options.update(|o| o.encoding = TextEncoding::parse(&ev.target().value()))>
+                        <select aria-label="Encoding" data-testid="encoding" on:change:target=move |ev| options.update(|o| o.encoding = TextEncoding::parse(&ev.target().value()))>
                             {TextEncoding::ALL.into_iter().map(|e| view! {
                                 <option value=e.as_str() selected=e == encoding>{e.as_str()}</option>
                             }).collect_view()}
@@ -414,7 +421,7 @@ fn format_options(
                     {text.then(|| view! {
                         <label class="fa-field">
                             <span>"Delimiter"</span>
-                            <select data-testid="delimiter" on:change:target=move |ev| options.update(|o| o.delimiter = ev.target().value().chars().next())>
+                            <select aria-label="Delimiter" data-testid="delimiter" on:change:target=move |ev| options.update(|o| o.delimiter = ev.target().value().chars().next())>
                                 {DELIMITERS.into_iter().map(|d| view! {
                                     <option value=d.to_string() selected=d == delimiter>{delimiter_name(d)}</option>
                                 }).collect_view()}
@@ -425,6 +432,44 @@ fn format_options(
             }
             .into_any()
         }
+    }
+}
+
+/// Whether the strict reader refused the file for something a lenient choice can read.
+fn fixable(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Import(ImportError::Table(
+            TableError::Ragged { .. }
+                | TableError::StrayQuote { .. }
+                | TableError::UnbalancedQuote { .. }
+        ))
+    )
+}
+
+/// How delimited text is read: strict by default, lenient ways by choice.
+fn read_rules(options: RwSignal<ImportOptions>) -> impl IntoView {
+    view! {
+        <div class="fa-row" data-testid="read-rules">
+            <label class="fa-field">
+                <span>"Rows with a different number of fields"</span>
+                <select data-testid="ragged-rows" aria-label="Rows with a different number of fields"
+                    on:change:target=move |ev| { if let Some(r) = RaggedRows::parse(&ev.target().value()) { options.update(|o| o.ragged = r) } }>
+                    {RaggedRows::ALL.into_iter().map(|r| view! {
+                        <option value=r.as_str() selected=move || options.with(|o| o.ragged == r)>{r.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="fa-field">
+                <span>"Quotes"</span>
+                <select data-testid="quote-mode" aria-label="Quotes"
+                    on:change:target=move |ev| { if let Some(q) = QuoteMode::parse(&ev.target().value()) { options.update(|o| o.quotes = q) } }>
+                    {QuoteMode::ALL.into_iter().map(|q| view! {
+                        <option value=q.as_str() selected=move || options.with(|o| o.quotes == q)>{q.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
     }
 }
 
@@ -595,7 +640,7 @@ fn GoldMapping(
                             <div class="fa-row" data-testid="gold-attribute">
                                 <label class="fa-field">
                                     <span>{format!("Gold column for {}", a.name)}</span>
-                                    <select data-testid="gold-attribute-col" on:change:target=move |ev| {
+                                    <select data-testid="gold-attribute-col" aria-label=format!("Gold column for {}", a.name) on:change:target=move |ev| {
                                         save.dispatch((name.clone(), ev.target().value().parse::<usize>().ok()));
                                     }>
                                         <option value="" selected=current.is_none()>"(none)"</option>

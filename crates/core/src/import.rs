@@ -2,8 +2,8 @@
 //! [`Table`], with the detected settings reported and overridable.
 
 use crate::table::{
-    check_header, decode_text_as, reject_binary_magic, sniff_delimiter, Table, TableError,
-    TableReader, TextEncoding,
+    check_header, decode_text_as, reject_binary_magic, sniff_delimiter, QuoteMode, RaggedRows,
+    ReadRules, Repairs, Table, TableError, TableReader, TextEncoding,
 };
 use crate::xlsx::Workbook;
 use serde::{Deserialize, Serialize};
@@ -34,8 +34,10 @@ impl FileFormat {
     }
 }
 
-/// Choices that override detection.
+/// Choices that override detection, and how to read what breaks the rules.
+/// Missing fields deserialize to their defaults, so saved options stay readable.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ImportOptions {
     /// Text encoding (delimited text and JSON Lines).
     pub encoding: Option<TextEncoding>,
@@ -43,6 +45,20 @@ pub struct ImportOptions {
     pub delimiter: Option<char>,
     /// Sheet name (workbooks); the first sheet when `None`.
     pub sheet: Option<String>,
+    /// Rows with a different number of fields than the header (delimited text).
+    pub ragged: RaggedRows,
+    /// Quotes that break RFC 4180 (delimited text).
+    pub quotes: QuoteMode,
+}
+
+impl ImportOptions {
+    /// The rules delimited text is read by.
+    pub fn rules(&self) -> ReadRules {
+        ReadRules {
+            ragged: self.ragged,
+            quotes: self.quotes,
+        }
+    }
 }
 
 /// A file read into a table, with what was detected.
@@ -56,6 +72,28 @@ pub struct Imported {
     pub sheet: Option<String>,
     /// The table; `encoding` and `delimiter` say how text was read.
     pub table: Table,
+    /// What the chosen rules repaired (delimited text; always empty for
+    /// workbooks and JSON Lines).
+    pub repairs: Repairs,
+}
+
+impl Imported {
+    /// The result of reading delimited text to the end with
+    /// [`TableReader::read_chunk`]: the table and what was repaired.
+    pub fn from_text(
+        format: FileFormat,
+        reader: TableReader,
+        rows: Vec<Vec<String>>,
+    ) -> Result<Self, TableError> {
+        let repairs = reader.repairs().clone();
+        Ok(Imported {
+            format,
+            sheets: Vec::new(),
+            sheet: None,
+            table: reader.finish(rows)?,
+            repairs,
+        })
+    }
 }
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
@@ -113,6 +151,7 @@ pub fn open_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Opene
                 sheets: Vec::new(),
                 sheet: None,
                 table: read_jsonl(&text, enc)?,
+                repairs: Repairs::default(),
             }))
         }
         format => {
@@ -125,7 +164,7 @@ pub fn open_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Opene
             };
             Ok(Opened::Text {
                 format,
-                reader: TableReader::open(text, enc, delimiter)?,
+                reader: TableReader::open(text, enc, delimiter, opts.rules())?,
             })
         }
     }
@@ -138,12 +177,7 @@ pub fn import_file(name: &str, bytes: &[u8], opts: &ImportOptions) -> Result<Imp
         Opened::Text { format, mut reader } => {
             let mut rows = Vec::new();
             while reader.read_chunk(usize::MAX, &mut rows)? {}
-            Ok(Imported {
-                format,
-                sheets: Vec::new(),
-                sheet: None,
-                table: reader.finish(rows)?,
-            })
+            Imported::from_text(format, reader, rows)
         }
     }
 }
@@ -191,6 +225,7 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Imported, TableError> 
             columns,
             rows: body,
         },
+        repairs: Repairs::default(),
     })
 }
 
@@ -340,6 +375,82 @@ mod tests {
             import_file("d.jsonl", b"{\"a\":1}\n{oops\n", &ImportOptions::default()),
             Err(TableError::JsonLine { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn read_rules_come_from_the_options_and_repairs_come_back() {
+        let text = b"id,text,label\n1,\"ok\",a\n2,\"unterminated quote,c\n3,\"x\",d\n4,short\n";
+        let strict = import_file("s.csv", text, &ImportOptions::default());
+        assert!(
+            matches!(strict, Err(TableError::StrayQuote { line: 4, .. })),
+            "{strict:?}"
+        );
+        let opts = ImportOptions {
+            quotes: QuoteMode::Lenient,
+            ..Default::default()
+        };
+        assert!(matches!(
+            import_file("s.csv", text, &opts),
+            Err(TableError::Ragged { expected: 3, ref first, count: 1 }) if first == &[(5, 2)]
+        ));
+        let opts = ImportOptions {
+            quotes: QuoteMode::Lenient,
+            ragged: RaggedRows::Pad,
+            ..Default::default()
+        };
+        let imp = import_file("s.csv", text, &opts).unwrap();
+        assert_eq!(imp.table.rows.len(), 3);
+        assert_eq!(imp.table.rows[2], vec!["4", "short", ""]);
+        assert_eq!(imp.repairs.padded.first, vec![5]);
+        assert_eq!(imp.repairs.quotes.count, 1);
+        assert_eq!(imp.repairs.summary().len(), 2);
+        // The app's loop (small chunks, then `Imported::from_text`) gives the
+        // same result as `import_file`, errors included.
+        for opts in [
+            opts,
+            ImportOptions {
+                quotes: QuoteMode::Lenient,
+                ..Default::default()
+            },
+        ] {
+            let looped = match open_file("s.csv", text, &opts).unwrap() {
+                Opened::Text { format, mut reader } => {
+                    let mut rows = Vec::new();
+                    let mut result = Ok(true);
+                    while let Ok(true) = result {
+                        result = reader.read_chunk(1, &mut rows);
+                    }
+                    result.and_then(|_| Imported::from_text(format, reader, rows))
+                }
+                Opened::Done(_) => panic!("text read at once"),
+            };
+            assert_eq!(looped, import_file("s.csv", text, &opts));
+        }
+        // Other formats have nothing to repair.
+        let imp = import_file("d.jsonl", b"{\"a\":1}\n", &ImportOptions::default()).unwrap();
+        assert!(imp.repairs.is_empty());
+    }
+
+    #[test]
+    fn options_saved_before_the_read_rules_still_load() {
+        let old: ImportOptions =
+            serde_json::from_str(r#"{"encoding":null,"delimiter":";","sheet":null}"#).unwrap();
+        assert_eq!(
+            old,
+            ImportOptions {
+                delimiter: Some(';'),
+                ..Default::default()
+            }
+        );
+        assert_eq!(old.rules(), ReadRules::default());
+        let new = ImportOptions {
+            ragged: RaggedRows::Drop,
+            quotes: QuoteMode::Lenient,
+            ..Default::default()
+        };
+        let back: ImportOptions =
+            serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
     }
 
     #[test]

@@ -60,21 +60,38 @@ pub enum TableError {
     )]
     Spreadsheet,
     /// A quoted field is never closed.
-    #[error("line {line}: a quoted field starts here and is never closed")]
+    #[error("line {line}: a quoted field starts here and is never closed; add its closing quote, and write each quote inside the field twice (\"\")")]
     UnbalancedQuote {
         /// 1-based line of the opening quote.
         line: u64,
     },
-    /// A row has a different number of fields than the header.
-    #[error("line {line}: expected {expected} fields like the header, found {found}")]
-    Ragged {
-        /// 1-based line where the row starts.
+    /// A closing quote is followed by something other than the delimiter, a
+    /// line end or the end of the file: usually a quote inside a quoted field
+    /// that was not doubled, or an earlier field that was never closed.
+    #[error("{}", stray_quote_message(*.open_line, *.line, *.column))]
+    StrayQuote {
+        /// 1-based line where the quoted field opened.
+        open_line: u64,
+        /// 1-based line of the character after the closing quote.
         line: u64,
+        /// 1-based character column of that character in its line.
+        column: u64,
+    },
+    /// Rows have a different number of fields than the header (and the user
+    /// chose neither to pad nor to drop them).
+    #[error("{}", ragged_message(*.expected, .first, *.count))]
+    Ragged {
         /// Fields in the header.
         expected: usize,
-        /// Fields in this row.
-        found: usize,
+        /// The first [`RAGGED_LISTED`] such rows: 1-based line where the row
+        /// starts, and its number of fields.
+        first: Vec<(u64, usize)>,
+        /// How many such rows there are in all.
+        count: u64,
     },
+    /// The chosen delimiter cannot separate fields.
+    #[error("the delimiter {0:?} cannot separate fields; choose an ASCII character such as , ; | or tab")]
+    BadDelimiter(char),
     /// Header row only, or nothing but blank lines.
     #[error("the file has a header but no data rows")]
     NoRows,
@@ -121,6 +138,298 @@ pub enum TableError {
         /// Parser message.
         message: String,
     },
+}
+
+/// Ragged rows named in a [`TableError::Ragged`] message: enough to find the
+/// pattern, few enough to read.
+pub const RAGGED_LISTED: usize = 5;
+
+/// Items kept per kind in [`Repairs`]; the counts are always complete.
+pub const REPAIRS_LISTED: usize = 100;
+
+/// Items per kind spelled out by [`Repairs::summary`]: a sentence, not a list.
+const SUMMARY_SHOWN: usize = 10;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// ", and N more" when a list shows fewer items than there are.
+fn and_more(count: u64, shown: usize) -> String {
+    match count.saturating_sub(shown as u64) {
+        0 => String::new(),
+        more => format!(", and {more} more"),
+    }
+}
+
+fn stray_quote_message(open_line: u64, line: u64, column: u64) -> String {
+    if open_line == line {
+        format!(
+            "line {line}, column {column}: text follows the closing quote of a quoted field; \
+             inside a quoted field write each quote twice (\"\")"
+        )
+    } else {
+        // The field ran over line ends, so the quote that "closed" it is most
+        // likely the opening quote of a later field: the real mistake is earlier.
+        format!(
+            "line {line}, column {column}: text follows the closing quote of a field opened on \
+             line {open_line}; inside a quoted field write each quote twice (\"\"), and check \
+             that the field on line {open_line} has its closing quote"
+        )
+    }
+}
+
+fn ragged_message(expected: usize, first: &[(u64, usize)], count: u64) -> String {
+    let rows = if count == 1 {
+        "1 row does not have".to_string()
+    } else {
+        format!("{count} rows do not have")
+    };
+    let listed: Vec<String> = first
+        .iter()
+        .map(|(line, found)| format!("line {line} has {found}"))
+        .collect();
+    format!(
+        "{rows} the header's {} ({}{}); fix the file, or choose to pad short rows with empty \
+         fields and cut long ones, or to leave such rows out",
+        plural(expected as u64, "field", "fields"),
+        listed.join(", "),
+        and_more(count, first.len()),
+    )
+}
+
+/// What to do with rows that have more or fewer fields than the header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum RaggedRows {
+    /// Fail with [`TableError::Ragged`], listing the first such rows.
+    #[default]
+    Reject,
+    /// Give short rows empty fields and cut the extra fields of long rows.
+    Pad,
+    /// Leave such rows out.
+    Drop,
+}
+
+impl RaggedRows {
+    /// Every choice, for pickers.
+    pub const ALL: [RaggedRows; 3] = [RaggedRows::Reject, RaggedRows::Pad, RaggedRows::Drop];
+
+    /// Stable lower-case name, as command-line flags and saved settings use it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RaggedRows::Reject => "reject",
+            RaggedRows::Pad => "pad",
+            RaggedRows::Drop => "drop",
+        }
+    }
+
+    /// Inverse of [`RaggedRows::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The choice as shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            RaggedRows::Reject => "Stop and list the rows",
+            RaggedRows::Pad => "Pad short rows with empty fields, cut long rows",
+            RaggedRows::Drop => "Leave those rows out",
+        }
+    }
+}
+
+/// How quotes are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum QuoteMode {
+    /// RFC 4180: a quoted field must end at its closing quote, so a missing or
+    /// undoubled quote is an error instead of rows silently run together.
+    #[default]
+    Strict,
+    /// Text after a closing quote is kept in the field and an unclosed quote
+    /// runs to the end of the file, as most spreadsheet programs read it; every
+    /// such place is listed in [`Repairs::quotes`].
+    Lenient,
+}
+
+impl QuoteMode {
+    /// Every choice, for pickers.
+    pub const ALL: [QuoteMode; 2] = [QuoteMode::Strict, QuoteMode::Lenient];
+
+    /// Stable lower-case name, as command-line flags and saved settings use it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuoteMode::Strict => "strict",
+            QuoteMode::Lenient => "lenient",
+        }
+    }
+
+    /// Inverse of [`QuoteMode::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// The choice as shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            QuoteMode::Strict => "Strict: stop at a misplaced quote",
+            QuoteMode::Lenient => "Lenient: read misplaced quotes as text (rows may run together)",
+        }
+    }
+}
+
+/// The rules a [`TableReader`] reads by; the default is strict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ReadRules {
+    /// Rows with a different number of fields than the header.
+    pub ragged: RaggedRows,
+    /// Quotes that break RFC 4180.
+    pub quotes: QuoteMode,
+}
+
+/// A total with the first few items, so a report stays small on a huge file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Listed<T> {
+    /// How many there are in all.
+    pub count: u64,
+    /// The first of them (at most [`REPAIRS_LISTED`]), in file order.
+    pub first: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            count: 0,
+            first: Vec::new(),
+        }
+    }
+}
+
+impl<T> Listed<T> {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Count one more; `item` is only computed while the list has room (finding
+    /// a line number costs a scan).
+    fn note(&mut self, limit: usize, item: impl FnOnce() -> T) {
+        self.count += 1;
+        if self.first.len() < limit {
+            self.first.push(item());
+        }
+    }
+}
+
+/// What is wrong with a quote, in [`QuoteProblem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum QuoteProblemKind {
+    /// A closing quote followed by other text than the delimiter or a line end.
+    TextAfterClosingQuote,
+    /// A quoted field still open at the end of the file.
+    Unclosed,
+}
+
+/// A quote that breaks RFC 4180, as [`QuoteMode::Lenient`] read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct QuoteProblem {
+    /// What is wrong.
+    pub kind: QuoteProblemKind,
+    /// 1-based line where the quoted field opened.
+    pub open_line: u64,
+    /// 1-based line of the problem: the character after the closing quote, or
+    /// for [`QuoteProblemKind::Unclosed`] the opening quote.
+    pub line: u64,
+    /// 1-based character column of that character in its line.
+    pub column: u64,
+}
+
+/// What a lenient read changed, so the user can check those rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Repairs {
+    /// Short rows given empty fields ([`RaggedRows::Pad`]): lines where they start.
+    pub padded: Listed<u64>,
+    /// Long rows whose extra fields were cut ([`RaggedRows::Pad`]).
+    pub cut: Listed<u64>,
+    /// Rows left out for their number of fields ([`RaggedRows::Drop`]).
+    pub dropped: Listed<u64>,
+    /// Quotes read leniently ([`QuoteMode::Lenient`]).
+    pub quotes: Listed<QuoteProblem>,
+}
+
+fn line_list(l: &Listed<u64>) -> String {
+    let shown = l.first.len().min(SUMMARY_SHOWN);
+    let lines: Vec<String> = l.first[..shown].iter().map(u64::to_string).collect();
+    let word = if l.count == 1 { "line" } else { "lines" };
+    format!("{word} {}{}", lines.join(", "), and_more(l.count, shown))
+}
+
+impl Repairs {
+    /// Whether the file was read exactly as written.
+    pub fn is_empty(&self) -> bool {
+        self.padded.is_empty()
+            && self.cut.is_empty()
+            && self.dropped.is_empty()
+            && self.quotes.is_empty()
+    }
+
+    /// One sentence per kind of repair, for users, e.g. "2 short rows padded
+    /// with empty fields: lines 4, 9".
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.padded.is_empty() {
+            out.push(format!(
+                "{} padded with empty fields: {}",
+                plural(self.padded.count, "short row", "short rows"),
+                line_list(&self.padded)
+            ));
+        }
+        if !self.cut.is_empty() {
+            out.push(format!(
+                "{} cut to the header's width (extra fields left out): {}",
+                plural(self.cut.count, "long row", "long rows"),
+                line_list(&self.cut)
+            ));
+        }
+        if !self.dropped.is_empty() {
+            out.push(format!(
+                "{} with a different number of fields than the header left out: {}",
+                plural(self.dropped.count, "row", "rows"),
+                line_list(&self.dropped)
+            ));
+        }
+        if !self.quotes.is_empty() {
+            let shown = self.quotes.first.len().min(SUMMARY_SHOWN);
+            let items: Vec<String> = self.quotes.first[..shown]
+                .iter()
+                .map(|q| match q.kind {
+                    QuoteProblemKind::TextAfterClosingQuote if q.open_line == q.line => format!(
+                        "line {}, column {} (text after a closing quote)",
+                        q.line, q.column
+                    ),
+                    QuoteProblemKind::TextAfterClosingQuote => format!(
+                        "line {}, column {} (text after the closing quote of a field opened on line {})",
+                        q.line, q.column, q.open_line
+                    ),
+                    QuoteProblemKind::Unclosed => format!(
+                        "line {}, column {} (a quote never closed: the rest of the file is in that field)",
+                        q.line, q.column
+                    ),
+                })
+                .collect();
+            out.push(format!(
+                "{} read leniently, so rows may have run together: {}{}",
+                plural(self.quotes.count, "misplaced quote", "misplaced quotes"),
+                items.join("; "),
+                and_more(self.quotes.count, shown)
+            ));
+        }
+        out
+    }
 }
 
 /// A parsed table: header and rows of equal length.
@@ -255,53 +564,191 @@ fn looks_binary(text: &str) -> bool {
     controls * 20 > head.len()
 }
 
-/// Find the line of a quote that is opened and never closed, if any. Works on
-/// bytes: quotes, delimiters and line ends are ASCII, and UTF-8 never uses ASCII
-/// bytes inside a multi-byte character, so this is exact and several times
-/// faster than walking `char`s over a large file.
-fn unclosed_quote_line(text: &str, delimiter: char) -> Option<u64> {
+/// The field delimiter as a byte. The CSV parser works on bytes, so it must be
+/// one ASCII byte, and not the quote or a line end, which already mean something.
+fn delimiter_byte(delimiter: char) -> Result<u8, TableError> {
+    match delimiter {
+        '"' | '\r' | '\n' => Err(TableError::BadDelimiter(delimiter)),
+        d if d.is_ascii() => Ok(d as u8),
+        d => Err(TableError::BadDelimiter(d)),
+    }
+}
+
+/// 1-based character column of byte `at` in the line starting at byte
+/// `line_start`: counts the bytes that start a UTF-8 character.
+fn char_column(bytes: &[u8], line_start: usize, at: usize) -> u64 {
+    let chars = bytes
+        .get(line_start..at)
+        .map_or(0, |s| s.iter().filter(|&&b| b & 0xC0 != 0x80).count());
+    chars as u64 + 1
+}
+
+/// Check the quoting of the whole text against RFC 4180, as the CSV parser
+/// will split it: a field that starts with a quote must end at a quote followed
+/// by the delimiter, a line end (`\n`, `\r\n` or a lone `\r`) or the end of the
+/// text, with inner quotes doubled; a quote inside an unquoted field is text.
+/// In [`QuoteMode::Strict`] the first problem is the error; in
+/// [`QuoteMode::Lenient`] every problem is noted in `found` and the scan goes on
+/// as the parser does (after a stray quote the rest of the field is unquoted).
+///
+/// Works on bytes: quotes, delimiters and line ends are ASCII, and UTF-8 never
+/// uses ASCII bytes inside a multi-byte character, so this is exact and several
+/// times faster than walking `char`s over a large file. Columns are only counted
+/// when a problem is found.
+fn scan_quotes(
+    text: &str,
+    delim: u8,
+    mode: QuoteMode,
+    found: &mut Listed<QuoteProblem>,
+) -> Result<(), TableError> {
     let bytes = text.as_bytes();
-    let delim = if delimiter.is_ascii() {
-        delimiter as u8
+    let n = bytes.len();
+    // The parser skips one leading BOM (only one: a second is text), so the
+    // first field starts after it, and it is no column of line 1.
+    let bom = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
     } else {
-        return None;
+        0
     };
     let mut line = 1u64;
-    let mut in_quotes = false;
-    let mut open_line = 0;
-    let mut at_field_start = true;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        i += 1;
-        if in_quotes {
+    let mut line_start = bom;
+    let mut i = bom;
+    // Each turn of this loop starts at the first byte of a field.
+    'field: while i < n {
+        if bytes[i] == b'"' {
+            let (open_line, open_at, open_line_start) = (line, i, line_start);
+            i += 1;
+            // Inside the quotes: find the closing quote, counting line ends.
+            loop {
+                let Some(&c) = bytes.get(i) else {
+                    if mode == QuoteMode::Strict {
+                        return Err(TableError::UnbalancedQuote { line: open_line });
+                    }
+                    found.note(REPAIRS_LISTED, || QuoteProblem {
+                        kind: QuoteProblemKind::Unclosed,
+                        open_line,
+                        line: open_line,
+                        column: char_column(bytes, open_line_start, open_at),
+                    });
+                    return Ok(());
+                };
+                i += 1;
+                match c {
+                    b'"' if bytes.get(i) == Some(&b'"') => i += 1,
+                    b'"' => break,
+                    b'\n' => {
+                        line += 1;
+                        line_start = i;
+                    }
+                    b'\r' if bytes.get(i) != Some(&b'\n') => {
+                        line += 1;
+                        line_start = i;
+                    }
+                    _ => {}
+                }
+            }
+            // `i` is just past the closing quote.
+            match bytes.get(i) {
+                None => return Ok(()),
+                Some(&c) if c == delim || c == b'\n' || c == b'\r' => {
+                    // The line end is counted as the next field's first byte.
+                    if c == delim {
+                        i += 1;
+                    }
+                    continue 'field;
+                }
+                Some(_) => {
+                    let column = char_column(bytes, line_start, i);
+                    if mode == QuoteMode::Strict {
+                        return Err(TableError::StrayQuote {
+                            open_line,
+                            line,
+                            column,
+                        });
+                    }
+                    found.note(REPAIRS_LISTED, || QuoteProblem {
+                        kind: QuoteProblemKind::TextAfterClosingQuote,
+                        open_line,
+                        line,
+                        column,
+                    });
+                    // The parser reads the rest of the field as unquoted text.
+                }
+            }
+        }
+        // An unquoted field (or the rest of one): quotes are plain text here.
+        while i < n {
+            let c = bytes[i];
+            i += 1;
+            if c == delim {
+                continue 'field;
+            }
             match c {
-                b'"' if bytes.get(i) == Some(&b'"') => i += 1,
-                b'"' => in_quotes = false,
-                b'\n' => line += 1,
+                b'\n' => {
+                    line += 1;
+                    line_start = i;
+                    continue 'field;
+                }
+                b'\r' => {
+                    // In `\r\n` the `\n` counts the line.
+                    if bytes.get(i) != Some(&b'\n') {
+                        line += 1;
+                        line_start = i;
+                    }
+                    continue 'field;
+                }
                 _ => {}
             }
-            continue;
         }
-        match c {
-            b'"' if at_field_start => {
-                in_quotes = true;
-                open_line = line;
-            }
-            b'\n' => {
-                line += 1;
-                at_field_start = true;
-                continue;
-            }
-            c if c == delim => {
-                at_field_start = true;
-                continue;
-            }
-            _ => {}
-        }
-        at_field_start = false;
     }
-    in_quotes.then_some(open_line)
+    Ok(())
+}
+
+/// Line ends in `bytes[from..to]`: `\n`, and `\r` not followed by `\n`, the
+/// same count [`scan_quotes`] keeps.
+fn count_line_ends(bytes: &[u8], from: usize, to: usize) -> u64 {
+    let Some(span) = bytes.get(from..to) else {
+        return 0;
+    };
+    let mut ends = 0;
+    for (k, &b) in span.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(from + k + 1) != Some(&b'\n')) {
+            ends += 1;
+        }
+    }
+    ends
+}
+
+/// Turns byte offsets into line numbers, scanning forward from the last offset
+/// asked for: records come in order, so all the lookups of a file cost one scan.
+/// The CSV parser's own line numbers count only `\n` and point at skipped blank
+/// lines, so they are not used.
+#[derive(Debug)]
+struct LineCursor {
+    byte: usize,
+    line: u64,
+}
+
+impl LineCursor {
+    fn new() -> Self {
+        LineCursor { byte: 0, line: 1 }
+    }
+
+    /// 1-based line of the record that the parser reports at `offset`: its
+    /// position is where the previous record ended, so the line ends (and blank
+    /// lines) before the record's first byte are skipped.
+    fn line_of_record(&mut self, bytes: &[u8], offset: usize) -> u64 {
+        let mut target = offset.min(bytes.len());
+        while matches!(bytes.get(target), Some(b'\r' | b'\n')) {
+            target += 1;
+        }
+        if target < self.byte {
+            *self = LineCursor::new();
+        }
+        self.line += count_line_ends(bytes, self.byte, target);
+        self.byte = target;
+        self.line
+    }
 }
 
 /// Delimiters recognised by sniffing.
@@ -381,16 +828,29 @@ pub fn check_header(columns: &[String]) -> Result<(), TableError> {
     Ok(())
 }
 
-/// Parse already-decoded text with a known delimiter.
+/// Parse already-decoded text with a known delimiter, by the strict default
+/// [`ReadRules`].
 pub fn parse_text(
     text: &str,
     encoding: TextEncoding,
     delimiter: char,
 ) -> Result<Table, TableError> {
-    let mut reader = TableReader::open(text.to_string(), encoding, delimiter)?;
+    parse_text_with(text, encoding, delimiter, ReadRules::default()).map(|(table, _)| table)
+}
+
+/// Parse already-decoded text with a known delimiter by chosen rules, with what
+/// those rules repaired.
+pub fn parse_text_with(
+    text: &str,
+    encoding: TextEncoding,
+    delimiter: char,
+    rules: ReadRules,
+) -> Result<(Table, Repairs), TableError> {
+    let mut reader = TableReader::open(text.to_string(), encoding, delimiter, rules)?;
     let mut rows = Vec::new();
     while reader.read_chunk(usize::MAX, &mut rows)? {}
-    reader.finish(rows)
+    let repairs = reader.repairs().clone();
+    Ok((reader.finish(rows)?, repairs))
 }
 
 /// Largest field accepted (bytes). A million characters is far more than any
@@ -398,7 +858,7 @@ pub fn parse_text(
 pub const MAX_FIELD_BYTES: usize = 1 << 20;
 
 /// Reads delimited text a chunk of rows at a time, so a caller can show progress
-/// and stay responsive between chunks. Same rules and errors as [`parse_text`].
+/// and stay responsive between chunks. Same rules and errors as [`parse_text_with`].
 pub struct TableReader {
     rdr: csv::Reader<std::io::Cursor<Vec<u8>>>,
     columns: Vec<String>,
@@ -406,6 +866,11 @@ pub struct TableReader {
     delimiter: char,
     total_bytes: u64,
     done: bool,
+    rules: ReadRules,
+    repairs: Repairs,
+    /// Rows of the wrong length seen under [`RaggedRows::Reject`].
+    ragged: Listed<(u64, usize)>,
+    lines: LineCursor,
 }
 
 impl std::fmt::Debug for TableReader {
@@ -414,22 +879,29 @@ impl std::fmt::Debug for TableReader {
             .field("columns", &self.columns)
             .field("position", &self.position())
             .field("total_bytes", &self.total_bytes)
+            .field("rules", &self.rules)
             .finish()
     }
 }
 
 impl TableReader {
-    /// Check the whole text for an unclosed quote (a cheap scan that names the
-    /// line, which the CSV parser cannot) and read the header.
-    pub fn open(text: String, encoding: TextEncoding, delimiter: char) -> Result<Self, TableError> {
-        if let Some(line) = unclosed_quote_line(&text, delimiter) {
-            return Err(TableError::UnbalancedQuote { line });
-        }
+    /// Check the quoting of the whole text (a cheap scan that names the line and
+    /// column, which the lenient CSV parser cannot) and read the header.
+    pub fn open(
+        text: String,
+        encoding: TextEncoding,
+        delimiter: char,
+        rules: ReadRules,
+    ) -> Result<Self, TableError> {
+        let delim = delimiter_byte(delimiter)?;
+        let mut repairs = Repairs::default();
+        scan_quotes(&text, delim, rules.quotes, &mut repairs.quotes)?;
         let total_bytes = text.len() as u64;
         let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(delimiter as u8)
+            .delimiter(delim)
             .has_headers(true)
-            .flexible(false)
+            // Row lengths are checked here, to list or repair them all.
+            .flexible(true)
             .from_reader(std::io::Cursor::new(text.into_bytes()));
         let columns: Vec<String> = rdr
             .headers()
@@ -448,6 +920,10 @@ impl TableReader {
             delimiter,
             total_bytes,
             done: false,
+            rules,
+            repairs,
+            ragged: Listed::default(),
+            lines: LineCursor::new(),
         })
     }
 
@@ -466,7 +942,20 @@ impl TableReader {
         self.total_bytes
     }
 
-    /// Append up to `max` more rows to `out`; returns whether rows may remain.
+    /// The rules this reader reads by.
+    pub fn rules(&self) -> ReadRules {
+        self.rules
+    }
+
+    /// What was repaired so far: quote problems (known from the start) and the
+    /// rows padded, cut or dropped in the chunks read.
+    pub fn repairs(&self) -> &Repairs {
+        &self.repairs
+    }
+
+    /// Read up to `max` more records, appending the rows kept to `out`; returns
+    /// whether records may remain. At the end of the text, rows of the wrong
+    /// length are the error under [`RaggedRows::Reject`].
     pub fn read_chunk(
         &mut self,
         max: usize,
@@ -475,39 +964,38 @@ impl TableReader {
         if self.done {
             return Ok(false);
         }
+        let width = self.columns.len();
         let mut rec = csv::StringRecord::new();
         let mut n = 0;
         while n < max {
-            let more = self.rdr.read_record(&mut rec).map_err(|e| match e.kind() {
-                csv::ErrorKind::UnequalLengths {
-                    pos,
-                    expected_len,
-                    len,
-                } => TableError::Ragged {
-                    line: pos.as_ref().map_or(0, |p| p.line()),
-                    expected: *expected_len as usize,
-                    found: *len as usize,
-                },
-                _ => TableError::Syntax {
+            let more = self
+                .rdr
+                .read_record(&mut rec)
+                .map_err(|e| TableError::Syntax {
                     line: e.position().map_or(0, |p| p.line()),
                     message: e.to_string(),
-                },
-            })?;
+                })?;
             if !more {
                 self.done = true;
+                self.check_ragged()?;
                 return Ok(false);
             }
             // A blank line in a multi-column file is not a row.
-            if rec.len() == 1 && rec[0].trim().is_empty() && self.columns.len() > 1 {
+            if rec.len() == 1 && rec[0].trim().is_empty() && width > 1 {
                 continue;
             }
+            n += 1;
+            let offset = rec.position().map_or(0, |p| p.byte() as usize);
+            let bytes = self.rdr.get_ref().get_ref();
+            let lines = &mut self.lines;
+            let mut line = || lines.line_of_record(bytes, offset);
             if let Some((c, f)) = rec
                 .iter()
                 .enumerate()
                 .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
             {
                 return Err(TableError::FieldTooLarge {
-                    line: rec.position().map_or(0, |p| p.line()),
+                    line: line(),
                     column: self
                         .columns
                         .get(c)
@@ -517,14 +1005,53 @@ impl TableReader {
                     limit: MAX_FIELD_BYTES,
                 });
             }
-            out.push(rec.iter().map(str::to_string).collect());
-            n += 1;
+            let found = rec.len();
+            if found != width {
+                match self.rules.ragged {
+                    RaggedRows::Reject => {
+                        self.ragged.note(RAGGED_LISTED, || (line(), found));
+                    }
+                    RaggedRows::Drop => self.repairs.dropped.note(REPAIRS_LISTED, line),
+                    RaggedRows::Pad => {
+                        let list = if found < width {
+                            &mut self.repairs.padded
+                        } else {
+                            &mut self.repairs.cut
+                        };
+                        list.note(REPAIRS_LISTED, line);
+                        let mut row: Vec<String> =
+                            rec.iter().take(width).map(str::to_string).collect();
+                        row.resize(width, String::new());
+                        out.push(row);
+                    }
+                }
+                continue;
+            }
+            // Once a row is rejected the import fails at the end: reading on
+            // only finds the other such rows, and keeping rows would cost memory.
+            if self.ragged.is_empty() {
+                out.push(rec.iter().map(str::to_string).collect());
+            }
         }
         Ok(true)
     }
 
-    /// The table from all rows read.
+    /// The error for rows of the wrong length under [`RaggedRows::Reject`].
+    fn check_ragged(&self) -> Result<(), TableError> {
+        if self.rules.ragged == RaggedRows::Reject && !self.ragged.is_empty() {
+            return Err(TableError::Ragged {
+                expected: self.columns.len(),
+                first: self.ragged.first.clone(),
+                count: self.ragged.count,
+            });
+        }
+        Ok(())
+    }
+
+    /// The table from all rows read; fails as [`TableReader::read_chunk`] does
+    /// at the end if rows of the wrong length were rejected.
     pub fn finish(self, rows: Vec<Vec<String>>) -> Result<Table, TableError> {
+        self.check_ragged()?;
         if rows.is_empty() {
             return Err(TableError::NoRows);
         }
@@ -564,7 +1091,8 @@ mod tests {
             }
         }
         let whole = parse_text(&text, TextEncoding::Utf8, ',').unwrap();
-        let mut r = TableReader::open(text.clone(), TextEncoding::Utf8, ',').unwrap();
+        let mut r =
+            TableReader::open(text.clone(), TextEncoding::Utf8, ',', ReadRules::default()).unwrap();
         assert_eq!(r.columns(), ["id", "text"]);
         let mut rows = Vec::new();
         let mut positions = vec![r.position()];
@@ -581,17 +1109,290 @@ mod tests {
             parse_text(&big, TextEncoding::Utf8, ','),
             Err(TableError::FieldTooLarge { line: 3, ref column, .. }) if column == "text"
         ));
-        // Errors surface in the chunk that meets them, with the line.
-        let mut r = TableReader::open("a,b\n1,2\n3\n".into(), TextEncoding::Utf8, ',').unwrap();
+        // Rows of the wrong length are all listed in the chunk that reaches the
+        // end, with their lines; reading goes on past the first.
+        let mut r = TableReader::open(
+            "a,b\n1,2\n3\n4,5\n6,7,8\n".into(),
+            TextEncoding::Utf8,
+            ',',
+            ReadRules::default(),
+        )
+        .unwrap();
         let mut rows = Vec::new();
+        assert_eq!(r.read_chunk(2, &mut rows), Ok(true));
+        let err = Err(TableError::Ragged {
+            expected: 2,
+            first: vec![(3, 1), (5, 3)],
+            count: 2,
+        });
+        assert_eq!(r.read_chunk(10, &mut rows), err);
+        assert_eq!(r.finish(rows).map(|_| true), err);
+    }
+
+    const SAMPLE: &str = "id,text,label\n1,\"ok\",a\n2,\"unterminated quote,c\n3,\"x\",d\n";
+
+    fn strict(text: &str) -> Result<Table, TableError> {
+        parse_text(text, TextEncoding::Utf8, ',')
+    }
+
+    fn with(
+        text: &str,
+        ragged: RaggedRows,
+        quotes: QuoteMode,
+    ) -> Result<(Table, Repairs), TableError> {
+        parse_text_with(text, TextEncoding::Utf8, ',', ReadRules { ragged, quotes })
+    }
+
+    #[test]
+    fn an_unclosed_quote_that_swallows_a_row_is_an_error_that_names_both_lines() {
+        let err = strict(SAMPLE).unwrap_err();
         assert_eq!(
-            r.read_chunk(10, &mut rows),
-            Err(TableError::Ragged {
-                line: 3,
-                expected: 2,
-                found: 1
-            })
+            err,
+            TableError::StrayQuote {
+                open_line: 3,
+                line: 4,
+                column: 4
+            }
         );
+        let msg = err.to_string();
+        assert!(msg.starts_with("line 4, column 4: "), "{msg}");
+        assert!(msg.contains("line 3") && msg.contains("\"\""), "{msg}");
+        // Leniently, the parser's reading: row 3 runs into row 2's text, and
+        // the repair list says where.
+        let (t, repairs) = with(SAMPLE, RaggedRows::Reject, QuoteMode::Lenient).unwrap();
+        assert_eq!(
+            t.rows,
+            vec![
+                vec!["1", "ok", "a"],
+                vec!["2", "unterminated quote,c\n3,x\"", "d"]
+            ]
+        );
+        let problem = QuoteProblem {
+            kind: QuoteProblemKind::TextAfterClosingQuote,
+            open_line: 3,
+            line: 4,
+            column: 4,
+        };
+        assert_eq!(
+            repairs.quotes,
+            Listed {
+                count: 1,
+                first: vec![problem]
+            }
+        );
+        assert!(!repairs.is_empty());
+        assert_eq!(
+            repairs.summary(),
+            vec![
+                "1 misplaced quote read leniently, so rows may have run together: line 4, column 4 \
+                 (text after the closing quote of a field opened on line 3)"
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_follow_rfc_4180() {
+        // Text right after a closing quote, on the same line; columns count characters.
+        let err = strict("id,text\n1,\"blåbær\" x\n").unwrap_err();
+        assert_eq!(
+            err,
+            TableError::StrayQuote {
+                open_line: 2,
+                line: 2,
+                column: 11
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 11: text follows the closing quote of a quoted field; inside a quoted \
+             field write each quote twice (\"\")"
+        );
+        assert!(matches!(
+            strict("id,text\n1,\"say \"hi\" now\"\n"),
+            Err(TableError::StrayQuote {
+                line: 2,
+                column: 9,
+                ..
+            })
+        ));
+        // A closing quote may be followed by the delimiter, any line end or the end.
+        for text in [
+            "id,text\r\n1,\"a\"\r\n2,\"b\"\r\n",
+            "id,text\r1,\"a\"\r2,\"b\"",
+            "id,text\n1,\"a\"\n2,\"b\"",
+            "id,text\n1,\"a\",\n2,\"b\",\n"
+                .replace(",\n", "\n")
+                .as_str(),
+        ] {
+            let t = strict(text).unwrap();
+            assert_eq!(t.rows, vec![vec!["1", "a"], vec!["2", "b"]], "{text:?}");
+        }
+        let t = strict("\"id\",\"text\"\n\"1\",\"x\"\"y\"\"\r\nz\"\n").unwrap();
+        assert_eq!(t.rows, vec![vec!["1", "x\"y\"\r\nz"]]);
+        // A quote inside an unquoted field is text.
+        let t = strict("id,text\n1,a 5\" screen\n2, \"b\"\n").unwrap();
+        assert_eq!(t.rows[0][1], "a 5\" screen");
+        assert_eq!(t.rows[1][1], " \"b\"");
+        // Lines are counted for lone \r too.
+        assert!(matches!(
+            strict("id,text\r1,\"a\"b\r"),
+            Err(TableError::StrayQuote {
+                line: 2,
+                column: 6,
+                ..
+            })
+        ));
+        // Unclosed at the end of the file: strict says how to fix it, lenient
+        // reads the rest into the field and says where it opened.
+        let text = "id,text\n1,ok\n2,\"née\n3,x\n";
+        let err = strict(text).unwrap_err();
+        assert_eq!(err, TableError::UnbalancedQuote { line: 3 });
+        assert!(err.to_string().contains("(\"\")"), "{err}");
+        let (t, repairs) = with(text, RaggedRows::Reject, QuoteMode::Lenient).unwrap();
+        assert_eq!(t.rows[1], vec!["2", "née\n3,x\n"]);
+        assert_eq!(
+            repairs.quotes.first,
+            vec![QuoteProblem {
+                kind: QuoteProblemKind::Unclosed,
+                open_line: 3,
+                line: 3,
+                column: 3
+            }]
+        );
+        // Lenient notes every problem, strict stops at the first.
+        let text = "id,text\n1,\"a\"b\n2,\"c\"d\n3,ok\n";
+        assert!(matches!(
+            strict(text),
+            Err(TableError::StrayQuote { line: 2, .. })
+        ));
+        let (t, repairs) = with(text, RaggedRows::Reject, QuoteMode::Lenient).unwrap();
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(repairs.quotes.count, 2);
+        assert_eq!(repairs.quotes.first[1].line, 3);
+        // A BOM is not a character of line 1.
+        assert!(matches!(
+            strict("\u{feff}\"id\"x,text\n1,2\n"),
+            Err(TableError::StrayQuote {
+                line: 1,
+                column: 5,
+                ..
+            })
+        ));
+        assert_eq!(
+            strict("\u{feff}\"id\",text\n1,2\n").unwrap().columns,
+            vec!["id", "text"]
+        );
+        // Only one BOM is skipped, so after a second one a quote is text.
+        assert_eq!(
+            strict("\u{feff}\u{feff}\"id\"x,text\n1,2\n")
+                .unwrap()
+                .columns,
+            vec!["\u{feff}\"id\"x", "text"]
+        );
+        // Delimiters that cannot work are refused, not misread.
+        for d in ['"', '\n', 'æ'] {
+            assert_eq!(
+                parse_text("a\n1\n", TextEncoding::Utf8, d),
+                Err(TableError::BadDelimiter(d))
+            );
+        }
+    }
+
+    #[test]
+    fn ragged_rows_are_listed_padded_or_dropped_by_choice() {
+        let mut text = String::from("a,b,c\n1,2,3\n");
+        // Lines 3.. alternate: short, ok, long, ok; 8 bad rows in all.
+        for i in 0..16 {
+            text.push_str(match i % 4 {
+                0 => "x,y\n",
+                2 => "x,y,z,w\n",
+                _ => "p,q,r\n",
+            });
+        }
+        let err = strict(&text).unwrap_err();
+        assert_eq!(
+            err,
+            TableError::Ragged {
+                expected: 3,
+                first: vec![(3, 2), (5, 4), (7, 2), (9, 4), (11, 2)],
+                count: 8
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "8 rows do not have the header's 3 fields (line 3 has 2, line 5 has 4, line 7 has 2, \
+             line 9 has 4, line 11 has 2, and 3 more); fix the file, or choose to pad short rows \
+             with empty fields and cut long ones, or to leave such rows out"
+        );
+        let (t, repairs) = with(&text, RaggedRows::Pad, QuoteMode::Strict).unwrap();
+        assert_eq!(t.rows.len(), 17);
+        assert_eq!(t.rows[1], vec!["x", "y", ""]);
+        assert_eq!(t.rows[3], vec!["x", "y", "z"]);
+        assert_eq!(repairs.padded.first, vec![3, 7, 11, 15]);
+        assert_eq!(repairs.cut.first, vec![5, 9, 13, 17]);
+        assert_eq!((repairs.padded.count, repairs.cut.count), (4, 4));
+        assert!(repairs.dropped.is_empty() && repairs.quotes.is_empty());
+        assert_eq!(
+            repairs.summary(),
+            vec![
+                "4 short rows padded with empty fields: lines 3, 7, 11, 15",
+                "4 long rows cut to the header's width (extra fields left out): lines 5, 9, 13, 17"
+            ]
+        );
+        let (t, repairs) = with(&text, RaggedRows::Drop, QuoteMode::Strict).unwrap();
+        assert_eq!(t.rows.len(), 9);
+        assert!(t.rows.iter().all(|r| r[0] != "x"));
+        assert_eq!(repairs.dropped.count, 8);
+        assert_eq!(repairs.dropped.first, vec![3, 5, 7, 9, 11, 13, 15, 17]);
+        assert!(repairs.padded.is_empty() && repairs.cut.is_empty());
+        // One row; lines are where a row starts, past blank lines and quoted
+        // line ends, with \r\n line ends.
+        let text = "a,b\r\n\r\n1,\"x\r\ny\"\r\n\r\n\r\n3\r\n";
+        let err = strict(text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1 row does not have the header's 2 fields (line 7 has 1); fix the file, or choose \
+             to pad short rows with empty fields and cut long ones, or to leave such rows out"
+        );
+        // Dropping every row leaves none.
+        assert_eq!(
+            with("a,b\n1\n2\n", RaggedRows::Drop, QuoteMode::Strict),
+            Err(TableError::NoRows)
+        );
+        // Many repairs: the counts are complete, the lists and the summary short.
+        let mut text = String::from("a,b\n");
+        for _ in 0..250 {
+            text.push_str("1\n1,2\n");
+        }
+        let (_, repairs) = with(&text, RaggedRows::Pad, QuoteMode::Strict).unwrap();
+        assert_eq!(repairs.padded.count, 250);
+        assert_eq!(repairs.padded.first.len(), REPAIRS_LISTED);
+        assert_eq!(repairs.padded.first[99], 200);
+        assert_eq!(
+            repairs.summary(),
+            vec!["250 short rows padded with empty fields: lines 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, and 240 more"]
+        );
+        assert!(with("a,b\n1,2\n", RaggedRows::Pad, QuoteMode::Lenient)
+            .unwrap()
+            .1
+            .is_empty());
+    }
+
+    #[test]
+    fn read_rules_have_names_for_choices() {
+        for r in RaggedRows::ALL {
+            assert_eq!(RaggedRows::parse(r.as_str()), Some(r));
+            assert!(!r.label().is_empty());
+        }
+        for q in QuoteMode::ALL {
+            assert_eq!(QuoteMode::parse(q.as_str()), Some(q));
+            assert!(!q.label().is_empty());
+        }
+        assert_eq!(RaggedRows::default(), RaggedRows::Reject);
+        assert_eq!(QuoteMode::default(), QuoteMode::Strict);
+        let rules: ReadRules = serde_json::from_str("{\"ragged\":\"Pad\"}").unwrap();
+        assert_eq!(rules.ragged, RaggedRows::Pad);
+        assert_eq!(rules.quotes, QuoteMode::Strict);
     }
 
     #[test]
@@ -641,9 +1442,9 @@ mod tests {
         assert_eq!(
             parse_table(b"a,b\n1,2\n3,4,5\n"),
             Err(TableError::Ragged {
-                line: 3,
                 expected: 2,
-                found: 3
+                first: vec![(3, 3)],
+                count: 1
             })
         );
         assert_eq!(parse_table(b"a,b\n"), Err(TableError::NoRows));

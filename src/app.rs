@@ -3,13 +3,19 @@
 use crate::components::Toasts;
 use crate::embed::MountOptions;
 use crate::services::idb::IdbStorage;
+use crate::services::place;
 use crate::services::storage::Storage;
 use crate::state::{AppState, Step, ToastKind};
 use crate::views::locality::DataLocality;
 use crate::views::review::ReviewView;
 use crate::views::{
-    codebook::CodebookView, data::DataView, endpoint::EndpointView, experiments::ExperimentsView,
-    projects::ProjectsView, results::ResultsView, run::RunView,
+    codebook::CodebookView,
+    data::DataView,
+    endpoint::EndpointView,
+    experiments::ExperimentsView,
+    projects::ProjectsView,
+    results::ResultsView,
+    run::{InterruptedRun, RunView},
 };
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -69,6 +75,45 @@ fn Workbench(
     if let Some(b) = &bridge {
         *b.borrow_mut() = Some(state);
     }
+    // Back to where this instance was before a reload or a re-mount: the open
+    // project and its step, remembered per persistence key (issue #14).
+    let persistence_key = state.options.with_value(|o| o.persistence_key.clone());
+    let restored = RwSignal::new(false);
+    {
+        let key = persistence_key.clone();
+        let storage = state.storage();
+        leptos::task::spawn_local(async move {
+            if let Some(place) = place::recall(&key) {
+                // A project deleted elsewhere (or unreadable storage) just opens the list.
+                let found = storage
+                    .list_projects()
+                    .await
+                    .ok()
+                    .and_then(|list| list.into_iter().find(|p| p.id == place.project));
+                if let Some(project) = found {
+                    if state.project.with_untracked(Option::is_none) {
+                        state
+                            .step
+                            .set(Step::parse(&place.step).unwrap_or_else(|| state.start_step()));
+                        state.project.set(Some(project));
+                    }
+                }
+            }
+            restored.try_set(true);
+        });
+    }
+    // Talks to the outside world only: the place follows the state, never the reverse.
+    Effect::new(move |_| {
+        let place = state.project.with(|p| {
+            p.as_ref().map(|p| place::Place {
+                project: p.id.clone(),
+                step: state.step.get().as_str().to_string(),
+            })
+        });
+        if restored.get() {
+            place::remember(&persistence_key, place.as_ref());
+        }
+    });
     let project_name = move || state.project.with(|p| p.as_ref().map(|p| p.name.clone()));
     let show_locality = RwSignal::new(false);
     // The service worker (boot.js) announces a new version; say so once.
@@ -81,9 +126,12 @@ fn Workbench(
     // An embedded instance can be unmounted while the page lives on.
     on_cleanup(move || update.remove());
     view! {
-        <header class="fa-header">
+        // How many runs this page has launched: tests wait on this, not on a
+        // panel that a view may not have drawn yet.
+        <header class="fa-header" data-testid="app-header" data-run-seq=move || state.progress_run.with(|p| p.as_ref().map_or(0, |(n, _)| *n))>
             <h1 class="fa-title">"Fannotate"</h1>
             {move || project_name().map(|n| view! { <span class="fa-header__project" data-testid="current-project">{n}</span> })}
+            {move || state.project.with(|p| p.as_ref().is_some_and(|p| p.sample)).then(|| view! { <span class="fa-badge" data-testid="sample-header">"sample"</span> })}
             <button class="fa-btn fa-btn--ghost fa-header__actions" data-testid="nav-locality" aria-expanded=move || show_locality.get().to_string()
                 on:click=move |_| show_locality.update(|v| *v = !*v)>"Where your data goes"</button>
             <button class="fa-btn fa-btn--ghost" data-testid="nav-projects" on:click=move |_| state.project.set(None)>"Projects"</button>
@@ -91,7 +139,10 @@ fn Workbench(
         <Show when=move || show_locality.get()>
             <DataLocality on_close=Callback::new(move |_| show_locality.set(false)) />
         </Show>
-        {move || if state.project.with(Option::is_none) {
+        {move || if !restored.get() {
+            // No flash of the project list before the remembered project opens.
+            view! { <main class="fa-main"><p class="fa-muted">"Opening…"</p></main> }.into_any()
+        } else if state.project.with(Option::is_none) {
             view! { <main class="fa-main"><ProjectsView/></main> }.into_any()
         } else {
             view! {
@@ -111,7 +162,9 @@ fn Workbench(
                                             }
                                         }
                                     >
-                                        <span class="fa-stepper__num">{i + 1}</span>
+                                        // The number is for the eye; a screen reader hears the step's name
+                                        // (issue #14: it heard "1Data").
+                                        <span class="fa-stepper__num" aria-hidden="true">{i + 1}</span>
                                         {s.label()}
                                     </button>
                                 </li>
@@ -119,6 +172,7 @@ fn Workbench(
                         </ol>
                     </nav>
                     <main class="fa-main">
+                        <InterruptedRun/>
                         {move || match state.step.get() {
                             Step::Data => view! { <DataView/> }.into_any(),
                             Step::Codebook => view! { <CodebookView/> }.into_any(),

@@ -338,6 +338,7 @@ mod host_rows {
                         .unwrap_or_else(|| "Rows from the host page".into()),
                     created_at: now,
                     updated_at: now,
+                    sample: false,
                 };
                 storage
                     .put_project(p.clone())

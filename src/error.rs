@@ -38,6 +38,9 @@ pub enum ImportError {
     /// No text column was chosen.
     #[error("choose the column that holds the text to annotate")]
     NoTextColumn,
+    /// The sample project's data could not be fetched.
+    #[error("the sample data could not be loaded ({0})")]
+    Sample(String),
     /// A chosen column does not exist in the file.
     #[error("the file has no column \"{0}\"")]
     MissingColumn(String),

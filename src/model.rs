@@ -17,6 +17,9 @@ pub struct Project {
     pub created_at: f64,
     /// Milliseconds since the epoch.
     pub updated_at: f64,
+    /// The sample project a first visit can open (marked as such in the list).
+    #[serde(default)]
+    pub sample: bool,
 }
 
 /// An imported table; its rows live in the rows store.
@@ -597,6 +600,32 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// What the run asked, for people: "mock-model · prompt v2 · T 0.7 ·
+    /// constrained · ×3", so runs of an experiment's cells can be told apart.
+    pub fn configuration(&self) -> String {
+        let e = &self.endpoint;
+        let model = if e.model.is_empty() {
+            "(server default)"
+        } else {
+            &e.model
+        };
+        let mut s = format!(
+            "{model} · prompt v{} · T {}",
+            self.codebook_version, e.temperature
+        );
+        if !self.free_text {
+            s.push_str(if e.constraint == Constraint::None {
+                " · free"
+            } else {
+                " · constrained"
+            });
+            if e.replications > 1 {
+                s.push_str(&format!(" · ×{}", e.replications));
+            }
+        }
+        s
+    }
+
     /// Whether row `row` is one of the run's tasks.
     pub fn has_row(&self, row: u32) -> bool {
         self.task_rows
@@ -1044,6 +1073,25 @@ pub fn run_source(run_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_configuration_names_model_prompt_temperature_decoding_and_replications() {
+        let mut r = RunRecord::for_test("r", "spam");
+        r.endpoint.model = "m".into();
+        r.endpoint.temperature = 0.7;
+        r.codebook_version = 2;
+        r.endpoint.constraint = Constraint::None;
+        assert_eq!(r.configuration(), "m · prompt v2 · T 0.7 · free");
+        r.endpoint.constraint = Constraint::JsonSchema;
+        r.endpoint.replications = 3;
+        assert_eq!(
+            r.configuration(),
+            "m · prompt v2 · T 0.7 · constrained · ×3"
+        );
+        r.free_text = true;
+        r.endpoint.model.clear();
+        assert_eq!(r.configuration(), "(server default) · prompt v2 · T 0.7");
+    }
 
     #[test]
     fn plain_http_caps_concurrency_at_six() {

@@ -21,6 +21,7 @@ fn project(name: &str) -> Project {
         name: name.into(),
         created_at: 1.0,
         updated_at: 2.0,
+        sample: false,
     }
 }
 

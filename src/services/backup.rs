@@ -253,6 +253,7 @@ mod tests {
                 name: "Spam".into(),
                 created_at: 1.0,
                 updated_at: 2.0,
+                sample: false,
             };
             storage.put_project(p.clone()).await.unwrap();
             let d = DatasetMeta {

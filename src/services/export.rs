@@ -127,12 +127,14 @@ const RUN_FIELDS: [&str; 7] = [
 ];
 
 /// The export table: `id`, `text`, the other original columns, then per attribute
-/// `<attr>_human`, `<attr>_llm` (the latest run's label) and for each run `k`
+/// `<attr>_gold` (the attribute's gold column cell as imported), `<attr>_reviewer`
+/// and `<attr>_reviewed_at` (a person's label from Review and when it was given,
+/// ISO 8601 UTC), `<attr>_llm` (the latest run's label) and for each run `k`
 /// (oldest first) `<attr>_run<k>_<field>` with its label, status, raw answer,
 /// confidence and provenance (model, prompt version, temperature).
 /// `attributes` gives the order; attributes with runs but not listed come last.
-/// The human label is a person's label from review, else the attribute's gold
-/// column cell as imported.
+/// Gold and reviewer labels stay apart (issue #14: one `_human` column mixed
+/// them with no marker), so either can be told from the other.
 pub fn export_table(
     meta: &DatasetMeta,
     rows: &[RowRecord],
@@ -163,8 +165,9 @@ pub fn export_table(
     }
     let mut plan: Vec<(String, Vec<(&RunRecord, String)>)> = Vec::new();
     for attr in &attrs {
-        header.push(format!("{attr}_human"));
-        header.push(format!("{attr}_llm"));
+        for f in ["gold", "reviewer", "reviewed_at", "llm"] {
+            header.push(format!("{attr}_{f}"));
+        }
         let attr_runs: Vec<(&RunRecord, String)> = by_start
             .iter()
             .filter(|r| &r.attribute == attr)
@@ -187,12 +190,18 @@ pub fn export_table(
             out.push(r.cell(meta.text_col).to_string());
             out.extend(originals.iter().map(|&c| r.cell(c).to_string()));
             for (attr, attr_runs) in &plan {
-                let human = index
-                    .get(&(HUMAN_SOURCE, attr.as_str(), r.idx))
-                    .and_then(|a| a.value.clone())
-                    .or_else(|| meta.gold_for(attr).map(|g| r.cell(g).to_string()))
-                    .unwrap_or_default();
-                out.push(human);
+                out.push(
+                    meta.gold_for(attr)
+                        .map(|g| r.cell(g).to_string())
+                        .unwrap_or_default(),
+                );
+                match index.get(&(HUMAN_SOURCE, attr.as_str(), r.idx)) {
+                    Some(h) if h.value.is_some() => {
+                        out.push(h.value.clone().unwrap_or_default());
+                        out.push(fannotate_core::time::iso_utc(h.ts));
+                    }
+                    _ => out.extend([String::new(), String::new()]),
+                }
                 let latest = attr_runs
                     .iter()
                     .rev()
@@ -306,18 +315,32 @@ mod tests {
             ann(0, "run:a", Some("ham"), AnnotationStatus::Valid),
             ann(1, "run:a", None, AnnotationStatus::Invalid),
             ann(0, "run:b", Some("spam"), AnnotationStatus::Valid),
-            ann(1, HUMAN_SOURCE, Some("ham"), AnnotationStatus::Valid),
+            Annotation {
+                ts: 1_764_582_000_123.0,
+                ..ann(1, HUMAN_SOURCE, Some("ham"), AnnotationStatus::Valid)
+            },
         ];
         let (header, body) = export_table(&meta, &rows, &["spam".into()], &runs, &annotations);
         assert_eq!(
-            &header[..6],
-            ["id", "text", "label", "text (2)", "spam_human", "spam_llm"]
+            &header[..8],
+            [
+                "id",
+                "text",
+                "label",
+                "text (2)",
+                "spam_gold",
+                "spam_reviewer",
+                "spam_reviewed_at",
+                "spam_llm"
+            ]
         );
-        assert_eq!(header.len(), 6 + 2 * RUN_FIELDS.len());
-        assert_eq!(header[6], "spam_run1_label");
+        assert_eq!(header.len(), 8 + 2 * RUN_FIELDS.len());
+        assert_eq!(header[8], "spam_run1_label");
         let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-        // Row 0: gold from the column; the latest run (b) is the LLM label.
-        assert_eq!(body[0][col("spam_human")], "spam");
+        // Row 0: gold from the column, no reviewer; the latest run (b) is the LLM label.
+        assert_eq!(body[0][col("spam_gold")], "spam");
+        assert_eq!(body[0][col("spam_reviewer")], "");
+        assert_eq!(body[0][col("spam_reviewed_at")], "");
         assert_eq!(body[0][col("spam_llm")], "spam");
         assert_eq!(body[0][col("spam_run1_label")], "ham");
         assert_eq!(body[0][col("spam_run1_model")], "m1");
@@ -325,8 +348,11 @@ mod tests {
         assert_eq!(body[0][col("spam_run1_prompt_version")], "3");
         assert_eq!(body[0][col("spam_run1_temperature")], "0.5");
         assert_eq!(body[0][col("spam_run1_confidence")], "0.2500");
-        // Row 1: a human label beats the gold column; run b has no answer.
-        assert_eq!(body[1][col("spam_human")], "ham");
+        // Row 1: the reviewer's label and its time stand apart from the gold cell
+        // (issue #14); run b has no answer.
+        assert_eq!(body[1][col("spam_gold")], "spam");
+        assert_eq!(body[1][col("spam_reviewer")], "ham");
+        assert_eq!(body[1][col("spam_reviewed_at")], "2025-12-01T09:40:00Z");
         assert_eq!(body[1][col("spam_llm")], "");
         assert_eq!(body[1][col("spam_run1_status")], "invalid");
         assert_eq!(body[1][col("spam_run1_raw")], "raw 1");

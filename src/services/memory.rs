@@ -370,6 +370,7 @@ mod tests {
                 name: "P".into(),
                 created_at: 0.0,
                 updated_at: 0.0,
+                sample: false,
             })
             .await
             .unwrap();

@@ -10,5 +10,7 @@ pub mod importer;
 pub mod llm;
 pub mod memory;
 pub mod netpolicy;
+pub mod place;
 pub mod runner;
+pub mod sample;
 pub mod storage;

@@ -67,8 +67,13 @@ pub struct RunProgress {
     pub failed: u32,
     /// Requests now waiting for an answer.
     pub in_flight: u32,
-    /// Most requests in flight at once so far.
+    /// Most requests in flight at once so far (on the wire: see `queued`).
     pub max_in_flight: u32,
+    /// Requests the app has sent that the browser still holds back, waiting for
+    /// a connection (over plain http:// it opens at most six per server).
+    pub queued: u32,
+    /// Requests held back at the pause, ready to go when the run continues.
+    pub held: u32,
     /// Milliseconds since the run started.
     pub elapsed_ms: f64,
     /// Tasks that were already finished when this session of the run started.
@@ -225,6 +230,8 @@ pub struct RunControl {
     abort: AbortController,
     cancelled: Rc<Cell<bool>>,
     paused: Rc<Cell<bool>>,
+    /// Requests now waiting at the pause.
+    held: Rc<Cell<u32>>,
 }
 
 impl RunControl {
@@ -234,6 +241,7 @@ impl RunControl {
             abort: AbortController::new().map_err(|_| AppError::Llm(LlmError::Cancelled))?,
             cancelled: Rc::new(Cell::new(false)),
             paused: Rc::new(Cell::new(false)),
+            held: Rc::new(Cell::new(0)),
         })
     }
 
@@ -249,9 +257,20 @@ impl RunControl {
 
     /// Wait while the run is paused (returns at once when cancelled).
     async fn wait_while_paused(&self) {
+        if !self.is_paused() {
+            return;
+        }
+        self.held.set(self.held.get() + 1);
         while self.is_paused() && !self.is_cancelled() {
             sleep(PAUSE_POLL_MS).await;
         }
+        self.held.set(self.held.get() - 1);
+    }
+
+    /// Requests waiting at the pause: once every worker is held and none is in
+    /// flight, nothing can go out until the run continues.
+    pub fn held(&self) -> u32 {
+        self.held.get()
     }
 
     /// Stop the run.
@@ -291,6 +310,9 @@ struct Shared {
     bucket: RefCell<Option<TokenBucket>>,
     in_flight: Cell<u32>,
     max_in_flight: Cell<u32>,
+    /// Requests the browser can have on the wire at once (see
+    /// [`EndpointConfig::effective_concurrency`]); more wait in its queue.
+    wire: u32,
 }
 
 impl Shared {
@@ -312,8 +334,12 @@ impl Shared {
             }
             let i = self.pool.borrow_mut().pick(mono_ms());
             self.in_flight.set(self.in_flight.get() + 1);
-            self.max_in_flight
-                .set(self.max_in_flight.get().max(self.in_flight.get()));
+            // Report what the browser really has open, not what it was handed.
+            self.max_in_flight.set(
+                self.max_in_flight
+                    .get()
+                    .max(self.in_flight.get().min(self.wire)),
+            );
             let res = annotate(
                 &self.run.endpoint,
                 &self.urls[i],
@@ -572,6 +598,7 @@ pub async fn execute(
         control: control.clone(),
         in_flight: Cell::new(0),
         max_in_flight: Cell::new(0),
+        wire: run.endpoint.effective_concurrency().max(1),
     });
     // The requests run in their own task and hand results over a channel, so the
     // next request starts the moment one finishes, not after its result has
@@ -605,11 +632,33 @@ pub async fn execute(
     let mut flush_timer: Option<LocalBoxFuture<'static, ()>> = None;
     let mut fatal: Option<LlmError> = None;
     loop {
-        let next = match flush_timer.as_mut() {
-            None => results.next().await,
-            Some(timer) => match select(results.next(), timer).await {
-                Either::Left((item, _)) => item,
-                Either::Right(_) => {
+        // A paused run gets no answers, yet its figures still move (requests in
+        // flight finish, the rest are held): report them four times a second.
+        let paused = control.is_paused();
+        let next = if flush_timer.is_none() && !paused {
+            results.next().await
+        } else {
+            let flush = async {
+                match flush_timer.as_mut() {
+                    Some(timer) => timer.await,
+                    None => futures::future::pending::<()>().await,
+                }
+            };
+            let tick = async {
+                if paused {
+                    sleep(PROGRESS_INTERVAL_MS).await
+                } else {
+                    futures::future::pending::<()>().await
+                }
+            };
+            let woke = match select(results.next(), select(Box::pin(flush), Box::pin(tick))).await {
+                Either::Left((item, _)) => Woke::Item(item),
+                Either::Right((Either::Left(_), _)) => Woke::Flush,
+                Either::Right((Either::Right(_), _)) => Woke::Tick,
+            };
+            match woke {
+                Woke::Item(item) => item,
+                Woke::Flush => {
                     flush_timer = None;
                     if let Err(e) = writer.write(&mut run, &progress, &mut pending) {
                         control.cancel();
@@ -618,7 +667,12 @@ pub async fn execute(
                     last_flush = mono_ms();
                     continue;
                 }
-            },
+                Woke::Tick => {
+                    last_progress = mono_ms();
+                    on_progress(snapshot(&mut progress, &shared, started));
+                    continue;
+                }
+            }
         };
         let Some((row, row_id, res)) = next else {
             break;
@@ -676,9 +730,21 @@ pub async fn execute(
     writer.finish().await?;
     let mut last = snapshot(&mut progress, &shared, started);
     last.in_flight = 0;
+    last.queued = 0;
+    last.held = 0;
     last.paused = false;
     on_progress(last);
     Ok(run)
+}
+
+/// What woke the result loop.
+enum Woke<T> {
+    /// A result, or `None` when every request is done.
+    Item(Option<T>),
+    /// Results have waited long enough to be written.
+    Flush,
+    /// Time to report a paused run's figures.
+    Tick,
 }
 
 /// Writes batches of results in order, off the request loop: a slow disk write
@@ -740,8 +806,11 @@ impl Writer {
 /// Progress with the live figures filled in.
 fn snapshot(progress: &mut RunProgress, shared: &Shared, started: f64) -> RunProgress {
     let now = mono_ms();
-    progress.in_flight = shared.in_flight.get();
+    let sent = shared.in_flight.get();
+    progress.in_flight = sent.min(shared.wire);
+    progress.queued = sent - progress.in_flight;
     progress.max_in_flight = shared.max_in_flight.get();
+    progress.held = shared.control.held();
     progress.elapsed_ms = now - started;
     progress.paused = shared.control.is_paused();
     progress.replicas_out = shared.pool.borrow().out_of_rotation(now);

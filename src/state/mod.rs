@@ -127,10 +127,35 @@ pub struct AppState {
     pub progress: RwSignal<Option<RunProgress>>,
     /// The run in progress, for cancelling.
     pub active_run: RwSignal<Option<ActiveRun>, LocalStorage>,
+    /// Which run `progress` is about: how many runs this page has launched so
+    /// far (a resumed run counts again) and the run's id, so the page and its
+    /// tests can tell one run's figures from the next.
+    pub progress_run: RwSignal<Option<(u32, String)>>,
     /// Messages to show.
     pub toasts: RwSignal<Vec<Toast>>,
     /// The element the app is mounted in; host events are dispatched on it.
     pub host: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+}
+
+/// Empties a signal when dropped: whatever way a task leaves (an error, a `?`,
+/// a cancel), what it marked as in progress is marked done again.
+pub struct ClearOnDrop<T: 'static> {
+    slot: RwSignal<Option<T>, LocalStorage>,
+}
+
+impl<T: 'static> ClearOnDrop<T> {
+    /// Put `value` in `slot` until the guard is dropped.
+    pub fn set(slot: RwSignal<Option<T>, LocalStorage>, value: T) -> Self {
+        slot.set(Some(value));
+        ClearOnDrop { slot }
+    }
+}
+
+impl<T: 'static> Drop for ClearOnDrop<T> {
+    fn drop(&mut self) {
+        // The app may be unmounted by the time a task ends.
+        self.slot.try_set(None);
+    }
 }
 
 impl AppState {
@@ -151,6 +176,7 @@ impl AppState {
             endpoint_keys: RwSignal::new(Default::default()),
             progress: RwSignal::new(None),
             active_run: RwSignal::new_local(None),
+            progress_run: RwSignal::new(None),
             toasts: RwSignal::new(Vec::new()),
         }
     }
@@ -231,5 +257,35 @@ impl AppState {
     /// The open project's id, if any (tracked).
     pub fn project_id(&self) -> Option<String> {
         self.project.with(|p| p.as_ref().map(|p| p.id.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #14: a run that failed before its first request (its API key could
+    /// not be read) left `active_run` set, and the page showed a run in progress
+    /// until a reload.
+    #[test]
+    fn an_early_return_clears_what_the_guard_set() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let slot = RwSignal::new_local(None::<u32>);
+            let fails = |slot| -> Result<(), &'static str> {
+                let _guard = ClearOnDrop::set(slot, 7);
+                assert_eq!(slot.get_untracked(), Some(7));
+                Err("no key")?;
+                unreachable!("the error returns first")
+            };
+            assert_eq!(fails(slot), Err("no key"));
+            assert_eq!(slot.get_untracked(), None);
+            let ok = |slot| {
+                let _guard = ClearOnDrop::set(slot, 8);
+                slot.get_untracked()
+            };
+            assert_eq!(ok(slot), Some(8));
+            assert_eq!(slot.get_untracked(), None);
+        });
     }
 }

@@ -223,7 +223,7 @@ fn CodebookEditor(
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Attribute"</span>
-                    <select data-testid="attribute-select" on:change:target=move |ev| selected.set(ev.target().value().parse().unwrap_or(0))>
+                    <select aria-label="Attribute" data-testid="attribute-select" on:change:target=move |ev| selected.set(ev.target().value().parse().unwrap_or(0))>
                         {move || draft.with(|d| d.attributes.iter().enumerate().map(|(i, a)| {
                             let name = if a.name.is_empty() { format!("(attribute {})", i + 1) } else { a.name.clone() };
                             view! { <option value=i.to_string() selected=move || sel() == i>{name}</option> }
@@ -252,7 +252,7 @@ fn CodebookEditor(
                 </label>
                 <label class="fa-field">
                     <span>"Type"</span>
-                    <select on:change:target=move |ev| {
+                    <select aria-label="Type" on:change:target=move |ev| {
                         let kind = if ev.target().value() == "freetext" { AttributeKind::FreeText } else { AttributeKind::Categorical };
                         draft.update(|d| if let Some(a) = d.attributes.get_mut(sel()) { a.kind = kind });
                     }>
@@ -291,7 +291,7 @@ fn CodebookEditor(
                 <summary>"Prompt preview (live, as a run sends it)"</summary>
                 <label class="fa-field">
                     <span>"On row"</span>
-                    <select data-testid="preview-row" on:change:target=move |ev| preview_row.set(ev.target().value().parse().unwrap_or(0))>
+                    <select aria-label="On row" data-testid="preview-row" on:change:target=move |ev| preview_row.set(ev.target().value().parse().unwrap_or(0))>
                         {move || {
                             let choices = preview_choices();
                             if choices.is_empty() {
@@ -382,12 +382,12 @@ fn CodebookVersions() -> impl IntoView {
                 <h3>"Versions"</h3>
                 <div class="fa-row">
                     <label class="fa-field"><span>"From"</span>
-                        <select data-testid="diff-from" on:change:target=move |ev| from.set(ev.target().value().parse().ok())>
+                        <select aria-label="From" data-testid="diff-from" on:change:target=move |ev| from.set(ev.target().value().parse().ok())>
                             {options(Box::new(move || diff.get().map(|d| d.0)))}
                         </select>
                     </label>
                     <label class="fa-field"><span>"To"</span>
-                        <select data-testid="diff-to" on:change:target=move |ev| to.set(ev.target().value().parse().ok())>
+                        <select aria-label="To" data-testid="diff-to" on:change:target=move |ev| to.set(ev.target().value().parse().ok())>
                             {options(Box::new(move || diff.get().map(|d| d.1)))}
                         </select>
                     </label>

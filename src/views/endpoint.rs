@@ -206,7 +206,7 @@ fn EndpointEditor(
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Server"</span>
-                    <select data-testid="provider" on:change:target=move |ev| {
+                    <select aria-label="Server" data-testid="provider" on:change:target=move |ev| {
                         if let Some(p) = Provider::parse(&ev.target().value()) {
                             draft.update(|d| {
                                 d.provider = p;
@@ -301,7 +301,7 @@ fn EndpointEditor(
                 </label>
                 <label class="fa-field">
                     <span>"Answer constraint"</span>
-                    <select data-testid="constraint" on:change:target=move |ev| {
+                    <select aria-label="Answer constraint" data-testid="constraint" on:change:target=move |ev| {
                         let v = ev.target().value();
                         draft.update(|d| match Constraint::parse(&v) {
                             Some(c) => { d.constraint_mode = ConstraintMode::Manual; d.constraint = c; }

@@ -576,7 +576,7 @@ pub fn ExperimentsView() -> impl IntoView {
                 <div class="fa-card">
                     <label class="fa-field">
                         <span>"Experiment"</span>
-                        <select data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
+                        <select aria-label="Experiment" data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
                             {move || list.get().into_iter().map(|(id, label)| {
                                 let id2 = id.clone();
                                 view! { <option value=id selected=move || current_id.get().as_deref() == Some(id2.as_str())>{label}</option> }
@@ -660,12 +660,17 @@ fn GridBuilder(
         }
     });
 
-    // The validation rows of the chosen attribute and their texts.
+    // The validation rows of the chosen attribute and their texts. Without a
+    // chosen set they are every row with a gold label, which can be thousands:
+    // the user must choose a set, or say that all of them it is (issue #14).
     let ds_sv = StoredValue::new(ds.clone());
+    let vset = RwSignal::new(ds.validation.clone());
+    let all_gold = RwSignal::new(false);
     let validation = LocalResource::new(move || {
         let attr = attribute.get();
         let storage = state.storage();
-        let ds = ds_sv.get_value();
+        let mut ds = ds_sv.get_value();
+        ds.validation = vset.get();
         async move {
             let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
             let picked = scope_rows(&storage, &ds, &attr, &rows, Scope::Validation)
@@ -803,6 +808,8 @@ fn GridBuilder(
             Some("The codebook has no categorical attribute to measure.".to_string())
         } else if n == 0 {
             Some("No validation rows: choose a validation set and label it in the Review step, or map a gold column in the Data step.".to_string())
+        } else if vset.with(Option::is_none) && !all_gold.get() {
+            Some(format!("Choose the validation set first: draw a sample of the {n} rows with a gold label, or tick that all of them are the validation set."))
         } else if let Some(k) = others.with(|os| os.iter().position(|o| o.url.trim().is_empty())) {
             Some(format!("Other endpoint {} has no base URL.", k + 2))
         } else if kept.with(Vec::is_empty) {
@@ -822,7 +829,36 @@ fn GridBuilder(
             None
         }
     });
-    let start = move |_| {
+    let sample_size = RwSignal::new(VALIDATION_SAMPLE);
+    let draw = Action::new_local(move |_: &()| {
+        let k = sample_size.get_untracked();
+        let attr = attribute.get_untracked();
+        let storage = state.storage();
+        let mut meta = ds_sv.get_value();
+        async move {
+            meta.validation = None;
+            let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+            let set = draw_validation_set(&storage, &meta, &attr, &rows, k).await?;
+            meta.validation = Some(set.clone());
+            storage.update_dataset(meta.clone()).await?;
+            ds_sv.set_value(meta);
+            vset.set(Some(set));
+            Ok::<_, AppError>(())
+        }
+    });
+    // Large grids are confirmed first: the request count shows, but a click is
+    // all it takes to send thousands of requests to a paid endpoint.
+    let confirming = RwSignal::new(false);
+    let needs_confirm = move || {
+        let (r, _, _, c) = totals.get_untracked();
+        r > CONFIRM_REQUESTS || c.is_some_and(|c| c > CONFIRM_COST)
+    };
+    let start = move |confirmed: bool| {
+        if !confirmed && needs_confirm() {
+            confirming.set(true);
+            return;
+        }
+        confirming.set(false);
         let Some(Ok((rows, _))) = validation.get_untracked() else {
             return;
         };
@@ -889,7 +925,7 @@ fn GridBuilder(
                 </label>
                 <label class="fa-field">
                     <span>"Attribute"</span>
-                    <select data-testid="grid-attribute" on:change:target=move |ev| attribute.set(ev.target().value())>
+                    <select aria-label="Attribute" data-testid="grid-attribute" on:change:target=move |ev| attribute.set(ev.target().value())>
                         {attributes.iter().map(|a| { let a2 = a.clone(); view! {
                             <option value=a.clone() selected=move || attribute.get() == a2>{a.clone()}</option>
                         }}).collect_view()}
@@ -947,7 +983,7 @@ fn GridBuilder(
                     <div class="fa-row" data-testid="grid-other-endpoint">
                         <label class="fa-field">
                             <span>{format!("Endpoint {} provider", i + 2)}</span>
-                            <select data-testid="other-provider" on:change:target=move |ev| { if let Some(p) = crate::model::Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
+                            <select data-testid="other-provider" aria-label=format!("Endpoint {} provider", i + 2) on:change:target=move |ev| { if let Some(p) = crate::model::Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
                                 {crate::model::Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
                             </select>
                         </label>
@@ -986,8 +1022,28 @@ fn GridBuilder(
             <p class="fa-muted" data-testid="grid-validation">{move || match validation.get() {
                 None => "Counting validation rows…".to_string(),
                 Some(Err(e)) => e.user_message(),
-                Some(Ok((rows, _))) => format!("{} validation rows for \"{}\".", rows.len(), attribute.get()),
+                Some(Ok((rows, _))) => match vset.get() {
+                    Some(v) => format!("{} validation rows for \"{}\" (validation set: {}).", rows.len(), attribute.get(), v.method),
+                    None => format!("{} rows with a gold label for \"{}\", and no validation set chosen.", rows.len(), attribute.get()),
+                },
             }}</p>
+            <Show when=move || vset.with(Option::is_none)>
+                <div class="fa-row" data-testid="grid-choose-validation">
+                    <label class="fa-field fa-field--narrow">
+                        <span>"Validation rows"</span>
+                        <input type="number" min="1" data-testid="grid-validation-size" prop:value=move || sample_size.get().to_string()
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u32>() { sample_size.set(n.max(1)) } } />
+                    </label>
+                    <button class="fa-btn fa-btn--primary" data-testid="grid-validation-draw" disabled=move || draw.pending().get()
+                        on:click=move |_| { draw.dispatch(()); }>"Choose them as the validation set"</button>
+                    <label class="fa-check">
+                        <input type="checkbox" data-testid="grid-validation-all" prop:checked=move || all_gold.get() on:change:target=move |ev| all_gold.set(ev.target().checked()) />
+                        "Or measure on every row with a gold label"
+                    </label>
+                    <p class="fa-muted">"A sample is drawn from the rows with a gold label, stratified by it (seed 1); it becomes the project's validation set, as in the Review step."</p>
+                    {move || draw.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+                </div>
+            </Show>
             <div class="fa-table-scroll">
                 <table class="fa-table fa-table--compact" data-testid="grid-cells">
                     <thead><tr><th scope="col">"Configuration"</th><th scope="col">"Requests"</th><th scope="col">"Tokens in (est.)"</th><th scope="col">"Tokens out (est.)"</th><th scope="col">"Cost (est.)"</th><th scope="col"><span class="fa-visually-hidden">"Remove"</span></th></tr></thead>
@@ -1016,14 +1072,64 @@ fn GridBuilder(
             }}</p>
             <p class="fa-muted">"Token figures are estimates (about four characters a token); free decoding is counted at its token cap, an upper bound."</p>
             {move || problem.get().map(|p| view! { <p class="fa-error" role="alert" data-testid="grid-problem">{p}</p> })}
+            <Show when=move || confirming.get()>
+                <div class="fa-row" role="alertdialog" aria-labelledby="fa-grid-confirm" data-testid="grid-confirm">
+                    <p id="fa-grid-confirm">{move || {
+                        let (r, _, _, c) = totals.get();
+                        format!("This experiment sends {r} requests{}. Start it?", c.map_or(String::new(), |c| format!(" and costs about {c:.2} in the prices' currency")))
+                    }}</p>
+                    <button class="fa-btn fa-btn--primary" data-testid="grid-confirm-start" on:click=move |_| start(true)>{move || format!("Send {} requests", totals.get().0)}</button>
+                    <button class="fa-btn" data-testid="grid-confirm-cancel" on:click=move |_| confirming.set(false)>"Not now"</button>
+                </div>
+            </Show>
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="grid-start" disabled=move || problem.with(Option::is_some) || running() on:click=start>"Start experiment"</button>
+                <button class="fa-btn fa-btn--primary" data-testid="grid-start" disabled=move || problem.with(Option::is_some) || running() || confirming.get() on:click=move |_| start(false)>"Start experiment"</button>
                 <Show when=move || removed.with(|r| !r.is_empty())>
                     <button class="fa-btn" data-testid="grid-restore" on:click=move |_| removed.set(HashSet::new())>"Restore removed configurations"</button>
                 </Show>
             </div>
         </details>
     }
+}
+
+/// Rows drawn for a validation set by default.
+const VALIDATION_SAMPLE: u32 = 200;
+/// A grid over this many requests is confirmed before it starts.
+const CONFIRM_REQUESTS: u64 = 1_000;
+/// Nor does one estimated to cost more than this (in the prices' currency).
+const CONFIRM_COST: f64 = 1.0;
+
+/// `k` of the rows with a gold label (or a human label) for `attribute`,
+/// stratified by the gold column (seed 1), as a validation set.
+async fn draw_validation_set(
+    storage: &Rc<dyn Storage>,
+    meta: &DatasetMeta,
+    attribute: &str,
+    rows: &[crate::model::RowRecord],
+    k: u32,
+) -> Result<crate::model::ValidationSet, AppError> {
+    let candidates = scope_rows(storage, meta, attribute, rows, Scope::Validation)
+        .await?
+        .unwrap_or_default();
+    let gold = meta.gold_for(attribute);
+    let labels: Vec<&str> = candidates
+        .iter()
+        .map(|&i| {
+            gold.and_then(|c| rows.get(i as usize).map(|r| r.cell(c)))
+                .unwrap_or("")
+        })
+        .collect();
+    let picked = fannotate_core::sample::stratified_sample(&labels, k, 1)
+        .into_iter()
+        .filter_map(|p| candidates.get(p as usize).copied());
+    let n = candidates.len().min(k as usize);
+    Ok(crate::model::ValidationSet::new(
+        picked,
+        format!(
+            "{n} of {} rows with a gold label, stratified, seed 1",
+            candidates.len()
+        ),
+    ))
 }
 
 /// How the leaderboard is ordered (pinned lines always come first).
@@ -1112,8 +1218,8 @@ fn pct(v: Option<f64>) -> String {
 /// A bootstrap interval as text.
 fn ci_text(i: Option<fannotate_core::metrics::Interval>, as_pct: bool) -> String {
     match i {
-        Some(i) if as_pct => format!("{:.1}–{:.1}", i.lo * 100.0, i.hi * 100.0),
-        Some(i) => format!("{:.3}–{:.3}", i.lo, i.hi),
+        Some(i) if as_pct => format!("[{:.1}–{:.1}]", i.lo * 100.0, i.hi * 100.0),
+        Some(i) => format!("[{:.3}–{:.3}]", i.lo, i.hi),
         None => String::new(),
     }
 }
@@ -1259,7 +1365,7 @@ fn ExperimentPanel(
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Sort by"</span>
-                    <select data-testid="leaderboard-sort" on:change:target=move |ev| { if let Some(k) = SortKey::parse(&ev.target().value()) { sort.set(k) } }>
+                    <select aria-label="Sort by" data-testid="leaderboard-sort" on:change:target=move |ev| { if let Some(k) = SortKey::parse(&ev.target().value()) { sort.set(k) } }>
                         {SortKey::ALL.into_iter().map(|k| view! { <option value=k.as_str() selected=move || sort.get() == k>{k.label()}</option> }).collect_view()}
                     </select>
                 </label>
@@ -1273,15 +1379,18 @@ fn ExperimentPanel(
                 });
                 let best = b.best;
                 view! {
-                    <div class="fa-table-scroll">
-                        <table class="fa-table fa-leaderboard" data-testid="leaderboard">
-                            <caption class="fa-muted">"Against the human gold labels. Invalid and failed answers count as wrong. Brackets: bootstrap 95 % intervals (1,000 resamples). The McNemar column compares each configuration with the best one on the same items."</caption>
+                    // The note stands outside the table: as a caption it took the
+                    // table's width and was cut off with it (issue #14).
+                    <p class="fa-muted" id="fa-leaderboard-note" data-testid="leaderboard-note">"Against the human gold labels. Invalid and failed answers count as wrong. The bracket under each figure is its bootstrap 95 % interval (1,000 resamples). The last column compares each configuration with the best one on the same items (McNemar's test)."</p>
+                    <div class="fa-table-scroll" data-testid="leaderboard-scroll">
+                        <table class="fa-table fa-leaderboard" data-testid="leaderboard" aria-describedby="fa-leaderboard-note">
+                            <caption class="fa-visually-hidden">"Leaderboard"</caption>
                             <thead><tr>
-                                <th scope="col">"Pin"</th><th scope="col">"Configuration"</th><th scope="col">"Items"</th>
+                                <th scope="col">"Configuration"</th><th scope="col">"Items"</th>
                                 <th scope="col">"Accuracy"</th><th scope="col">"Macro-F1"</th><th scope="col">"Cohen's κ"</th>
-                                <th scope="col">"Invalid"</th><th scope="col">"Latency p50 / p95"</th><th scope="col">"Tokens in / out per item"</th>
-                                <th scope="col">"Items/s"</th><th scope="col">"Cost / 1,000"</th><th scope="col">"Replications"</th>
-                                <th scope="col">"vs best (McNemar)"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th>
+                                <th scope="col">"Items/s · latency p50 / p95"</th><th scope="col">"Tokens in / out per item"</th>
+                                <th scope="col">"Cost / 1,000"</th><th scope="col">"Replications"</th>
+                                <th scope="col">"vs best (McNemar)"</th>
                             </tr></thead>
                             <tbody>
                                 {order.into_iter().map(|i| {
@@ -1298,29 +1407,45 @@ fn ExperimentPanel(
                                         <tr data-testid="leaderboard-row" data-cell=cell.to_string() data-model=spec.model.clone()
                                             data-accuracy=s.as_ref().and_then(|s| s.accuracy).map(|v| v.to_string()).unwrap_or_default()
                                             class:fa-row--best=is_best>
-                                            <td><input type="checkbox" data-testid="leaderboard-pin" aria-label=format!("Pin {}", b.experiment.describe(&spec)) prop:checked=pinned
-                                                on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } /></td>
-                                            <th scope="row">{b.experiment.describe(&spec)}{is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}</th>
-                                            <td>{format!("{}{}", l.answered, status)}</td>
+                                            // The action and the pin sit with the name, so they
+                                            // stay in view when a narrow screen scrolls the table.
+                                            <th scope="row" class="fa-leaderboard__config">
+                                                <label class="fa-check">
+                                                    <input type="checkbox" data-testid="leaderboard-pin" prop:checked=pinned
+                                                        on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } />
+                                                    <span class="fa-visually-hidden">"Pin "</span>
+                                                    {b.experiment.describe(&spec)}
+                                                </label>
+                                                {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
+                                                <button class="fa-btn fa-btn--small" data-testid="annotate-everything" disabled=any_running
+                                                    aria-label=format!("Annotate everything with this: {}", b.experiment.describe(&spec))
+                                                    on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| spawn_run(state, annotate_everything(state, x.clone(), spec.clone())) }>"Annotate everything with this"</button>
+                                            </th>
+                                            <td><span data-testid="lb-items">{format!("{}{}", l.answered, status)}</span>{s.as_ref().map(|s| view! {
+                                                <span class="fa-ci">{format!("{} invalid{}", pct(Some(s.invalid_rate)), if s.failed_rate > 0.0 { format!(", {} failed", pct(Some(s.failed_rate))) } else { String::new() })}</span>
+                                            })}</td>
                                             {match &s {
-                                                None => view! { <td colspan="10" class="fa-muted">"not measured yet"</td> }.into_any(),
+                                                None => view! { <td colspan="8" class="fa-muted">"not measured yet"</td> }.into_any(),
                                                 Some(s) => view! {
                                                     <td data-testid="lb-accuracy">{pct(s.accuracy)}<span class="fa-ci">{ci_text(s.cis.accuracy, true)}</span></td>
                                                     <td>{s.macro_f1.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.macro_f1, false)}</span></td>
                                                     <td>{s.cohen_kappa.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.cohen_kappa, false)}</span></td>
-                                                    <td>{pct(Some(s.invalid_rate))}{(s.failed_rate > 0.0).then(|| format!(" + {} failed", pct(Some(s.failed_rate))))}</td>
-                                                    <td>{match (s.latency_p50_ms, s.latency_p95_ms) { (Some(a), Some(b)) => format!("{a:.0} / {b:.0} ms"), _ => "–".into() }}</td>
+                                                    <td>
+                                                        <span class="fa-lines">{s.items_per_s.map_or("–".into(), |v| format!("{v:.1} @ {}", l.concurrency))}</span>
+                                                        <span class="fa-ci">{match (s.latency_p50_ms, s.latency_p95_ms) { (Some(a), Some(b)) => format!("{a:.0} / {b:.0} ms"), _ => "–".into() }}</span>
+                                                    </td>
                                                     <td>{format!("{:.0} / {:.1}", s.tokens_in_per_item, s.tokens_out_per_item)}</td>
-                                                    <td>{s.items_per_s.map_or("–".into(), |v| format!("{v:.1} @ {}", l.concurrency))}</td>
                                                     <td>{s.cost_per_1000.map_or("–".into(), |v| format!("{v:.4}"))}</td>
-                                                    <td>{s.replication.as_ref().map_or("–".into(), |r| format!("vote {} · single {} · α {}", pct(r.majority_accuracy), pct(r.mean_single_accuracy), r.alpha.map_or("–".into(), |a| format!("{a:.3}"))))}</td>
-                                                    <td data-testid="lb-verdict" data-significant=l.comparison.as_ref().map(|c| c.significant.to_string()).unwrap_or_default()>
+                                                    <td>{s.replication.as_ref().map_or_else(|| view! { "–" }.into_any(), |r| view! {
+                                                        <span class="fa-lines">{format!("vote {}", pct(r.majority_accuracy))}</span>
+                                                        <span class="fa-lines">{format!("single {}", pct(r.mean_single_accuracy))}</span>
+                                                        <span class="fa-lines">{format!("α {}", r.alpha.map_or("–".into(), |a| format!("{a:.3}")))}</span>
+                                                    }.into_any())}</td>
+                                                    <td class="fa-leaderboard__verdict" data-testid="lb-verdict" data-significant=l.comparison.as_ref().map(|c| c.significant.to_string()).unwrap_or_default()>
                                                         {if is_best { "best".to_string() } else { l.comparison.as_ref().map_or("–".into(), verdict) }}
                                                     </td>
                                                 }.into_any(),
                                             }}
-                                            <td><button class="fa-btn fa-btn--small" data-testid="annotate-everything" disabled=any_running
-                                                on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| spawn_run(state, annotate_everything(state, x.clone(), spec.clone())) }>"Annotate everything with this"</button></td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -30,6 +30,7 @@ pub fn ProjectsView() -> impl IntoView {
             name: name.trim().to_string(),
             created_at: now,
             updated_at: now,
+            sample: false,
         };
         async move {
             match storage.put_project(project.clone()).await {
@@ -41,6 +42,16 @@ pub fn ProjectsView() -> impl IntoView {
                 }
                 Err(e) => state.error(&AppError::from(e)),
             }
+        }
+    });
+    let make_sample = Action::new_local(move |_: &()| {
+        let storage = state.storage();
+        async move {
+            let project = crate::services::sample::create_sample(storage.as_ref()).await?;
+            state.touch();
+            state.step.set(state.start_step());
+            state.project.set(Some(project));
+            Ok::<_, AppError>(())
         }
     });
     let submit = move || {
@@ -201,6 +212,16 @@ pub fn ProjectsView() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p class="fa-empty">"No projects yet. Name one above and press Create; then import a CSV file."</p>
+                    // A first look without a file of one's own (issue #14).
+                    <div class="fa-card" data-testid="sample-offer">
+                        <h3>"Or try the sample project"</h3>
+                        <p>"300 SpamAssassin emails (public domain: PDDL / CC0) with a spam/ham gold label and a two-category codebook, pointed at the default endpoint. It is marked as a sample in the list; delete it whenever you like."</p>
+                        <button class="fa-btn fa-btn--primary" data-testid="create-sample" disabled=move || make_sample.pending().get()
+                            on:click=move |_| { make_sample.dispatch(()); }>
+                            {move || if make_sample.pending().get() { "Creating the sample…" } else { "Create the sample project" }}
+                        </button>
+                        {move || make_sample.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+                    </div>
                 }.into_any(),
                 Some(Ok(list)) => view! {
                     <ul class="fa-list" data-testid="project-list">
@@ -213,6 +234,7 @@ pub fn ProjectsView() -> impl IntoView {
                                         state.step.set(state.start_step());
                                         state.project.set(Some(open.clone()));
                                     }>{p.name.clone()}</button>
+                                    {p.sample.then(|| view! { <span class="fa-badge" data-testid="sample-badge">"sample"</span> })}
                                     <span class="fa-muted">{format_date(p.updated_at)}</span>
                                     <ProjectSize project_id=p.id.clone() />
                                     {

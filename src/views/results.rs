@@ -249,14 +249,19 @@ async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labe
         None => runs.into_iter().find(|r| r.dataset_id == meta.id),
     };
     let Some(run) = run else { return Ok(None) };
-    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    // Only the rows the run was asked to label: a row outside its scope never
+    // counts as wrong (an experiment's run sees the validation rows only).
+    let mut rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    rows.retain(|r| run.has_row(r.idx));
+    let position: std::collections::HashMap<u32, usize> =
+        rows.iter().enumerate().map(|(i, r)| (r.idx, i)).collect();
     let mut labels: Vec<Option<Annotation>> = vec![None; rows.len()];
     for a in storage
         .annotations(meta.id.clone(), run_source(&run.id))
         .await?
     {
         if a.attribute == run.attribute {
-            if let Some(slot) = labels.get_mut(a.row as usize) {
+            if let Some(slot) = position.get(&a.row).and_then(|&i| labels.get_mut(i)) {
                 *slot = Some(a);
             }
         }
@@ -303,10 +308,10 @@ pub fn ResultsView() -> impl IntoView {
             {move || runs.get().and_then(|r| r.ok()).filter(|r| r.len() > 1).map(|list| view! {
                 <label class="fa-field">
                     <span>"Run"</span>
-                    <select on:change:target=move |ev| { page.set(0); run_choice.set(Some(ev.target().value())) }>
+                    <select aria-label="Run" data-testid="results-run" on:change:target=move |ev| { page.set(0); run_choice.set(Some(ev.target().value())) }>
                         {list.into_iter().map(|r| {
                             let id = r.id.clone();
-                            let label = format!("{} · {} · {}", super::projects::format_date(r.started_at), r.attribute, r.endpoint.model);
+                            let label = format!("{} · {} · {}{}", r.attribute, r.configuration(), super::projects::format_date(r.started_at), if r.experiment.is_some() { " · experiment" } else { "" });
                             view! { <option value=r.id.clone() selected=move || run_choice.get().as_deref() == Some(id.as_str())>{label}</option> }
                         }).collect_view()}
                     </select>
@@ -334,9 +339,10 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         .and_then(|c| l.meta.columns.get(c).cloned());
     let scope =
         format!(
-        "Run of {} on {} rows of {} (model {}, codebook v{}), compared with the gold column {}.",
+        "Run of {} on {} rows ({}) of {} (model {}, codebook v{}), compared with the gold column {}.",
         l.run.attribute,
         l.rows.len(),
+        l.run.scope.label().to_lowercase(),
         l.meta.name,
         if l.run.endpoint.model.is_empty() { "server default" } else { &l.run.endpoint.model },
         l.run.codebook_version,
@@ -426,7 +432,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Export format"</span>
-                    <select data-testid="export-format" on:change:target=move |ev| if let Some(f) = ExportFormat::parse(&ev.target().value()) { format.set(f) }>
+                    <select aria-label="Export format" data-testid="export-format" on:change:target=move |ev| if let Some(f) = ExportFormat::parse(&ev.target().value()) { format.set(f) }>
                         {ExportFormat::ALL.into_iter().map(|f| view! { <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option> }).collect_view()}
                     </select>
                 </label>
@@ -435,7 +441,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                     {move || if export.pending().get() { "Exporting…" } else { "Export all rows" }}
                 </button>
             </div>
-            <p class="fa-muted">"The export has every row with its original columns, the human label, and each run's label, status, raw answer, confidence, model, prompt version and temperature. Cells that a spreadsheet would run as a formula are prefixed with ' in CSV."</p>
+            <p class="fa-muted">"The export has every row with its original columns; per attribute the imported gold label, the reviewer's label and when it was given, the latest model label, and each run's label, status, raw answer, confidence, model, prompt version and temperature. Cells that a spreadsheet would run as a formula are prefixed with ' in CSV."</p>
             {move || export.value().get().map(|r| match r {
                 Ok((rows, ms)) => view! { <p class="fa-muted" data-testid="export-timing" data-rows=rows.to_string() data-ms=ms.to_string()>{format!("Exported {rows} rows in {:.1} s.", ms / 1000.0)}</p> }.into_any(),
                 Err(e) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
@@ -445,7 +451,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Rows"</span>
-                    <select data-testid="results-filter" on:change:target=move |ev| { page.set(0); filter.set(if ev.target().value() == "disagreements" { Filter::Disagreements } else { Filter::All }) }>
+                    <select aria-label="Rows" data-testid="results-filter" on:change:target=move |ev| { page.set(0); filter.set(if ev.target().value() == "disagreements" { Filter::Disagreements } else { Filter::All }) }>
                         <option value="all" selected=move || filter.get() == Filter::All>"All rows"</option>
                         <option value="disagreements" selected=move || filter.get() == Filter::Disagreements>"Disagreements (gold ≠ model)"</option>
                         {move || match filter.get() { Filter::Cell(g, p) => Some(view! { <option value="cell" selected=true>{format!("Gold {g}, model {p}")}</option> }), _ => None }}

@@ -319,6 +319,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
         }
     };
     let search_ref = NodeRef::<leptos::html::Input>::new();
+    let pane_ref = NodeRef::<leptos::html::Div>::new();
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         // Typing in a field is typing, not a command (Escape leaves the field).
         let in_field = ev
@@ -327,11 +328,9 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
             .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
         if in_field {
             if ev.key() == "Escape" {
-                if let Some(el) = ev
-                    .target()
-                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(t).ok())
-                {
-                    let _ = el.blur();
+                // Back to the pane, not to the page body, so the keys go on working.
+                if let Some(pane) = pane_ref.get_untracked() {
+                    let _ = pane.focus();
                 }
             }
             return;
@@ -384,6 +383,21 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
             ev.prevent_default();
         }
     };
+    let on_key = std::rc::Rc::new(on_key);
+    // Focus can still land on the page body (a click on empty space, a closed
+    // dialog): keys typed there are meant for Review too (issue #14), as long as
+    // Review is shown, which is as long as this listener lives.
+    let on_body = on_key.clone();
+    let body_keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let at_body = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "BODY" | "HTML"));
+        if at_body {
+            on_body(ev);
+        }
+    });
+    on_cleanup(move || body_keys.remove());
     let reviewed = move || {
         let attr = attribute.get();
         human.with(|h| h.keys().filter(|(a, _)| *a == attr).count())
@@ -391,12 +405,12 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
     let total_rows = rows.len();
 
     view! {
-        <div class="fa-card fa-review" tabindex="0" data-testid="review-pane" on:keydown=on_key
+        <div class="fa-card fa-review" tabindex="0" data-testid="review-pane" node_ref=pane_ref on:keydown=move |ev| on_key(ev)
             aria-label="Review. Keys: 1 to 9 pick a category, Enter accepts the suggestion, arrows or J and K move, U undoes, slash searches.">
             <div class="fa-row">
                 <label class="fa-field">
                     <span>"Attribute"</span>
-                    <select data-testid="review-attribute" on:change:target=move |ev| { attribute.set(ev.target().value()); reset() }>
+                    <select aria-label="Attribute" data-testid="review-attribute" on:change:target=move |ev| { attribute.set(ev.target().value()); reset() }>
                         {attributes.get_value().into_iter().map(|a| { let n = a.name.clone(); view! {
                             <option value=a.name.clone() selected=move || attribute.get() == n>{a.name.clone()}</option>
                         }}).collect_view()}
@@ -404,7 +418,7 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 </label>
                 <label class="fa-field">
                     <span>"Queue"</span>
-                    <select data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) {
+                    <select aria-label="Queue" data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) {
                         // Gold labels for validation should not be anchored by the model's.
                         if q == Queue::Validation { blind.set(true) }
                         queue_kind.set(q);
@@ -440,9 +454,9 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                     let sug = suggestion();
                     let def = attr_def();
                     view! {
-                        <article class="fa-review__item" data-testid="review-item" data-row=r.idx.to_string()>
+                        <article class="fa-review__item" data-testid="review-item" data-row=r.idx.to_string() aria-label=format!("Item {}", r.id)>
                             <header class="fa-row">
-                                <strong data-testid="review-id">{r.id.clone()}</strong>
+                                <span><span class="fa-muted">"Row id "</span><strong data-testid="review-id">{r.id.clone()}</strong></span>
                                 <span class="fa-muted">{format!("row {}", r.idx + 1)}</span>
                             </header>
                             <div class="fa-review__text" data-testid="review-text" tabindex="0" role="region" aria-label="Item text">{r.cell(text_col).to_string()}</div>
@@ -578,7 +592,7 @@ fn ValidationPanel(
                 </label>
                 <label class="fa-field">
                     <span>"Sampling"</span>
-                    <select data-testid="validation-method" on:change:target=move |ev| method.set(if ev.target().value() == "stratified" { Sampling::Stratified } else { Sampling::Random })>
+                    <select aria-label="Sampling" data-testid="validation-method" on:change:target=move |ev| method.set(if ev.target().value() == "stratified" { Sampling::Stratified } else { Sampling::Random })>
                         <option value="random" selected=move || method.get() == Sampling::Random>"Random"</option>
                         <option value="stratified" selected=move || method.get() == Sampling::Stratified disabled=move || gold().is_none()>"Stratified by the gold column"</option>
                     </select>

@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
-use crate::state::{ActiveRun, AppState, ToastKind};
+use crate::state::{ActiveRun, AppState, ClearOnDrop, ToastKind};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -337,14 +337,23 @@ pub(crate) async fn launch(
     tasks: Vec<RunTask>,
     base: Counts,
 ) -> Result<RunStatus, AppError> {
-    let control = RunControl::new()?;
-    state.active_run.set(Some(ActiveRun {
-        run_id: run.id.clone(),
-        experiment: run.experiment.clone(),
-        control: control.clone(),
-    }));
-    state.touch();
+    // Everything that can fail before the first request comes first; the guard
+    // then clears the active run on every way out (issue #14: an early `?` left
+    // the page showing a run in progress until a reload).
     let key = run_key(state, &run).await?;
+    let control = RunControl::new()?;
+    let active = ClearOnDrop::set(
+        state.active_run,
+        ActiveRun {
+            run_id: run.id.clone(),
+            experiment: run.experiment.clone(),
+            control: control.clone(),
+        },
+    );
+    state
+        .progress_run
+        .update(|p| *p = Some((p.as_ref().map_or(1, |(n, _)| n + 1), run.id.clone())));
+    state.touch();
     let run_id = run.id.clone();
     let result = execute(
         state.storage(),
@@ -370,7 +379,7 @@ pub(crate) async fn launch(
         },
     )
     .await;
-    state.active_run.set(None);
+    drop(active);
     state.touch();
     let run = result?;
     state.emit(
@@ -495,7 +504,7 @@ pub fn RunView() -> impl IntoView {
                             <div class="fa-row">
                                 <label class="fa-field">
                                     <span>"Attribute"</span>
-                                    <select data-testid="run-attribute" on:change:target=move |ev| attribute_choice.set(Some(ev.target().value()))>
+                                    <select aria-label="Attribute" data-testid="run-attribute" on:change:target=move |ev| attribute_choice.set(Some(ev.target().value()))>
                                         {move || names.get().into_iter().map(|a| { let a2 = a.clone(); view! {
                                             <option value=a.clone() selected=move || chosen() == a2>{a.clone()}</option>
                                         }}).collect_view()}
@@ -506,7 +515,7 @@ pub fn RunView() -> impl IntoView {
                                 </label>
                                 <label class="fa-field">
                                     <span>"Prompt version"</span>
-                                    <select data-testid="run-version" on:change:target=move |ev| version_choice.set(ev.target().value().parse().ok())>
+                                    <select aria-label="Prompt version" data-testid="run-version" on:change:target=move |ev| version_choice.set(ev.target().value().parse().ok())>
                                         {s.versions.iter().enumerate().map(|(i, v)| { let n = v.version; view! {
                                             <option value=n.to_string() selected=move || version_choice.get().map_or(i == 0, |c| c == n)>
                                                 {format!("v{n}{}", if i == 0 { " (latest)" } else { "" })}
@@ -516,7 +525,7 @@ pub fn RunView() -> impl IntoView {
                                 </label>
                                 <label class="fa-field">
                                     <span>"Rows"</span>
-                                    <select data-testid="run-scope" on:change:target=move |ev| if let Some(x) = Scope::parse(&ev.target().value()) { scope.set(x) }>
+                                    <select aria-label="Rows" data-testid="run-scope" on:change:target=move |ev| if let Some(x) = Scope::parse(&ev.target().value()) { scope.set(x) }>
                                         {Scope::ALL.into_iter().map(|x| view! {
                                             <option value=x.as_str() selected=move || scope.get() == x>{x.label()}</option>
                                         }).collect_view()}
@@ -546,6 +555,57 @@ pub fn RunView() -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+/// "Run interrupted: Resume", shown on every step of a project whose run was
+/// left running by a page that closed (issue #14: after a reload nothing said
+/// so, and the run waited in the run list for someone to find it).
+#[component]
+pub fn InterruptedRun() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let runs = LocalResource::new(move || {
+        state.revision.track();
+        let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
+        async move { storage.runs(pid).await.map_err(AppError::from) }
+    });
+    // A run stored as running that this page is not running was interrupted.
+    let interrupted = move || {
+        if state.active_run.with(Option::is_some) {
+            return None;
+        }
+        runs.get()?
+            .ok()?
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running)
+    };
+    view! {
+        {move || interrupted().map(|run| {
+            let done = run.valid + run.invalid + run.failed;
+            let what = format!(
+                "Run interrupted: {} · {} · {done} of {} done, when the page closed.",
+                run.attribute,
+                run.configuration(),
+                run.total
+            );
+            let action = if run.experiment.is_some() {
+                view! {
+                    <button class="fa-btn fa-btn--primary" data-testid="interrupted-open"
+                        on:click=move |_| state.step.set(crate::state::Step::Experiments)>"Continue in Experiments"</button>
+                }.into_any()
+            } else {
+                view! {
+                    <button class="fa-btn fa-btn--primary" data-testid="interrupted-resume"
+                        on:click=move |_| spawn_run(state, continue_run(state, run.clone(), Continue::Resume))>"Resume"</button>
+                }.into_any()
+            };
+            view! {
+                <div class="fa-card fa-banner" role="status" data-testid="interrupted-run">
+                    <p>{what}</p>
+                    {action}
+                </div>
+            }
+        })}
     }
 }
 
@@ -581,7 +641,14 @@ pub(crate) fn RunProgressPanel() -> impl IntoView {
     let p = move || state.progress.get().unwrap_or_default();
     view! {
         <Show when=move || state.progress.with(Option::is_some)>
-            <div class="fa-progress-panel" data-testid="run-progress">
+            <div class="fa-progress-panel" data-testid="run-progress"
+                data-run-id=move || state.progress_run.get().map(|(_, id)| id).unwrap_or_default()
+                data-run-seq=move || state.progress_run.get().map_or(0, |(n, _)| n)
+                data-state=move || {
+                    let shown = state.progress_run.get().map(|(_, id)| id);
+                    let live = state.active_run.with(|r| r.as_ref().is_some_and(|r| Some(&r.run_id) == shown.as_ref()));
+                    if live { "running" } else { "finished" }
+                }>
                 <ProgressBar done=Signal::derive(move || p().done()) total=Signal::derive(move || p().total) label="Run progress" />
                 <dl class="fa-stats">
                     <div><dt>"Done"</dt><dd data-testid="run-done">{move || format!("{} / {}", p().done(), p().total)}</dd></div>
@@ -607,7 +674,18 @@ pub(crate) fn RunProgressPanel() -> impl IntoView {
                         <div><dt>"Replicas in rotation"</dt><dd data-testid="run-replicas">{move || { let p = p(); format!("{} of {}", p.replicas - p.replicas_out, p.replicas) }}</dd></div>
                     </Show>
                 </dl>
-                {move || p().paused.then(|| view! { <p class="fa-muted" data-testid="run-paused" role="status">"Paused: requests in flight finish, no new ones start. Results so far are saved."</p> })}
+                <Show when=move || { p().queued > 0 }>
+                    <p class="fa-muted" data-testid="run-queued">{move || format!("{} more sent, waiting in the browser for a free connection.", p().queued)}</p>
+                </Show>
+                <Show when=move || p().paused>
+                    <p class="fa-muted" data-testid="run-paused" role="status"
+                        data-in-flight=move || p().in_flight + p().queued data-held=move || p().held>
+                        {move || {
+                            let p = p();
+                            format!("Paused: {} requests in flight finish, {} are held back and no new ones start. Results so far are saved.", p.in_flight + p.queued, p.held)
+                        }}
+                    </p>
+                </Show>
             </div>
         </Show>
     }
@@ -631,7 +709,7 @@ fn RunList(
     let failed_of = RwSignal::new(None::<RunRecord>);
     view! {
         <table class="fa-table" data-testid="run-list">
-            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Rows"</th><th scope="col">"Model"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th></tr></thead>
+            <thead><tr><th scope="col">"Started"</th><th scope="col">"Attribute"</th><th scope="col">"Rows"</th><th scope="col">"Configuration"</th><th scope="col">"Status"</th><th scope="col">"Labelled"</th><th scope="col">"Invalid"</th><th scope="col">"Failed"</th><th scope="col"><span class="fa-visually-hidden">"Actions"</span></th></tr></thead>
             <tbody>
                 {runs.into_iter().map(|r| {
                     let id = r.id.clone();
@@ -651,7 +729,7 @@ fn RunList(
                             <td>{format_date(r.started_at)}</td>
                             <td>{r.attribute.clone()}</td>
                             <td>{format!("{} · {}{}", r.scope.label(), r.total, if r.experiment.is_some() { " · experiment" } else { "" })}</td>
-                            <td>{format!("{} · prompt v{}", r.endpoint.model, r.codebook_version)}</td>
+                            <td data-testid="run-configuration">{r.configuration()}</td>
                             <td data-testid="run-status">{move || shown().label()}</td>
                             <td>{r.valid}</td>
                             <td>{r.invalid}</td>

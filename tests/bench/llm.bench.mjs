@@ -349,7 +349,7 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, sample)
       await cdp.send('Profiler.start');
     }
     const cpu0 = { browser: treeCpuMs(chrome.pid), mock: cpuMs(llm.pid) };
-    await app.startRun();
+    const seq = await app.startRun();
     if (!profile) await browser.close(); // disconnects; the page and its run go on
     await waitChatEnded(llm, items, ca);
     const cpu1 = { browser: treeCpuMs(chrome.pid), mock: cpuMs(llm.pid) };
@@ -357,7 +357,7 @@ async function runScenario(web, llm, cert, name, { concurrency, items }, sample)
       browser = await chrome.connect();
       app = new Fannotate(appPage(browser, web));
     }
-    await app.waitRunFinished(items);
+    await app.waitRunFinished(items, seq);
     if (cdp) printProfile(name, (await cdp.send('Profiler.stop')).profile);
     const rate = Number(await app.byTest('run-rate').getAttribute('data-rate'));
     const appMax = Number(await app.byTest('run-max-in-flight').textContent());

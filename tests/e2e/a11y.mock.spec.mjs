@@ -25,10 +25,17 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => servers?.close());
 
-/** Let toasts, transitions and late renders settle before a check or a screenshot. */
+/**
+ * Wait until the screen is settled before a check or a screenshot: no load still
+ * shows its "Loading…" line, no animation runs, and two frames have been drawn.
+ * (Issue #14: a fixed 300 ms stood in for these conditions.)
+ */
 async function settle(page) {
+  await page.waitForFunction(() => {
+    const loading = [...document.querySelectorAll('.fa-app .fa-muted')].some((el) => /^Loading\b/.test(el.textContent ?? ''));
+    return !loading && document.getAnimations().every((a) => a.playState !== 'running');
+  });
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.waitForTimeout(300);
 }
 
 /** Run axe on the whole document (or `context`); return its violations, each with its screen. */
@@ -95,6 +102,7 @@ async function everyScreen(app, check) {
   await app.step('experiments');
   await app.byTest('grid-temperatures').fill('0, 0.7');
   await expect(app.byTest('grid-cell')).toHaveCount(2);
+  await app.byTest('grid-validation-all').check();
   await app.byTest('grid-start').click();
   await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
   await expect(app.byTest('leaderboard-row')).toHaveCount(2);
@@ -151,6 +159,30 @@ for (const theme of ['light', 'dark']) {
     });
   });
 }
+
+test('every control has a clean accessible name: steps by name only, selects by their label only', async ({ page }) => {
+  const app = new Fannotate(page);
+  const steps = ['Data', 'Codebook', 'Endpoint', 'Experiments', 'Run', 'Review', 'Results'];
+  let checked = 0;
+  await everyScreen(app, async () => {
+    // Issue #14: screen readers heard "1Data", and "Attribute spam" for a select.
+    if (await app.byTest('step-data').count()) {
+      for (const s of steps) await expect(page.getByRole('button', { name: s, exact: true })).toHaveCount(1);
+    }
+    for (const select of await page.locator('.fa-app select').all()) {
+      if (!(await select.isVisible())) continue;
+      const label = await select.getAttribute('aria-label');
+      expect(label, await select.evaluate((el) => el.outerHTML.slice(0, 120))).toBeTruthy();
+      await expect(select).toHaveAccessibleName(label);
+      checked++;
+    }
+    if (await app.byTest('review-id').count()) {
+      await expect(page.getByRole('article', { name: `Item ${await app.byTest('review-id').textContent()}` })).toBeVisible();
+      await expect(app.byTest('review-item')).toContainText('Row id');
+    }
+  });
+  expect(checked).toBeGreaterThan(10);
+});
 
 test.describe('768 px wide', () => {
   test.use({ colorScheme: 'light', viewport: { width: 768, height: 1000 } });

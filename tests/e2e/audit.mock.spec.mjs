@@ -18,8 +18,7 @@ test('only the app origin and the LLM endpoint are contacted', async ({ page, co
   await wholeWorkflow(app, servers.llm, 'Audit');
   await waitControlled(page);
   // A second load through the service worker, then some more of the app.
-  await page.reload();
-  await app.byTest('open-project').first().click();
+  await app.reload();
   await app.step('results');
   await expect(app.byTest('accuracy')).toBeVisible();
   await app.exportCsv('jsonl');

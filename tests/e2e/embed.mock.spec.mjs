@@ -24,9 +24,12 @@ test('two embedded instances keep their data apart and unmount cleanly', async (
   await b.getByTestId('nav-projects').click();
   await expect(b.getByText('No projects yet')).toBeVisible();
 
+  // After a reload each instance is back where it was, by its own persistence key.
   await page.reload();
-  await expect(a.getByTestId('project-list')).toContainText('Only in A');
+  await expect(a.getByTestId('current-project')).toHaveText('Only in A');
   await expect(b.getByText('No projects yet')).toBeVisible();
+  await a.getByTestId('nav-projects').click();
+  await expect(a.getByTestId('project-list')).toContainText('Only in A');
 
   // Styles stay inside the app: the host's heading keeps the page's own font;
   // team B (shadow root, theme="dark") has the app's styles and the dark tokens.

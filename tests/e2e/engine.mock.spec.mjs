@@ -65,8 +65,7 @@ test('the probe finds what the server honours and picks the constraint; a manual
   await app.byTest('save-endpoint').click();
   await app.testConnection();
   await expect(app.byTest('connection-ok')).toContainText('Runs will use your choice: llama.cpp grammar (GBNF), which this server did not honour');
-  await page.reload();
-  await app.byTest('open-project').first().click();
+  await app.reload();
   await app.step('endpoint');
   await expect(app.byTest('constraint')).toHaveValue('grammar');
 });
@@ -142,12 +141,16 @@ test('pause holds new requests; continue finishes without repeating any', async 
   await app.byTest('pause-run').click();
   await expect(app.byTest('run-paused')).toBeVisible();
   await expect(app.byTest('pause-run')).toHaveText('Continue');
-  // Requests in flight finish; then nothing new goes out.
-  await page.waitForTimeout(800);
-  const held = (await chatPosts(servers.llm)).length;
-  await page.waitForTimeout(1500);
-  expect((await chatPosts(servers.llm)).length).toBe(held);
-  expect(held).toBeLessThan(60);
+  // Requests in flight finish, and then every one of the four workers waits at
+  // the pause: from that state nothing can go out until Continue (issue #14: a
+  // fixed sleep stood in for this condition).
+  await expect(app.byTest('run-paused')).toHaveAttribute('data-in-flight', '0', { timeout: 10_000 });
+  await expect(app.byTest('run-paused')).toHaveAttribute('data-held', '4');
+  const done = Number((await app.byTest('run-done').textContent()).split(' / ')[0]);
+  // Every request the mock saw is one the app counted as done: none is on the way.
+  expect((await chatPosts(servers.llm)).length).toBe(done);
+  expect((await mockAdmin(servers.llm, 'stats')).in_flight).toBe(0);
+  expect(done).toBeLessThan(60);
   await app.byTest('pause-run').click();
   await expect(app.byTest('run-paused')).toBeHidden();
   await app.waitRunFinished(60);
@@ -262,4 +265,19 @@ test('one run per attribute in turn, with a chosen prompt version', async ({ pag
   await app.byTest('start-run').click();
   await expect(app.byTest('run-row')).toHaveCount(9, { timeout: 60_000 });
   await expect(app.byTest('run-row').first()).toContainText('prompt v1');
+});
+
+test('"Most in flight" is what the browser had open, not what the app handed it (issue #14)', async ({ page }) => {
+  const app = new Fannotate(page);
+  await mockAdmin(servers.llm, 'config', { latency_ms: 100 });
+  // Eight asked for over plain http://: the browser opens six connections per server.
+  await setUp(app, 'In flight', 40, { concurrency: 8 });
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.startRun();
+  await app.waitRunFinished(40);
+  const shown = Number(await app.byTest('run-max-in-flight').textContent());
+  const { max_in_flight: seen } = await mockAdmin(servers.llm, 'stats');
+  expect(shown).toBeLessThanOrEqual(6);
+  expect(seen).toBeLessThanOrEqual(shown);
+  expect(shown).toBeGreaterThan(1);
 });

@@ -31,7 +31,7 @@ test('CSV, CSV for Excel, XLSX and JSON Lines exports; formula cells are inert',
 
   const csv = fs.readFileSync(await app.exportCsv('csv'), 'utf8');
   const [header, ...rows] = parseCsv(csv);
-  expect(header.slice(0, 6)).toEqual(['id', 'text', 'label', 'spam_human', 'spam_llm', 'spam_run1_label']);
+  expect(header.slice(0, 8)).toEqual(['id', 'text', 'label', 'spam_gold', 'spam_reviewer', 'spam_reviewed_at', 'spam_llm', 'spam_run1_label']);
   expect(rows.map((r) => r[1])).toEqual([
     "'=HYPERLINK(\"http://evil.example\")", "'+cmd|calc", "'@SUM(A1:A9)", 'Blåbærsyltetøy, takk', "'-2+3",
   ]);
@@ -57,5 +57,6 @@ test('CSV, CSV for Excel, XLSX and JSON Lines exports; formula cells are inert',
   expect(jsonl[0].text).toBe('=HYPERLINK("http://evil.example")');
   expect(jsonl[3].text).toBe('Blåbærsyltetøy, takk');
   expect(jsonl[0].spam_run1_model).toBe('mock-model');
-  expect(jsonl[0].spam_human).toBe('spam');
+  expect(jsonl[0].spam_gold).toBe('spam');
+  expect(jsonl[0].spam_reviewer).toBe('');
 });

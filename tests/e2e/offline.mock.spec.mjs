@@ -36,10 +36,8 @@ test('after one load, the app reloads and works offline with its stored data', a
 
     await context.setOffline(true);
     await web.close(); // and the server is gone too
-    await page.reload();
-    await expect(app.byTest('projects-view')).toBeVisible();
+    await app.reload();
     expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
-    await app.byTest('open-project').first().click();
     await app.step('data');
     await expect(app.byTest('dataset-rows')).toHaveText('20');
     await app.step('results');
@@ -96,9 +94,22 @@ test('a new build is installed in the background and used from the next load', a
 test('a host page embedding <fannotate-app> registers no service worker', async ({ page }) => {
   const { web } = await serveCopy('/embed/');
   try {
+    // Count register() calls from the start, instead of waiting a while and
+    // hoping one would have happened by then (issue #14).
+    await page.addInitScript(() => {
+      window.__swRegisterCalls = 0;
+      const sw = navigator.serviceWorker;
+      const register = sw.register.bind(sw);
+      sw.register = (...args) => { window.__swRegisterCalls++; return register(...args); };
+    });
     await page.goto(`${web.url}embed-example.html`);
     await expect(page.locator('#team-a').getByText('No projects yet')).toBeVisible();
-    await page.waitForTimeout(1000);
+    // The only register() call is in boot.js, the standalone page's loader: the
+    // host page never loads it, and nothing else asked for a worker.
+    expect(await page.evaluate(() => ({
+      boot: performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/boot.js')).length,
+      calls: window.__swRegisterCalls,
+    }))).toEqual({ boot: 0, calls: 0 });
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(0);
   } finally {
     await web.close();

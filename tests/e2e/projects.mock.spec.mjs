@@ -31,3 +31,28 @@ test('rename, duplicate and delete a project', async ({ page }) => {
   await expect(app.byTest('open-project')).toHaveCount(1);
   await expect(app.byTest('project-list')).toContainText('Renamed');
 });
+
+test('an empty project list offers a sample project, marked as such (issue #14)', async ({ page }) => {
+  const app = new Fannotate(page);
+  // Served from a sub-path, as a real deployment may be: the sample's file is found beside the app.
+  const sub = await startServers({ base: '/team/fannotate/' });
+  try {
+    await app.open(sub.web.url);
+    await expect(app.byTest('sample-offer')).toContainText('300 SpamAssassin emails');
+    await app.byTest('create-sample').click();
+    await expect(app.byTest('current-project')).toHaveText('Sample: SpamAssassin emails');
+    await expect(app.byTest('sample-header')).toHaveText('sample');
+    await expect(app.byTest('dataset-rows')).toHaveText('300');
+    await app.step('codebook');
+    await expect(app.byTest('attribute-name')).toHaveValue('spam');
+    await expect(app.byTest('category-row')).toHaveCount(2);
+    // No endpoint of its own: runs go to the default one.
+    await app.step('run');
+    await expect(app.byTest('run-view')).toContainText('No endpoint saved: the default local endpoint will be used');
+    await app.byTest('nav-projects').click();
+    await expect(app.byTest('sample-badge')).toHaveCount(1);
+    await expect(app.byTest('sample-offer')).toHaveCount(0);
+  } finally {
+    await sub.close();
+  }
+});

@@ -23,16 +23,18 @@ test('a reload in the middle of a 1,000-task run, then resume: exactly 1,000 res
   await setUp(app, 'Interrupted', 1000, 6);
   await app.startRun();
   await expect.poll(async () => Number((await app.byTest('run-done').textContent()).split(' / ')[0])).toBeGreaterThan(200);
-  await page.reload();
-  await app.byTest('open-project').first().click();
-  await app.step('run');
+  await app.reload();
+  // Back on the Run step, which says the run was interrupted (issue #14).
+  await expect(app.byTest('run-view')).toBeVisible();
+  await expect(app.byTest('interrupted-run')).toContainText('Run interrupted: spam · mock-model');
   await expect(app.byTest('run-status').first()).toHaveText('interrupted');
   // Results are saved in batches (at most about a second's worth is lost on a reload).
   const cells = await app.byTest('run-row').first().locator('td').allTextContents();
   const stored = Number(cells[5]) + Number(cells[6]) + Number(cells[7]);
   expect(stored).toBeGreaterThan(0);
   await mockAdmin(servers.llm, 'reset', {});
-  await app.byTest('resume-run').click();
+  await app.startsRun(app.byTest('interrupted-resume'));
+  await expect(app.byTest('interrupted-run')).toHaveCount(0);
   await app.waitRunFinished(1000);
   await expect(app.byTest('run-status').first()).toHaveText('completed');
   // Exactly the rows without a stored result were sent again, each once.
@@ -60,7 +62,8 @@ test('failed rows are listed with their reason and can be retried', async ({ pag
     await expect(app.byTest('results-counts')).toContainText('3 failed requests');
     await expect(app.byTest('labels-table')).toContainText('HTTP 500');
     await app.step('run');
-    await app.byTest('retry-failed').click();
+    await app.startsRun(app.byTest('retry-failed'));
+    await app.waitRunFinished(12);
     await expect(page.getByText(/Run finished: 12 labelled/).last()).toBeVisible();
     await app.step('results');
     await expect(app.byTest('results-counts')).toHaveText('12 labelled · 0 invalid answers · 0 failed requests');

@@ -68,19 +68,31 @@ test('a keyboard-only review of 20 items with an undo', async ({ page }) => {
   await page.keyboard.press('/');
   await expect(app.byTest('review-search')).toBeFocused();
   await page.keyboard.press('Escape');
+  // Escape hands the focus back to the pane, so the keys act again (issue #14:
+  // it went to the page body, and 1-9, J, K and U did nothing).
+  await expect(app.byTest('review-pane')).toBeFocused();
+  const at = await app.byTest('review-progress').textContent();
+  await page.keyboard.press('j');
+  await expect(app.byTest('review-progress')).not.toHaveText(at);
+  // With the focus on the page body (a click on empty space), they still act.
+  await page.evaluate(() => document.activeElement.blur());
+  expect(await page.evaluate(() => document.activeElement === document.body)).toBe(true);
+  await page.keyboard.press('k');
+  await expect(app.byTest('review-progress')).toHaveText(at);
   await page.screenshot({ path: 'test-results/review.png', fullPage: true });
 
   // Human labels survive a reload and are exported apart from the model's.
-  await page.reload();
-  await app.byTest('open-project').first().click();
+  await app.reload();
   await app.step('review');
   await expect(app.byTest('review-progress')).toContainText('19 of 300 rows have a human label');
   const [header, ...rows] = parseCsv(fs.readFileSync(await app.exportCsv('csv'), 'utf8'));
-  const human = header.indexOf('spam_human');
-  const gold = header.indexOf('label');
+  // The reviewer's label, with its time, stands apart from the imported gold (issue #14).
+  const [reviewer, when, gold, label] = ['spam_reviewer', 'spam_reviewed_at', 'spam_gold', 'label'].map((h) => header.indexOf(h));
   for (const r of rows) {
     const id = r[0];
-    expect(r[human]).toBe(expected.has(id) ? expected.get(id) : r[gold]);
+    expect(r[reviewer]).toBe(expected.has(id) ? expected.get(id) : '');
+    expect(r[when]).toMatch(expected.has(id) ? /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/ : /^$/);
+    expect(r[gold]).toBe(r[label]);
   }
 });
 

@@ -78,10 +78,11 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   expect(shown).toBeCloseTo(core.accuracy_missing_pred_as_wrong, 12);
   expect(core.n_missing_pred).toBe(invalid);
 
-  // The export holds the original columns unchanged, then the human label, the
-  // latest LLM label and the run's answer with its provenance.
+  // The export holds the original columns unchanged, then the imported gold, the
+  // reviewer's label and its time, the latest LLM label and the run's answer
+  // with its provenance.
   const [header, ...rows] = parseCsv(fs.readFileSync(exported, 'utf8'));
-  expect(header).toEqual([...sample.header, 'spam_human', 'spam_llm', 'spam_run1_label', 'spam_run1_status', 'spam_run1_raw',
+  expect(header).toEqual([...sample.header, 'spam_gold', 'spam_reviewer', 'spam_reviewed_at', 'spam_llm', 'spam_run1_label', 'spam_run1_status', 'spam_run1_raw',
     'spam_run1_confidence', 'spam_run1_model', 'spam_run1_prompt_version', 'spam_run1_temperature']);
   expect(rows.map((r) => r.slice(0, 3))).toEqual(sample.rows);
   expect(rows.map((r) => r[3])).toEqual(sample.rows.map((r) => r[2]));
@@ -93,12 +94,12 @@ test('200 SpamAssassin rows go through the whole slice; accuracy equals fannotat
   await expect(app.byTest('dataset-rows')).toHaveText('200');
   await expect(app.byTest('dataset-summary').locator('tbody tr').first()).toContainText(rows[0][0]);
 
-  // Reload: the project and its data are still there.
-  await page.reload();
+  // Reload: back in the project (issue #14), with its data still there.
+  await app.reload();
+  await expect(app.byTest('dataset-rows')).toHaveText('200');
+  await app.byTest('nav-projects').click();
   await expect(app.byTest('project-list')).toContainText('Spam slice');
   await expect(app.byTest('storage-use')).toContainText('Stored in this browser');
-  await app.byTest('open-project').first().click();
-  await expect(app.byTest('dataset-rows')).toHaveText('200');
 });
 
 test('a run can be cancelled; finished results are kept', async ({ page }) => {

@@ -80,6 +80,13 @@ export class Fannotate {
     await expect(this.byTest('projects-view').or(this.byTest('data-view'))).toBeVisible();
   }
 
+  /** Reload the page: the app comes back to the project it had open (issue #14). */
+  async reload() {
+    const project = await this.byTest('current-project').textContent();
+    await this.page.reload();
+    await expect(this.byTest('current-project')).toHaveText(project);
+  }
+
   async createProject(name) {
     await this.byTest('project-name').fill(name);
     await this.byTest('create-project').click();
@@ -152,15 +159,36 @@ export class Fannotate {
     await expect(this.byTest('connection-ok').or(this.byTest('connection-error'))).toBeVisible();
   }
 
+  /** How many runs this page has launched (the header's `data-run-seq`, there whatever the view; 0 before the first). */
+  async runSeq() {
+    return Number(await this.byTest('app-header').getAttribute('data-run-seq'));
+  }
+
+  /**
+   * Click a control that launches a run (Start, Resume, Retry failed, an
+   * experiment's Run) and wait until the progress panel is about that new launch,
+   * so later waits can never match an earlier run's finished panel (issue #14).
+   */
+  async startsRun(control) {
+    const before = await this.runSeq();
+    await control.click();
+    await expect.poll(() => this.runSeq(), { message: 'a new run was launched' }).toBeGreaterThan(before);
+    this.lastRunSeq = await this.runSeq();
+    return this.lastRunSeq;
+  }
+
   async startRun({ scope } = {}) {
     await this.step('run');
     if (scope) await this.byTest('run-scope').selectOption(scope);
-    await this.byTest('start-run').click();
-    await expect(this.byTest('run-progress')).toBeVisible();
+    return this.startsRun(this.byTest('start-run'));
   }
 
-  async waitRunFinished(total) {
-    await expect(this.byTest('run-done')).toHaveText(`${total} / ${total}`, { timeout: 150_000 });
+  /** Wait until the run launched last (or launch `seq`) has finished with `total` tasks done. */
+  async waitRunFinished(total, seq = this.lastRunSeq) {
+    if (!seq) throw new Error('waitRunFinished: no run was launched through startRun/startsRun');
+    const panel = this.page.locator(`[data-testid="run-progress"][data-run-seq="${seq}"][data-state="finished"]`);
+    await expect(panel).toBeVisible({ timeout: 150_000 });
+    await expect(panel.getByTestId('run-done')).toHaveText(`${total} / ${total}`);
     await expect(this.byTest('cancel-run')).toBeDisabled();
   }
 

@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod rouge;
 pub mod sample;
 pub mod table;
+pub mod time;
 pub mod xlsx;
 
 pub use answer::{parse_answer, Parsed};

@@ -1,0 +1,144 @@
+//! The sample project a first visit can open without a file of its own: 300
+//! SpamAssassin emails (PDDL-1.0 / CC0-1.0) shipped beside the app, with a
+//! two-category codebook and no saved endpoint, so runs use the default one.
+
+use super::browser::{now_ms, random_id};
+use super::importer::{new_dataset, row_records};
+use super::storage::Storage;
+use crate::error::{AppError, ImportError};
+use crate::model::{CodebookVersion, Project};
+use fannotate_core::import::{import_file, ImportOptions};
+use fannotate_core::{Attribute, Category, Codebook};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// The sample's file, relative to the app's files (`public/sample/`).
+pub const SAMPLE_FILE: &str = "sample/spamassassin-300.csv";
+/// The sample project's name.
+pub const SAMPLE_NAME: &str = "Sample: SpamAssassin emails";
+
+#[wasm_bindgen(
+    inline_js = "export function fannotate_asset_base() { return new URL('../../', import.meta.url).href; }"
+)]
+extern "C" {
+    /// The directory the app's files are served from (this snippet lives two
+    /// levels below it, in `snippets/<crate>/`): the page's own directory in the
+    /// standalone app, the script's directory on a host page that embeds it.
+    fn fannotate_asset_base() -> String;
+}
+
+/// The sample's codebook: one attribute, spam or ham.
+pub fn sample_codebook() -> Codebook {
+    Codebook {
+        dataset: Some("SpamAssassin emails (sample)".into()),
+        attributes: vec![Attribute::categorical(
+            "spam",
+            "Is this email spam? <<categories>>\n\nEmail:\n<<text>>\n\nAnswer with the category name only.",
+            vec![
+                Category::new("ham", "a normal email someone wanted to get"),
+                Category::new("spam", "unsolicited bulk email: adverts, scams, phishing"),
+            ],
+        )],
+        ..Default::default()
+    }
+}
+
+async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
+    let fail = |e: JsValue| {
+        ImportError::Sample(
+            e.as_string()
+                .or_else(|| {
+                    e.dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                })
+                .unwrap_or_else(|| "the request failed".into()),
+        )
+    };
+    let url = format!("{}{SAMPLE_FILE}", fannotate_asset_base());
+    let window = web_sys::window().ok_or_else(|| ImportError::Sample("no window".into()))?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(fail)?;
+    if !resp.ok() {
+        return Err(ImportError::Sample(format!(
+            "HTTP {} for {url}",
+            resp.status()
+        )));
+    }
+    let buf = JsFuture::from(resp.array_buffer().map_err(fail)?)
+        .await
+        .map_err(fail)?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// Create the sample project with its dataset and codebook; returns it.
+pub async fn create_sample(storage: &dyn Storage) -> Result<Project, AppError> {
+    let bytes = fetch_sample().await?;
+    let table = import_file(SAMPLE_FILE, &bytes, &ImportOptions::default())
+        .map_err(ImportError::from)?
+        .table;
+    let col = |name: &str| {
+        table
+            .column_index(name)
+            .ok_or_else(|| ImportError::MissingColumn(name.into()))
+    };
+    let (id, text, label) = (col("id")?, col("text")?, col("label")?);
+    let now = now_ms();
+    let project = Project {
+        id: random_id(),
+        name: SAMPLE_NAME.into(),
+        created_at: now,
+        updated_at: now,
+        sample: true,
+    };
+    storage.put_project(project.clone()).await?;
+    let mut meta = new_dataset(
+        &project.id,
+        "spamassassin-300.csv".into(),
+        &table,
+        text,
+        Some(id),
+        Some(label),
+    );
+    meta.encoding = table.encoding.as_str().into();
+    meta.delimiter = table.delimiter.to_string();
+    let rows = row_records(&meta.id, 0, &table.rows, Some(id));
+    storage.put_dataset(meta, rows).await?;
+    storage
+        .put_codebook(CodebookVersion {
+            project_id: project.id.clone(),
+            version: 1,
+            saved_at: now,
+            json: sample_codebook().to_json(),
+        })
+        .await?;
+    Ok(project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_sample_reads_strictly_and_its_codebook_is_valid() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/public/sample/spamassassin-300.csv"
+        ))
+        .unwrap();
+        let t = import_file(SAMPLE_FILE, &bytes, &ImportOptions::default())
+            .unwrap()
+            .table;
+        assert_eq!(t.columns, ["id", "text", "label"]);
+        assert_eq!(t.rows.len(), 300);
+        let labels: std::collections::BTreeSet<&str> =
+            t.rows.iter().map(|r| r[2].as_str()).collect();
+        assert_eq!(labels.into_iter().collect::<Vec<_>>(), ["ham", "spam"]);
+        let cb = sample_codebook();
+        cb.validate().unwrap();
+        assert_eq!(Codebook::from_json(&cb.to_json()).unwrap(), cb);
+    }
+}

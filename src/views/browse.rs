@@ -163,9 +163,10 @@ pub fn DataBrowser(
                         </table>
                         </div>
                         <div class="fa-row fa-pager">
-                            <button class="fa-btn" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+                            <button class="fa-btn" data-testid="data-prev" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
                             <span data-testid="data-page">{move || format!("Page {} of {}", page.get().min(pages() - 1) + 1, pages())}</span>
-                            <button class="fa-btn" disabled=move || page.get() + 1 >= pages() on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                            // Braced: unbraced, the `>=` ended the tag and the button was always disabled (issue #22).
+                            <button class="fa-btn" data-testid="data-next" disabled=move || { page.get() + 1 >= pages() } on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
                         </div>
                         {move || open.get().map(|i| {
                             let r = all_o[i].clone();

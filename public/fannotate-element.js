@@ -4,9 +4,11 @@
 // and shadow (mount inside the element's own shadow root, isolated from the
 // page's styles). Removing the element unmounts it.
 //
-// For hosts that prefer code: `mount(element, options)` returns a handle with
-// `unmount()`, `loadRows(rows, {textField, idField, name})` and
-// `exportAnnotations()`. The app dispatches `fannotate:annotation`,
+// The element's `ready` promise resolves when the app takes calls (as the
+// `fannotate:ready` event fires); its `loadRows()` and `exportAnnotations()` wait
+// for it. For hosts that prefer code: `mount(element, options)` returns a handle
+// with `ready`, `unmount()`, `loadRows(rows, {textField, idField, name})` and
+// `exportAnnotations()`. The app dispatches `fannotate:ready`, `fannotate:annotation`,
 // `fannotate:run-progress`, `fannotate:run-finished` and `fannotate:error`
 // events on the element (they bubble and cross shadow roots).
 import init, { mount as mountWasm } from './fannotate.js';
@@ -40,6 +42,22 @@ async function mount(element, options = {}) {
 }
 
 class FannotateApp extends HTMLElement {
+  constructor() {
+    super();
+    this.#newReady();
+  }
+
+  /** Resolves when the app is mounted and takes calls (as `fannotate:ready` fires). */
+  get ready() {
+    return this.readyPromise;
+  }
+
+  #newReady() {
+    this.readyPromise = new Promise((resolve, reject) => { this.settle = { resolve, reject }; });
+    // A rejection nobody awaits is not an error on the host's console.
+    this.readyPromise.catch(() => {});
+  }
+
   async connectedCallback() {
     if (this.handle || this.mounting) return;
     this.mounting = true;
@@ -66,7 +84,9 @@ class FannotateApp extends HTMLElement {
         return;
       }
       this.handle = handle;
+      handle.ready.then(() => this.settle.resolve(), (e) => this.settle.reject(e));
     } catch (e) {
+      this.settle.reject(e);
       this.dispatchEvent(new CustomEvent('fannotate:error', { bubbles: true, composed: true, detail: { message: String(e?.message ?? e) } }));
     } finally {
       this.mounting = false;
@@ -77,17 +97,19 @@ class FannotateApp extends HTMLElement {
     this.handle?.unmount();
     this.handle?.free();
     this.handle = null;
+    this.settle.reject(new Error('fannotate-app was removed from the page'));
+    this.#newReady();
   }
 
-  /** Hand rows to the app (see `mount`). */
-  loadRows(rows, options) {
-    if (!this.handle) return Promise.reject(new Error('fannotate-app is not mounted yet'));
+  /** Hand rows to the app (see `mount`); waits until it is ready. */
+  async loadRows(rows, options) {
+    await this.ready;
     return this.handle.loadRows(rows, options);
   }
 
-  /** The open project's rows with labels and provenance. */
-  exportAnnotations() {
-    if (!this.handle) return Promise.reject(new Error('fannotate-app is not mounted yet'));
+  /** The open project's rows with labels and provenance; waits until it is ready. */
+  async exportAnnotations() {
+    await this.ready;
     return this.handle.exportAnnotations();
   }
 }

@@ -72,9 +72,6 @@ fn Workbench(
 ) -> impl IntoView {
     let state = AppState::new(storage, options, host);
     provide_context(state);
-    if let Some(b) = &bridge {
-        *b.borrow_mut() = Some(state);
-    }
     // Back to where this instance was before a reload or a re-mount: the open
     // project and its step, remembered per persistence key (issue #14).
     let persistence_key = state.options.with_value(|o| o.persistence_key.clone());
@@ -100,6 +97,16 @@ fn Workbench(
                 }
             }
             restored.try_set(true);
+            // Host calls wait for this (the handle's `ready`, the event), so a
+            // `loadRows` cannot race the restored project.
+            if let Some(b) = &bridge {
+                let mut b = b.borrow_mut();
+                if matches!(*b, crate::embed::Mounted::Unmounted) {
+                    return;
+                }
+                *b = crate::embed::Mounted::Ready(state);
+            }
+            state.emit("ready", &serde_json::json!({ "persistenceKey": key }));
         });
     }
     // Talks to the outside world only: the place follows the state, never the reverse.

@@ -79,8 +79,11 @@ impl MountOptions {
     fn validate(self) -> Result<Self, String> {
         if let Some(v) = &self.start_view {
             if crate::state::Step::parse(v).is_none() {
+                // From the enum, so a new step is never missing here (issue #22).
+                let all: Vec<&str> = crate::state::Step::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(format!(
-                    "start-view \"{v}\" is not one of data, codebook, endpoint, run, results"
+                    "start-view \"{v}\" is not one of {}",
+                    all.join(", ")
                 ));
             }
         }
@@ -88,8 +91,20 @@ impl MountOptions {
     }
 }
 
+/// Where a [`MountHandle`]'s app is: opening its storage, running, or gone.
+#[derive(Clone, Copy, Default)]
+pub enum Mounted {
+    /// Storage is still opening.
+    #[default]
+    Opening,
+    /// Running, with this state.
+    Ready(AppState),
+    /// `unmount()` was called: calls fail at once instead of waiting (issue #22).
+    Unmounted,
+}
+
 /// Lets a [`MountHandle`] reach the state of the app it mounted once storage is open.
-pub type Bridge = Rc<RefCell<Option<AppState>>>;
+pub type Bridge = Rc<RefCell<Mounted>>;
 
 impl Default for MountOptions {
     fn default() -> Self {
@@ -114,8 +129,18 @@ pub struct MountHandle {
 impl MountHandle {
     /// Remove the app from its element and free its state.
     pub fn unmount(&mut self) {
-        self.bridge.borrow_mut().take();
+        *self.bridge.borrow_mut() = Mounted::Unmounted;
         self.inner.take();
+    }
+
+    /// Resolves once the app's storage is open and it takes calls (the moment
+    /// it also dispatches `fannotate:ready`); rejects after `unmount()`.
+    #[wasm_bindgen(getter)]
+    pub fn ready(&self) -> js_sys::Promise {
+        let bridge = self.bridge.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            ready_state(&bridge).await.map(|_| JsValue::TRUE)
+        })
     }
 
     /// Hand rows to the app without a file: `rows` is an array of objects,
@@ -148,16 +173,23 @@ impl MountHandle {
     }
 }
 
-/// The app's state once its storage is open (waits up to ten seconds).
+/// The app's state once its storage is open (waits up to ten seconds); at once
+/// an error after `unmount()`.
 async fn ready_state(bridge: &Bridge) -> Result<AppState, JsValue> {
     for _ in 0..500 {
-        if let Some(s) = *bridge.borrow() {
-            return Ok(s);
+        match *bridge.borrow() {
+            Mounted::Ready(s) => return Ok(s),
+            Mounted::Unmounted => {
+                return Err(JsValue::from_str(
+                    "Fannotate was unmounted: mount it again before calling it",
+                ))
+            }
+            Mounted::Opening => {}
         }
         crate::services::browser::sleep(20.0).await;
     }
     Err(JsValue::from_str(
-        "Fannotate is not ready (unmounted, or its storage did not open)",
+        "Fannotate is not ready: its storage did not open within ten seconds",
     ))
 }
 

@@ -584,8 +584,8 @@ impl GoldCheck {
     }
 }
 
-/// Per categorical attribute of the codebook: which column holds its human
-/// labels, and which of its values name no category.
+/// Per attribute of the codebook: which column holds its human labels (for a
+/// free-text attribute, its reference texts), and which labels name no category.
 #[component]
 fn GoldMapping(
     /// The dataset.
@@ -598,12 +598,9 @@ fn GoldMapping(
         async move {
             let attributes: Vec<fannotate_core::Attribute> =
                 match storage.latest_codebook(pid).await? {
-                    Some(v) => v
-                        .codebook()?
-                        .attributes
-                        .into_iter()
-                        .filter(|a| a.kind == fannotate_core::AttributeKind::Categorical)
-                        .collect(),
+                    // Free-text attributes too: their gold column is the reference
+                    // text ROUGE compares with (issue #22).
+                    Some(v) => v.codebook()?.attributes,
                     None => Vec::new(),
                 };
             let rows = storage.rows(ds_id, 0, GOLD_SAMPLE).await?;
@@ -633,14 +630,16 @@ fn GoldMapping(
                     {attributes.into_iter().map(|a| {
                         let m = meta.get_value();
                         let current = m.gold_for(&a.name);
-                        let check = current.map(|c| GoldCheck::of(&a, &rows, c));
+                        let free_text = a.kind != fannotate_core::AttributeKind::Categorical;
+                        let check = current.filter(|_| !free_text).map(|c| GoldCheck::of(&a, &rows, c));
+                        let references = current.filter(|_| free_text).map(|c| rows.iter().filter(|r| !r.cell(c).trim().is_empty()).count());
                         let name = a.name.clone();
                         let columns = m.columns.clone();
                         view! {
                             <div class="fa-row" data-testid="gold-attribute">
                                 <label class="fa-field">
-                                    <span>{format!("Gold column for {}", a.name)}</span>
-                                    <select data-testid="gold-attribute-col" aria-label=format!("Gold column for {}", a.name) on:change:target=move |ev| {
+                                    <span>{format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name)}</span>
+                                    <select data-testid="gold-attribute-col" aria-label=format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name) on:change:target=move |ev| {
                                         save.dispatch((name.clone(), ev.target().value().parse::<usize>().ok()));
                                     }>
                                         <option value="" selected=current.is_none()>"(none)"</option>
@@ -649,6 +648,9 @@ fn GoldMapping(
                                         }).collect_view()}
                                     </select>
                                 </label>
+                                {references.map(|n| view! {
+                                    <p class="fa-muted" data-testid="gold-references">{format!("{n} of {} rows have a reference text (ROUGE in Results).", rows.len())}</p>
+                                })}
                                 {check.map(|c| view! {
                                     <p data-testid="gold-check" class=if c.unmapped.is_empty() { "fa-muted" } else { "fa-warning" }>
                                         {format!("{} labels name a category", c.mapped)}

@@ -372,7 +372,9 @@ pub(crate) async fn launch(
                 "annotation",
                 &serde_json::json!({
                     "runId": run_id, "row": a.row, "id": id, "attribute": a.attribute,
-                    "source": a.source, "value": a.value, "status": a.status,
+                    "source": a.source, "value": a.value,
+                    // The export's words (valid, invalid, error), not the enum's (issue #22).
+                    "status": crate::services::export::status_word(a.status),
                     "confidence": a.confidence,
                 }),
             ),

@@ -63,9 +63,15 @@ test('the host hands rows in, receives events during a run, and reads the annota
   app.byTest = (id) => a.getByTestId(id);
   await app.defineAttribute('spam', [['ham', 'normal'], ['spam', 'junk']]);
   await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'generic', constraint: 'guided_choice' });
+  await page.evaluate(() => {
+    window.__statuses = [];
+    document.addEventListener('fannotate:annotation', (e) => window.__statuses.push(e.detail.status));
+  });
   await app.startRun();
   await app.waitRunFinished(3);
   await expect(eventCount(page, 'fannotate:annotation')).toHaveAttribute('data-count', '3');
+  // Events and exports share one vocabulary (issue #22: events said "Valid").
+  for (const s of await page.evaluate(() => window.__statuses)) expect(['valid', 'invalid', 'error']).toContain(s);
   await expect(eventCount(page, 'fannotate:run-finished')).toHaveAttribute('data-count', '1');
   expect(Number(await eventCount(page, 'fannotate:run-progress').getAttribute('data-count'))).toBeGreaterThan(0);
   await expect(page.locator('#last-event')).toContainText('"status": "completed"');
@@ -109,4 +115,38 @@ test('20 mount/unmount cycles do not grow the heap', async ({ page }, testInfo) 
   console.log(`heap after 20 mount/unmount cycles: ${(before / 1e6).toFixed(2)} MB -> ${(after / 1e6).toFixed(2)} MB`);
   expect(growth).toBeLessThan(2_000_000);
   await expect(page.getByTestId('fannotate')).toHaveCount(2);
+});
+
+test('calls after unmount() fail at once, and a bad start view lists every view (issue #22)', async ({ page }) => {
+  await page.goto(`${servers.web.url}embed-example.html`);
+  await expect(page.locator('#team-a').getByTestId('projects-view')).toBeVisible();
+  const result = await page.evaluate(async (url) => {
+    const { mount } = await import(url);
+    const el = document.body.appendChild(document.createElement('div'));
+    const handle = await mount(el, { persistenceKey: 'gone' });
+    handle.unmount();
+    const after = await handle.exportAnnotations().then(() => 'resolved', (e) => String(e));
+    const bad = await mount(document.body.appendChild(document.createElement('div')), { startView: 'nope' }).then(() => 'mounted', (e) => String(e));
+    return { after, bad };
+  }, `${servers.web.url}fannotate-element.js`);
+  // Not the ten-second "not ready" timeout: the unmounted path answers.
+  expect(result.after).toContain('Fannotate was unmounted: mount it again before calling it');
+  expect(result.bad).toContain('is not one of data, codebook, endpoint, experiments, run, review, results');
+});
+
+test('a ready signal: the element\'s calls wait for it, and fannotate:ready fires once (issue #22)', async ({ page }) => {
+  await page.goto(`${servers.web.url}embed-example.html`);
+  await expect(page.locator('#team-a').getByTestId('projects-view')).toBeVisible();
+  const early = await page.evaluate(async () => {
+    const el = document.createElement('fannotate-app');
+    el.setAttribute('persistence-key', 'early');
+    let events = 0;
+    el.addEventListener('fannotate:ready', () => events++);
+    document.body.append(el);
+    // Called before the app is mounted: it waits instead of failing with "not mounted yet".
+    const n = await el.loadRows([{ body: 'hello' }, { body: 'world' }], { textField: 'body', name: 'Early' });
+    await el.ready;
+    return { n, events };
+  });
+  expect(early).toEqual({ n: 2, events: 1 });
 });

@@ -1,6 +1,6 @@
 // Free-text attributes run unconstrained and are measured by ROUGE against the gold column.
 import { test, expect } from '@playwright/test';
-import { Fannotate, startServers, spamSample, mockAdmin } from './support.mjs';
+import { Fannotate, startServers, spamSample, mockAdmin, tempFile } from './support.mjs';
 
 let servers;
 test.beforeAll(async () => { servers = await startServers(); });
@@ -56,4 +56,32 @@ test('a requests-per-minute limit spaces request starts', async ({ page }) => {
   const gaps = posts.slice(1).map((r, i) => r.ts - posts[i].ts);
   expect(posts[7].ts - posts[0].ts).toBeGreaterThanOrEqual(3400);
   expect(Math.min(...gaps)).toBeGreaterThanOrEqual(400);
+});
+
+test('a free-text attribute takes its own reference column, and ROUGE uses it (issue #22)', async ({ page }) => {
+  const app = new Fannotate(page);
+  // A reference text per row: the label on the first 10 rows, other words on the rest.
+  const { rows } = spamSample(20);
+  const q = (v) => `"${v.replaceAll('"', '""')}"`;
+  const lines = ['id,text,label,reference', ...rows.map((r, i) => [r[0], r[1], r[2], i < 10 ? r[2] : 'entirely different words'].map(q).join(','))];
+  await app.open(servers.web.url);
+  await app.createProject('Own reference');
+  await app.importCsv(tempFile('refs.csv', lines.join('\n') + '\n'), { text: 'text', id: 'id', gold: 'label' });
+  await app.step('codebook');
+  await app.byTest('attribute-name').fill('gist');
+  await app.page.locator('select').filter({ hasText: 'Free text' }).selectOption('freetext');
+  await app.byTest('instruction').fill('Say in one word what this email is:\n\n<<text>>');
+  await app.byTest('save-codebook').click();
+  await expect(page.getByText(/Codebook saved as version/).last()).toBeVisible();
+  await app.step('data');
+  await expect(app.byTest('gold-attribute-col')).toHaveAccessibleName('Reference text column for gist');
+  await app.byTest('gold-attribute-col').selectOption({ label: 'reference' });
+  await expect(app.byTest('gold-references')).toHaveText('20 of 20 rows have a reference text (ROUGE in Results).');
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'llamacpp', constraint: 'grammar' });
+  await app.startRun();
+  await app.waitRunFinished(20);
+  await app.step('results');
+  // The mock answers with the label: half the references match it word for word.
+  await expect(app.byTest('rouge-unicode').locator('td').first()).toHaveText('0.500');
+  await expect(app.byTest('results-scope')).toContainText('compared with the gold column reference');
 });

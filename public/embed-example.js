@@ -30,8 +30,10 @@ document.getElementById('send-rows').addEventListener('click', async () => {
     { ticket: 'T-2', body: 'Subject: Re: meeting notes from Tuesday', channel: 'email' },
     { ticket: 'T-3', body: 'Subject: You have WON a prize, click here', channel: 'web' },
   ];
-  const n = await teamA().loadRows(rows, { textField: 'body', idField: 'ticket', name: 'Tickets from the host' });
-  document.getElementById('exported').textContent = `loaded ${n} rows`;
+  // The project id is the handle for openProject() and later loads (replace: true).
+  const project = await teamA().loadRows(rows, { textField: 'body', idField: 'ticket', name: 'Tickets from the host' });
+  document.getElementById('exported').textContent = `loaded ${rows.length} rows`;
+  document.getElementById('exported').dataset.project = project;
 });
 
 document.getElementById('export').addEventListener('click', async () => {

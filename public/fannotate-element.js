@@ -7,8 +7,9 @@
 // The element's `ready` promise resolves when the app takes calls (as the
 // `fannotate:ready` event fires); its `loadRows()` and `exportAnnotations()` wait
 // for it. For hosts that prefer code: `mount(element, options)` returns a handle
-// with `ready`, `unmount()`, `loadRows(rows, {textField, idField, name})` and
-// `exportAnnotations()`. The app dispatches `fannotate:ready`, `fannotate:annotation`,
+// with `ready`, `unmount()`, `loadRows(rows, {textField, idField, name, project,
+// replace, goldField, goldFields})` (resolves to the project's id),
+// `listProjects()`, `openProject(id)` and `exportAnnotations()`. The app dispatches `fannotate:ready`, `fannotate:annotation`,
 // `fannotate:run-progress`, `fannotate:run-finished` and `fannotate:error`
 // events on the element (they bubble and cross shadow roots).
 import init, { mount as mountWasm } from './fannotate.js';
@@ -105,6 +106,18 @@ class FannotateApp extends HTMLElement {
   async loadRows(rows, options) {
     await this.ready;
     return this.handle.loadRows(rows, options);
+  }
+
+  /** This instance's projects, `[{id, name, createdAt, updatedAt, sample}]`; waits until it is ready. */
+  async listProjects() {
+    await this.ready;
+    return this.handle.listProjects();
+  }
+
+  /** Open a project by the id `loadRows` resolved to; waits until it is ready. */
+  async openProject(id) {
+    await this.ready;
+    return this.handle.openProject(id);
   }
 
   /** The open project's rows with labels and provenance; waits until it is ready. */

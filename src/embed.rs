@@ -144,9 +144,12 @@ impl MountHandle {
     }
 
     /// Hand rows to the app without a file: `rows` is an array of objects,
-    /// `options` `{textField, idField?, name?}`. They become the dataset of the
-    /// open project (or of a new project called `name`). Resolves to the number
-    /// of rows stored.
+    /// `options` `{textField, idField?, name?, project?, replace?, goldField?,
+    /// goldFields?}`. They become the dataset of project `project` (an id), else
+    /// of the open project, else of a new project called `name`; a project that
+    /// has a dataset is only replaced with `replace: true` (atomically).
+    /// `goldFields` maps attributes to the field of their gold labels. Resolves
+    /// to the project's id, the handle for `openProject` after a reload.
     #[wasm_bindgen(js_name = loadRows)]
     pub fn load_rows(&self, rows: JsValue, options: JsValue) -> js_sys::Promise {
         let bridge = self.bridge.clone();
@@ -154,7 +157,33 @@ impl MountHandle {
             let state = ready_state(&bridge).await?;
             host_rows::load(state, rows, options)
                 .await
-                .map(JsValue::from)
+                .map(|id| JsValue::from_str(&id))
+                .map_err(|e| JsValue::from_str(&e))
+        })
+    }
+
+    /// Resolves to the projects of this instance: `[{id, name, createdAt, updatedAt, sample}]`.
+    #[wasm_bindgen(js_name = listProjects)]
+    pub fn list_projects(&self) -> js_sys::Promise {
+        let bridge = self.bridge.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let state = ready_state(&bridge).await?;
+            host_rows::list(state)
+                .await
+                .map_err(|e| JsValue::from_str(&e))
+        })
+    }
+
+    /// Open project `id` (as a click in the project list would); rejects for an
+    /// unknown id.
+    #[wasm_bindgen(js_name = openProject)]
+    pub fn open_project(&self, id: String) -> js_sys::Promise {
+        let bridge = self.bridge.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let state = ready_state(&bridge).await?;
+            host_rows::open(state, &id)
+                .await
+                .map(|()| JsValue::TRUE)
                 .map_err(|e| JsValue::from_str(&e))
         })
     }
@@ -303,13 +332,78 @@ mod host_rows {
     use wasm_bindgen::JsValue;
 
     #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct LoadOptions {
         text_field: String,
         #[serde(default)]
         id_field: Option<String>,
         #[serde(default)]
         name: Option<String>,
+        /// The project to load into, by id.
+        #[serde(default)]
+        project: Option<String>,
+        /// Replace the project's dataset if it has one.
+        #[serde(default)]
+        replace: bool,
+        /// The gold-label field of every attribute without one of its own.
+        #[serde(default)]
+        gold_field: Option<String>,
+        /// Gold-label fields per attribute.
+        #[serde(default)]
+        gold_fields: std::collections::BTreeMap<String, String>,
+    }
+
+    /// A project as `listProjects` gives it.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ProjectInfo {
+        id: String,
+        name: String,
+        created_at: f64,
+        updated_at: f64,
+        sample: bool,
+    }
+
+    pub async fn list(state: AppState) -> Result<JsValue, String> {
+        let projects: Vec<ProjectInfo> = state
+            .storage()
+            .list_projects()
+            .await
+            .map_err(|e| e.user_message())?
+            .into_iter()
+            .map(|p| ProjectInfo {
+                id: p.id,
+                name: p.name,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                sample: p.sample,
+            })
+            .collect();
+        serde::Serialize::serialize(
+            &projects,
+            &serde_wasm_bindgen::Serializer::json_compatible(),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    async fn find(state: AppState, id: &str) -> Result<Project, String> {
+        state
+            .storage()
+            .list_projects()
+            .await
+            .map_err(|e| e.user_message())?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| {
+                format!("no project with id \"{id}\" in this instance (see listProjects())")
+            })
+    }
+
+    pub async fn open(state: AppState, id: &str) -> Result<(), String> {
+        let project = find(state, id).await?;
+        state.step.set(state.start_step());
+        state.project.set(Some(project));
+        Ok(())
     }
 
     /// A cell: strings as they are, other values as JSON, null as empty.
@@ -321,9 +415,9 @@ mod host_rows {
         }
     }
 
-    pub async fn load(state: AppState, rows: JsValue, options: JsValue) -> Result<u32, String> {
+    pub async fn load(state: AppState, rows: JsValue, options: JsValue) -> Result<String, String> {
         let opts: LoadOptions = serde_wasm_bindgen::from_value(options).map_err(|e| {
-            format!("loadRows options: {e} (expected {{textField, idField?, name?}})")
+            format!("loadRows options: {e} (expected {{textField, idField?, name?, project?, replace?, goldField?, goldFields?}})")
         })?;
         let objects: Vec<Map<String, Value>> = serde_wasm_bindgen::from_value(rows)
             .map_err(|e| format!("loadRows rows: {e} (expected an array of objects)"))?;
@@ -347,6 +441,19 @@ mod host_rows {
             }
             None => None,
         };
+        let gold_col = match &opts.gold_field {
+            Some(f) => {
+                Some(col(f).ok_or_else(|| format!("loadRows: no gold field \"{f}\" in the rows"))?)
+            }
+            None => None,
+        };
+        let mut gold_cols = Vec::new();
+        for (attribute, f) in &opts.gold_fields {
+            let c = col(f).ok_or_else(|| {
+                format!("loadRows: no gold field \"{f}\" (for {attribute}) in the rows")
+            })?;
+            gold_cols.push((attribute.clone(), c));
+        }
         let table = Table {
             encoding: TextEncoding::Utf8,
             delimiter: ',',
@@ -358,7 +465,24 @@ mod host_rows {
         };
         check_mapping(&table, Some(text_col), id_col).map_err(|e| e.to_string())?;
         let storage = state.storage();
-        let project = match state.project.get_untracked() {
+        let target = match &opts.project {
+            Some(id) => Some(find(state, id).await?),
+            None => state.project.get_untracked(),
+        };
+        if let Some(p) = &target {
+            let has_data = storage
+                .dataset(p.id.clone())
+                .await
+                .map_err(|e| e.user_message())?
+                .is_some();
+            if has_data && !opts.replace {
+                return Err(format!(
+                    "loadRows: project \"{}\" already has a dataset; pass replace: true to replace it",
+                    p.name
+                ));
+            }
+        }
+        let project = match target {
             Some(p) => p,
             None => {
                 let now = now_ms();
@@ -379,7 +503,7 @@ mod host_rows {
                 p
             }
         };
-        let meta = DatasetMeta {
+        let mut meta = DatasetMeta {
             encoding: "from the host page".into(),
             ..new_dataset(
                 &project.id,
@@ -387,18 +511,21 @@ mod host_rows {
                 &table,
                 text_col,
                 id_col,
-                None,
+                gold_col,
             )
         };
-        let n = meta.row_count;
+        for (attribute, c) in &gold_cols {
+            meta.set_gold(attribute, Some(*c));
+        }
         let (cancel, progress) = (RwSignal::new(false), RwSignal::new(None));
         import_table(storage, meta, &table, id_col, cancel, progress)
             .await
             .map_err(|e| e.user_message())?;
         state.step.set(crate::state::Step::Data);
+        let id = project.id.clone();
         state.project.set(Some(project));
         state.touch();
-        Ok(n)
+        Ok(id)
     }
 
     pub async fn export(state: AppState) -> Result<JsValue, String> {

@@ -144,9 +144,43 @@ test('a ready signal: the element\'s calls wait for it, and fannotate:ready fire
     el.addEventListener('fannotate:ready', () => events++);
     document.body.append(el);
     // Called before the app is mounted: it waits instead of failing with "not mounted yet".
-    const n = await el.loadRows([{ body: 'hello' }, { body: 'world' }], { textField: 'body', name: 'Early' });
+    const project = await el.loadRows([{ body: 'hello' }, { body: 'world' }], { textField: 'body', name: 'Early' });
     await el.ready;
-    return { n, events };
+    return { loaded: (await el.listProjects()).map((p) => p.id === project && p.name), events };
   });
-  expect(early).toEqual({ n: 2, events: 1 });
+  expect(early).toEqual({ loaded: ['Early'], events: 1 });
+});
+
+test('a project handle: loadRows gives the id, replace is explicit and atomic, gold fields map, and it all survives a reload (issue #22)', async ({ page }) => {
+  await page.goto(`${servers.web.url}embed-example.html`);
+  const a = page.locator('#team-a');
+  await expect(a.getByTestId('projects-view')).toBeVisible();
+  const rows = (n) => Array.from({ length: n }, (_, i) => ({ ticket: `T-${i + 1}`, body: `ticket ${i + 1}`, verdict: i % 2 ? 'spam' : 'ham' }));
+  const id = await page.evaluate((r) => document.querySelector('#team-a').loadRows(r, { textField: 'body', idField: 'ticket', name: 'Handled', goldFields: { spam: 'verdict' } }), rows(3));
+  expect(id).toMatch(/^[0-9a-z-]{8,}$/i);
+  expect(await page.evaluate(() => document.querySelector('#team-a').listProjects())).toEqual([expect.objectContaining({ id, name: 'Handled', sample: false })]);
+  // A second load into the same project must say replace; then the rows are swapped whole.
+  const refused = await page.evaluate(([p, r]) => document.querySelector('#team-a').loadRows(r, { textField: 'body', project: p }).then(() => 'loaded', (e) => String(e)), [id, rows(5)]);
+  expect(refused).toContain('already has a dataset; pass replace: true');
+  await expect(a.getByTestId('dataset-rows')).toHaveText('3');
+  expect(await page.evaluate(([p, r]) => document.querySelector('#team-a').loadRows(r, { textField: 'body', idField: 'ticket', project: p, replace: true, goldFields: { spam: 'verdict' } }), [id, rows(5)])).toBe(id);
+  await expect(a.getByTestId('dataset-rows')).toHaveText('5');
+  expect(await page.evaluate(() => document.querySelector('#team-a').listProjects())).toHaveLength(1);
+  // The gold field is the attribute's gold column once the attribute exists.
+  const app = new Fannotate(page);
+  app.byTest = (t) => a.getByTestId(t);
+  await app.defineAttribute('spam', [['ham', 'normal'], ['spam', 'junk']]);
+  await app.step('data');
+  await expect(a.getByTestId('gold-check')).toHaveText('5 labels name a category');
+  // After a reload the project is open again: no click needed before exporting.
+  await page.reload();
+  await expect(a.getByTestId('current-project')).toHaveText('Handled');
+  const exported = await page.evaluate(() => document.querySelector('#team-a').exportAnnotations());
+  expect(exported.map((r) => [r.id, r.spam_gold])).toEqual(rows(5).map((r) => [r.ticket, r.verdict]));
+  // openProject switches by id; an unknown id is an error.
+  await page.evaluate(() => document.querySelector('#team-a').querySelector('[data-testid="nav-projects"]').click());
+  await expect(a.getByTestId('projects-view')).toBeVisible();
+  await page.evaluate((p) => document.querySelector('#team-a').openProject(p), id);
+  await expect(a.getByTestId('current-project')).toHaveText('Handled');
+  expect(await page.evaluate(() => document.querySelector('#team-a').openProject('nope').then(() => 'opened', (e) => String(e)))).toContain('no project with id "nope"');
 });

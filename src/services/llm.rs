@@ -211,23 +211,24 @@ async fn classify_network_failure(url: &str, provider: Provider) -> LlmError {
     }
 }
 
-/// Send one HTTP request with a timeout, cancellable through `cancel`.
+/// Send one HTTP request for `cfg`'s project with its timeout, cancellable
+/// through `cancel`; the request log counts it for that project.
 pub async fn send(
+    cfg: &EndpointConfig,
     method: &str,
     url: &str,
     headers: &[(&str, String)],
     body: Option<&str>,
-    timeout_secs: u32,
     cancel: Option<&AbortSignal>,
-    provider: Provider,
 ) -> Result<HttpResponse, LlmError> {
+    let (timeout_secs, provider) = (cfg.timeout_secs, cfg.provider);
     if cancel.is_some_and(|c| c.aborted()) {
         return Err(LlmError::Cancelled);
     }
     // Check the page's policy first: the browser would block the request with
     // the same error as an unreachable server.
     let blocked = !netpolicy::page_allows(url);
-    netpolicy::record(url, blocked);
+    netpolicy::record(url, blocked, &cfg.project_id);
     if blocked {
         return Err(LlmError::BlockedByPolicy {
             origin: netpolicy::origin_of(url).unwrap_or_else(|| url.to_string()),
@@ -321,18 +322,7 @@ pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<Stri
         return Ok(Vec::new());
     }
     let url = endpoint_url(cfg, "models")?;
-    let r = check_status(
-        send(
-            "GET",
-            &url,
-            &auth_headers(cfg, api_key),
-            None,
-            cfg.timeout_secs,
-            None,
-            cfg.provider,
-        )
-        .await?,
-    )?;
+    let r = check_status(send(cfg, "GET", &url, &auth_headers(cfg, api_key), None, None).await?)?;
     let v: Value = serde_json::from_str(&r.body).map_err(|_| LlmError::Malformed {
         body: shorten(&r.body),
     })?;
@@ -496,13 +486,12 @@ async fn complete(
     let url = endpoint_url_at(cfg, base, "chat/completions")?;
     let started = mono_ms();
     let r = send(
+        cfg,
         "POST",
         &url,
         &auth_headers(cfg, api_key),
         Some(&body),
-        cfg.timeout_secs,
         cancel,
-        cfg.provider,
     )
     .await?;
     let r = check_status(r)?;

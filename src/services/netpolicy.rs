@@ -96,11 +96,16 @@ fn split_port<'a>(hostport: &'a str, scheme: &str) -> (&'a str, &'a str) {
     }
 }
 
-/// Requests to one host.
+/// Requests to one host (for one project, in the stored log).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HostCount {
     /// `scheme://host:port`.
     pub origin: String,
+    /// The project whose requests these are: each instance (persistence key) has
+    /// its own projects, so it can show its own hosts (issue #22). Empty in logs
+    /// written before projects were recorded.
+    #[serde(default)]
+    pub project: String,
     /// Requests sent.
     pub requests: u64,
     /// Requests the page's policy blocked before they left.
@@ -115,7 +120,7 @@ pub struct HostCount {
 pub const LOG_KEY: &str = "fannotate:request-log";
 
 thread_local! {
-    static LOG: RefCell<Option<BTreeMap<String, HostCount>>> = const { RefCell::new(None) };
+    static LOG: RefCell<Option<BTreeMap<(String, String), HostCount>>> = const { RefCell::new(None) };
     static DIRTY: RefCell<bool> = const { RefCell::new(false) };
     // The policy is fixed for the page's life: read the DOM once.
     static POLICY: std::cell::OnceCell<Option<PagePolicy>> = const { std::cell::OnceCell::new() };
@@ -125,7 +130,7 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-fn with_log<R>(f: impl FnOnce(&mut BTreeMap<String, HostCount>) -> R) -> R {
+fn with_log<R>(f: impl FnOnce(&mut BTreeMap<(String, String), HostCount>) -> R) -> R {
     LOG.with(|l| {
         let mut l = l.borrow_mut();
         let log = l.get_or_insert_with(|| {
@@ -134,20 +139,22 @@ fn with_log<R>(f: impl FnOnce(&mut BTreeMap<String, HostCount>) -> R) -> R {
                 .and_then(|t| serde_json::from_str::<Vec<HostCount>>(&t).ok())
                 .unwrap_or_default()
                 .into_iter()
-                .map(|h| (h.origin.clone(), h))
+                .map(|h| ((h.project.clone(), h.origin.clone()), h))
                 .collect()
         });
         f(log)
     })
 }
 
-/// Count a request to `url` (sent, or blocked by the policy).
-pub fn record(url: &str, blocked: bool) {
+/// Count a request of `project` to `url` (sent, or blocked by the policy).
+pub fn record(url: &str, blocked: bool, project: &str) {
     let Some(origin) = origin_of(url) else { return };
     let now = js_sys::Date::now();
     with_log(|log| {
-        let e = log.entry(origin.clone()).or_insert(HostCount {
+        let key = (project.to_string(), origin.clone());
+        let e = log.entry(key).or_insert(HostCount {
             origin,
+            project: project.to_string(),
             requests: 0,
             blocked: 0,
             last: now,
@@ -178,19 +185,37 @@ pub fn flush() {
     }
 }
 
-/// Every host contacted, most requests first.
-pub fn hosts() -> Vec<HostCount> {
-    let mut v: Vec<HostCount> = with_log(|log| log.values().cloned().collect());
+/// Every host contacted for the projects `only` admits (all: the browser
+/// profile's total), summed per host, most requests first.
+pub fn hosts(only: impl Fn(&str) -> bool) -> Vec<HostCount> {
+    let counts = with_log(|log| log.values().filter(|h| only(&h.project)).cloned().collect());
+    sum_by_origin(counts)
+}
+
+/// One line per origin: requests and blocks added up, the latest time kept.
+pub fn sum_by_origin(counts: Vec<HostCount>) -> Vec<HostCount> {
+    let mut by: BTreeMap<String, HostCount> = BTreeMap::new();
+    for h in counts {
+        let e = by.entry(h.origin.clone()).or_insert(HostCount {
+            project: String::new(),
+            requests: 0,
+            blocked: 0,
+            last: h.last,
+            ..h.clone()
+        });
+        e.requests += h.requests;
+        e.blocked += h.blocked;
+        e.last = e.last.max(h.last);
+    }
+    let mut v: Vec<HostCount> = by.into_values().collect();
     v.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.origin.cmp(&b.origin)));
     v
 }
 
-/// Forget the log.
-pub fn clear() {
-    with_log(|log| log.clear());
-    if let Some(s) = local_storage() {
-        let _ = s.remove_item(LOG_KEY);
-    }
+/// Forget what the projects `only` admits sent (all of them: the whole log).
+pub fn clear(only: impl Fn(&str) -> bool) {
+    with_log(|log| log.retain(|_, h| !only(&h.project)));
+    flush();
 }
 
 /// The page's policy as deployed: its `connect-src` sources and whether it was
@@ -244,6 +269,31 @@ mod tests {
 
     fn srcs(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn hosts_are_summed_per_origin_over_the_chosen_projects() {
+        let h = |project: &str, origin: &str, requests, blocked, last| HostCount {
+            origin: origin.into(),
+            project: project.into(),
+            requests,
+            blocked,
+            last,
+        };
+        let log = vec![
+            h("a", "http://x:1", 3, 0, 5.0),
+            h("b", "http://x:1", 2, 1, 9.0),
+            h("b", "http://y:2", 7, 0, 1.0),
+        ];
+        let mine: Vec<HostCount> = log.iter().filter(|c| c.project == "a").cloned().collect();
+        assert_eq!(sum_by_origin(mine), vec![h("", "http://x:1", 3, 0, 5.0)]);
+        assert_eq!(
+            sum_by_origin(log),
+            vec![
+                h("", "http://y:2", 7, 0, 1.0),
+                h("", "http://x:1", 5, 1, 9.0)
+            ]
+        );
     }
 
     #[test]

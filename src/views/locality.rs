@@ -1,8 +1,32 @@
-//! "Where your data goes": every host this browser profile's Fannotate has
-//! contacted, from the app's own request log, and the page's network policy.
+//! "Where your data goes": every host this instance (its persistence key's
+//! projects) has contacted, from the app's own request log; the standalone app
+//! also shows the browser profile's total, labelled as such; and the page's
+//! network policy.
 
 use crate::services::netpolicy::{self, HostCount};
+use crate::state::AppState;
 use leptos::prelude::*;
+use std::collections::HashSet;
+
+/// A table of hosts; `testid` marks its rows.
+fn host_table(caption: String, list: Vec<HostCount>, testid: &'static str) -> impl IntoView {
+    view! {
+        <table class="fa-table fa-table--compact">
+            <caption>{caption}</caption>
+            <thead><tr><th scope="col">"Host"</th><th scope="col">"Requests"</th><th scope="col">"Blocked by the page's policy"</th><th scope="col">"Last"</th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|h| view! {
+                    <tr data-testid=testid>
+                        <td>{h.origin.clone()}</td>
+                        <td data-testid="locality-requests">{h.requests}</td>
+                        <td>{h.blocked}</td>
+                        <td>{crate::views::projects::format_date(h.last)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
 
 /// The panel; `on_close` hides it.
 #[component]
@@ -10,8 +34,35 @@ pub fn DataLocality(
     /// Called when the user closes the panel.
     on_close: Callback<()>,
 ) -> impl IntoView {
-    // Read when opened; "Refresh" re-reads.
-    let hosts = RwSignal::new(netpolicy::hosts());
+    let state = expect_context::<AppState>();
+    // This instance's projects: the log keeps requests per project, and projects
+    // belong to one persistence key's database (issue #22: instance B listed the
+    // endpoint that A contacted).
+    let projects = LocalResource::new(move || {
+        state.revision.track();
+        let storage = state.storage();
+        async move {
+            storage
+                .list_projects()
+                .await
+                .map(|ps| ps.into_iter().map(|p| p.id).collect::<HashSet<String>>())
+                .unwrap_or_default()
+        }
+    });
+    let standalone = state
+        .options
+        .with_value(|o| o.persistence_key == crate::embed::DEFAULT_PERSISTENCE_KEY);
+    // Read when opened; "Refresh" and "Clear" bump this.
+    let reread = RwSignal::new(0u32);
+    let mine = move || {
+        reread.track();
+        let ids = projects.get().unwrap_or_default();
+        netpolicy::hosts(|p| ids.contains(p))
+    };
+    let profile = move || {
+        reread.track();
+        netpolicy::hosts(|_| true)
+    };
     let policy = netpolicy::page_policy();
     let page_origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -34,31 +85,27 @@ pub fn DataLocality(
             <p>"Your files, codebooks and labels stay in this browser (IndexedDB). Texts are sent only to the model endpoints you configure; nothing goes to Fannotate's authors or any third party."</p>
             <p class=if permissive { "fa-warning" } else { "fa-muted" } data-testid="csp-mode">{policy_text}</p>
             {move || {
-                let list: Vec<HostCount> = hosts.get();
+                let list: Vec<HostCount> = mine();
                 if list.is_empty() {
-                    view! { <p class="fa-empty" data-testid="locality-empty">"No endpoint has been contacted from this browser yet."</p> }.into_any()
+                    view! { <p class="fa-empty" data-testid="locality-empty">"No endpoint has been contacted by this instance's projects yet."</p> }.into_any()
                 } else {
-                    view! {
-                        <table class="fa-table fa-table--compact">
-                            <caption>"Hosts contacted by Fannotate in this browser profile"</caption>
-                            <thead><tr><th scope="col">"Host"</th><th scope="col">"Requests"</th><th scope="col">"Blocked by the page's policy"</th><th scope="col">"Last"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|h| view! {
-                                    <tr data-testid="locality-host">
-                                        <td>{h.origin.clone()}</td>
-                                        <td data-testid="locality-requests">{h.requests}</td>
-                                        <td>{h.blocked}</td>
-                                        <td>{crate::views::projects::format_date(h.last)}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()
+                    host_table("Hosts contacted by this instance's projects".into(), list, "locality-host").into_any()
                 }
             }}
+            // The bundled page may show the whole profile, said as such; an
+            // embedded instance shows only its own.
+            {move || standalone.then(|| {
+                let list = profile();
+                (!list.is_empty()).then(|| host_table("Hosts contacted by every Fannotate instance in this browser profile (embedded ones too)".into(), list, "locality-profile-host"))
+            })}
             <div class="fa-row">
-                <button class="fa-btn" data-testid="locality-refresh" on:click=move |_| { netpolicy::flush(); hosts.set(netpolicy::hosts()) }>"Refresh"</button>
-                <button class="fa-btn fa-btn--danger" data-testid="locality-clear" on:click=move |_| { netpolicy::clear(); hosts.set(Vec::new()) }>"Clear the log"</button>
+                <button class="fa-btn" data-testid="locality-refresh" on:click=move |_| { netpolicy::flush(); reread.update(|n| *n += 1) }>"Refresh"</button>
+                <button class="fa-btn fa-btn--danger" data-testid="locality-clear" on:click=move |_| {
+                    let ids = projects.get_untracked().unwrap_or_default();
+                    // The bundled page clears the whole log; an embedded instance its own part.
+                    netpolicy::clear(|p| standalone || ids.contains(p));
+                    reread.update(|n| *n += 1)
+                }>"Clear the log"</button>
                 <button class="fa-btn" data-testid="locality-close" on:click=move |_| on_close.run(())>"Close"</button>
             </div>
         </section>

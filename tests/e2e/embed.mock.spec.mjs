@@ -76,6 +76,17 @@ test('the host hands rows in, receives events during a run, and reads the annota
   expect(Number(await eventCount(page, 'fannotate:run-progress').getAttribute('data-count'))).toBeGreaterThan(0);
   await expect(page.locator('#last-event')).toContainText('"status": "completed"');
 
+  // "Where your data goes" is per instance: A lists the endpoint, B never contacted it (issue #22).
+  const b = page.locator('#team-b');
+  await a.getByTestId('nav-locality').click();
+  await expect(a.getByTestId('locality-host')).toHaveCount(1);
+  await expect(a.getByTestId('locality-host')).toContainText(new URL(servers.llm.url).origin);
+  await expect(a.getByTestId('locality-profile-host')).toHaveCount(0);
+  await b.getByTestId('nav-locality').click();
+  await expect(b.getByTestId('locality-empty')).toBeVisible();
+  await a.getByTestId('locality-close').click();
+  await b.getByTestId('locality-close').click();
+
   await page.locator('#export').click();
   await expect(page.locator('#exported')).toContainText('"spam_run1_label"');
   const rows = JSON.parse(await page.locator('#exported').textContent());

@@ -39,7 +39,10 @@ test('the panel counts requests per host; an off-policy endpoint is refused and 
   const blocked = rows.filter({ hasText: 'http://10.255.255.1:9' });
   await expect(blocked.locator('td').nth(1)).toHaveText('0');
   await expect(blocked.locator('td').nth(2)).toHaveText('1');
-  // The log belongs to the browser profile: it survives a reload.
+  // The bundled page also shows the profile's total, labelled as such.
+  await expect(app.byTest('locality-profile-host')).toHaveCount(2);
+  await expect(app.byTest('data-locality')).toContainText('every Fannotate instance in this browser profile');
+  // The log is kept: it survives a reload.
   await page.reload();
   await app.byTest('nav-locality').click();
   await expect(app.byTest('locality-host')).toHaveCount(2);

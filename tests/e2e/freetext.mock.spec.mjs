@@ -2,6 +2,16 @@
 import { test, expect } from '@playwright/test';
 import { Fannotate, startServers, spamSample, mockAdmin, tempFile } from './support.mjs';
 
+/** Save a codebook with one free-text attribute, `gist`. */
+async function defineGist(app) {
+  await app.step('codebook');
+  await app.byTest('attribute-name').fill('gist');
+  await app.page.locator('select').filter({ hasText: 'Free text' }).selectOption('freetext');
+  await app.byTest('instruction').fill('Say in one word what this email is:\n\n<<text>>');
+  await app.byTest('save-codebook').click();
+  await expect(app.page.getByText(/Codebook saved as version/).last()).toBeVisible();
+}
+
 let servers;
 test.beforeAll(async () => { servers = await startServers(); });
 test.afterAll(async () => servers?.close());
@@ -11,12 +21,7 @@ test('a free-text attribute runs without a constraint and shows ROUGE with both 
   await app.open(servers.web.url);
   await app.createProject('Free text');
   await app.importCsv(spamSample(20).file, { text: 'text', id: 'id', gold: 'label' });
-  await app.step('codebook');
-  await app.byTest('attribute-name').fill('gist');
-  await app.page.locator('select').filter({ hasText: 'Free text' }).selectOption('freetext');
-  await app.byTest('instruction').fill('Say in one word what this email is:\n\n<<text>>');
-  await app.byTest('save-codebook').click();
-  await expect(page.getByText(/Codebook saved as version/).last()).toBeVisible();
+  await defineGist(app);
   await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', provider: 'llamacpp', constraint: 'grammar' });
   await mockAdmin(servers.llm, 'reset', {});
   await app.startRun();
@@ -67,12 +72,7 @@ test('a free-text attribute takes its own reference column, and ROUGE uses it (i
   await app.open(servers.web.url);
   await app.createProject('Own reference');
   await app.importCsv(tempFile('refs.csv', lines.join('\n') + '\n'), { text: 'text', id: 'id', gold: 'label' });
-  await app.step('codebook');
-  await app.byTest('attribute-name').fill('gist');
-  await app.page.locator('select').filter({ hasText: 'Free text' }).selectOption('freetext');
-  await app.byTest('instruction').fill('Say in one word what this email is:\n\n<<text>>');
-  await app.byTest('save-codebook').click();
-  await expect(page.getByText(/Codebook saved as version/).last()).toBeVisible();
+  await defineGist(app);
   await app.step('data');
   await expect(app.byTest('gold-attribute-col')).toHaveAccessibleName('Reference text column for gist');
   await app.byTest('gold-attribute-col').selectOption({ label: 'reference' });

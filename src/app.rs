@@ -135,7 +135,7 @@ fn Workbench(
     view! {
         // How many runs this page has launched: tests wait on this, not on a
         // panel that a view may not have drawn yet.
-        <header class="fa-header" data-testid="app-header" data-run-seq=move || state.progress_run.with(|p| p.as_ref().map_or(0, |(n, _)| *n))>
+        <header class="fa-header" data-testid="app-header" data-run-seq=move || state.launches()>
             <h1 class="fa-title">"Fannotate"</h1>
             {move || project_name().map(|n| view! { <span class="fa-header__project" data-testid="current-project">{n}</span> })}
             {move || state.project.with(|p| p.as_ref().is_some_and(|p| p.sample)).then(|| view! { <span class="fa-badge" data-testid="sample-header">"sample"</span> })}

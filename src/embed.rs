@@ -137,10 +137,7 @@ impl MountHandle {
     /// it also dispatches `fannotate:ready`); rejects after `unmount()`.
     #[wasm_bindgen(getter)]
     pub fn ready(&self) -> js_sys::Promise {
-        let bridge = self.bridge.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            ready_state(&bridge).await.map(|_| JsValue::TRUE)
-        })
+        self.call(|_| async { Ok(JsValue::TRUE) })
     }
 
     /// Hand rows to the app without a file: `rows` is an array of objects,
@@ -152,52 +149,49 @@ impl MountHandle {
     /// to the project's id, the handle for `openProject` after a reload.
     #[wasm_bindgen(js_name = loadRows)]
     pub fn load_rows(&self, rows: JsValue, options: JsValue) -> js_sys::Promise {
-        let bridge = self.bridge.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let state = ready_state(&bridge).await?;
+        self.call(move |state| async move {
             host_rows::load(state, rows, options)
                 .await
                 .map(|id| JsValue::from_str(&id))
-                .map_err(|e| JsValue::from_str(&e))
         })
     }
 
     /// Resolves to the projects of this instance: `[{id, name, createdAt, updatedAt, sample}]`.
     #[wasm_bindgen(js_name = listProjects)]
     pub fn list_projects(&self) -> js_sys::Promise {
-        let bridge = self.bridge.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let state = ready_state(&bridge).await?;
-            host_rows::list(state)
-                .await
-                .map_err(|e| JsValue::from_str(&e))
-        })
+        self.call(host_rows::list)
     }
 
     /// Open project `id` (as a click in the project list would); rejects for an
     /// unknown id.
     #[wasm_bindgen(js_name = openProject)]
     pub fn open_project(&self, id: String) -> js_sys::Promise {
-        let bridge = self.bridge.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let state = ready_state(&bridge).await?;
-            host_rows::open(state, &id)
-                .await
-                .map(|()| JsValue::TRUE)
-                .map_err(|e| JsValue::from_str(&e))
-        })
+        self.call(
+            move |state| async move { host_rows::open(state, &id).await.map(|()| JsValue::TRUE) },
+        )
     }
 
     /// Resolves to the open project's rows with every label and its provenance,
     /// as objects with the export's columns.
     #[wasm_bindgen(js_name = exportAnnotations)]
     pub fn export_annotations(&self) -> js_sys::Promise {
+        self.call(host_rows::export)
+    }
+}
+
+impl MountHandle {
+    /// A promise of `f` run on the app's state once it is ready: every host
+    /// call waits (or fails after `unmount()`) the same way, and its error
+    /// message reaches the host as the rejection.
+    fn call<F, Fut>(&self, f: F) -> js_sys::Promise
+    where
+        F: FnOnce(AppState) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<JsValue, String>> + 'static,
+    {
         let bridge = self.bridge.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let state = ready_state(&bridge).await?;
-            host_rows::export(state)
-                .await
-                .map_err(|e| JsValue::from_str(&e))
+            f(state).await.map_err(|e| JsValue::from_str(&e))
         })
     }
 }
@@ -400,9 +394,7 @@ mod host_rows {
     }
 
     pub async fn open(state: AppState, id: &str) -> Result<(), String> {
-        let project = find(state, id).await?;
-        state.step.set(state.start_step());
-        state.project.set(Some(project));
+        state.open_project(find(state, id).await?);
         Ok(())
     }
 

@@ -626,6 +626,16 @@ impl RunRecord {
         s
     }
 
+    /// The status to show in a page that is running `live` (if any): a run
+    /// stored as running that is not that one was left by a page that closed.
+    pub fn shown_status(&self, live: Option<&str>) -> RunStatus {
+        if self.status == RunStatus::Running && live != Some(self.id.as_str()) {
+            RunStatus::Interrupted
+        } else {
+            self.status
+        }
+    }
+
     /// Whether row `row` is one of the run's tasks.
     pub fn has_row(&self, row: u32) -> bool {
         self.task_rows
@@ -1073,6 +1083,19 @@ pub fn run_source(run_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_stored_as_running_is_interrupted_unless_this_page_runs_it() {
+        let r = RunRecord::for_test("r", "spam");
+        assert_eq!(r.shown_status(Some("r")), RunStatus::Running);
+        assert_eq!(r.shown_status(Some("other")), RunStatus::Interrupted);
+        assert_eq!(r.shown_status(None), RunStatus::Interrupted);
+        let done = RunRecord {
+            status: RunStatus::Completed,
+            ..r
+        };
+        assert_eq!(done.shown_status(None), RunStatus::Completed);
+    }
 
     #[test]
     fn a_runs_configuration_names_model_prompt_temperature_decoding_and_replications() {

@@ -85,6 +85,12 @@ pub struct StorageUse {
     pub persisted: bool,
 }
 
+/// The page's `localStorage`, when the browser gives one (not in private
+/// modes that refuse it).
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
 fn storage_manager() -> Option<web_sys::StorageManager> {
     Some(web_sys::window()?.navigator().storage())
 }

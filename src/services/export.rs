@@ -195,13 +195,11 @@ pub fn export_table(
                         .map(|g| r.cell(g).to_string())
                         .unwrap_or_default(),
                 );
-                match index.get(&(HUMAN_SOURCE, attr.as_str(), r.idx)) {
-                    Some(h) if h.value.is_some() => {
-                        out.push(h.value.clone().unwrap_or_default());
-                        out.push(fannotate_core::time::iso_utc(h.ts));
-                    }
-                    _ => out.extend([String::new(), String::new()]),
-                }
+                let (reviewer, at) = index
+                    .get(&(HUMAN_SOURCE, attr.as_str(), r.idx))
+                    .and_then(|h| Some((h.value.clone()?, fannotate_core::time::iso_utc(h.ts))))
+                    .unwrap_or_default();
+                out.extend([reviewer, at]);
                 let latest = attr_runs
                     .iter()
                     .rev()

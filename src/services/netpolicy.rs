@@ -126,9 +126,7 @@ thread_local! {
     static POLICY: std::cell::OnceCell<Option<PagePolicy>> = const { std::cell::OnceCell::new() };
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
+use super::browser::local_storage;
 
 fn with_log<R>(f: impl FnOnce(&mut BTreeMap<(String, String), HostCount>) -> R) -> R {
     LOG.with(|l| {

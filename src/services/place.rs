@@ -2,6 +2,7 @@
 //! `localStorage`, so a reload (or a re-mount) comes back to the same place and
 //! two embedded instances never share it.
 
+use super::browser::local_storage;
 use serde::{Deserialize, Serialize};
 
 /// The remembered place of one instance.
@@ -17,10 +18,6 @@ pub struct Place {
 /// reading the old key once: users would lose their place on upgrade.
 pub fn place_key(persistence_key: &str) -> String {
     format!("fannotate:{persistence_key}:place")
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
 }
 
 /// The place last remembered for `persistence_key`, if any (and readable).

@@ -3,6 +3,7 @@
 //! two-category codebook and no saved endpoint, so runs use the default one.
 
 use super::browser::{now_ms, random_id};
+use super::files::js_message;
 use super::importer::{new_dataset, row_records};
 use super::storage::Storage;
 use crate::error::{AppError, ImportError};
@@ -45,16 +46,7 @@ pub fn sample_codebook() -> Codebook {
 }
 
 async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
-    let fail = |e: JsValue| {
-        ImportError::Sample(
-            e.as_string()
-                .or_else(|| {
-                    e.dyn_ref::<js_sys::Error>()
-                        .map(|e| String::from(e.message()))
-                })
-                .unwrap_or_else(|| "the request failed".into()),
-        )
-    };
+    let fail = |e: JsValue| ImportError::Sample(js_message(&e));
     let url = format!("{}{SAMPLE_FILE}", fannotate_asset_base());
     let window = web_sys::window().ok_or_else(|| ImportError::Sample("no window".into()))?;
     let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))

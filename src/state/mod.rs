@@ -254,6 +254,19 @@ impl AppState {
         self.toasts.update(|t| t.retain(|x| x.id != id));
     }
 
+    /// Open `project` at the start step (the host's `start-view`, else Data), as
+    /// a click in the project list does.
+    pub fn open_project(&self, project: Project) {
+        self.step.set(self.start_step());
+        self.project.set(Some(project));
+    }
+
+    /// How many runs this page has launched (tracked; 0 before the first).
+    pub fn launches(&self) -> u32 {
+        self.progress_run
+            .with(|p| p.as_ref().map_or(0, |(n, _)| *n))
+    }
+
     /// The open project's id, if any (tracked).
     pub fn project_id(&self) -> Option<String> {
         self.project.with(|p| p.as_ref().map(|p| p.id.clone()))

@@ -635,11 +635,12 @@ fn GoldMapping(
                         let references = current.filter(|_| free_text).map(|c| rows.iter().filter(|r| !r.cell(c).trim().is_empty()).count());
                         let name = a.name.clone();
                         let columns = m.columns.clone();
+                        let label = format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name);
                         view! {
                             <div class="fa-row" data-testid="gold-attribute">
                                 <label class="fa-field">
-                                    <span>{format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name)}</span>
-                                    <select data-testid="gold-attribute-col" aria-label=format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name) on:change:target=move |ev| {
+                                    <span>{label.clone()}</span>
+                                    <select data-testid="gold-attribute-col" aria-label=label on:change:target=move |ev| {
                                         save.dispatch((name.clone(), ev.target().value().parse::<usize>().ok()));
                                     }>
                                         <option value="" selected=current.is_none()>"(none)"</option>

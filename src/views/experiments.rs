@@ -1399,6 +1399,7 @@ fn ExperimentPanel(
                                     let cell = l.cell;
                                     let pinned = l.pinned;
                                     let spec = l.spec.clone();
+                                    let described = b.experiment.describe(&spec);
                                     let s = l.score.clone();
                                     let status = l.run.as_ref().map_or("not started".to_string(), |r| {
                                         if r.status == RunStatus::Completed { String::new() } else { format!(" ({})", if r.status == RunStatus::Running && !this_running() { RunStatus::Interrupted.label() } else { r.status.label() }) }
@@ -1414,11 +1415,11 @@ fn ExperimentPanel(
                                                     <input type="checkbox" data-testid="leaderboard-pin" prop:checked=pinned
                                                         on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } />
                                                     <span class="fa-visually-hidden">"Pin "</span>
-                                                    {b.experiment.describe(&spec)}
+                                                    {described.clone()}
                                                 </label>
                                                 {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
                                                 <button class="fa-btn fa-btn--small" data-testid="annotate-everything" disabled=any_running
-                                                    aria-label=format!("Annotate everything with this: {}", b.experiment.describe(&spec))
+                                                    aria-label=format!("Annotate everything with this: {described}")
                                                     on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| spawn_run(state, annotate_everything(state, x.clone(), spec.clone())) }>"Annotate everything with this"</button>
                                             </th>
                                             <td><span data-testid="lb-items">{format!("{}{}", l.answered, status)}</span>{s.as_ref().map(|s| view! {

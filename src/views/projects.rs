@@ -37,8 +37,7 @@ pub fn ProjectsView() -> impl IntoView {
                 Ok(()) => {
                     set_name.set(String::new());
                     state.touch();
-                    state.step.set(state.start_step());
-                    state.project.set(Some(project));
+                    state.open_project(project);
                 }
                 Err(e) => state.error(&AppError::from(e)),
             }
@@ -49,8 +48,7 @@ pub fn ProjectsView() -> impl IntoView {
         async move {
             let project = crate::services::sample::create_sample(storage.as_ref()).await?;
             state.touch();
-            state.step.set(state.start_step());
-            state.project.set(Some(project));
+            state.open_project(project);
             Ok::<_, AppError>(())
         }
     });
@@ -231,8 +229,7 @@ pub fn ProjectsView() -> impl IntoView {
                             view! {
                                 <li class="fa-list__item">
                                     <button class="fa-link" data-testid="open-project" on:click=move |_| {
-                                        state.step.set(state.start_step());
-                                        state.project.set(Some(open.clone()));
+                                        state.open_project(open.clone());
                                     }>{p.name.clone()}</button>
                                     {p.sample.then(|| view! { <span class="fa-badge" data-testid="sample-badge">"sample"</span> })}
                                     <span class="fa-muted">{format_date(p.updated_at)}</span>

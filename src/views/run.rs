@@ -571,7 +571,7 @@ pub fn InterruptedRun() -> impl IntoView {
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         async move { storage.runs(pid).await.map_err(AppError::from) }
     });
-    // A run stored as running that this page is not running was interrupted.
+    // Offered only while this page runs nothing: a resume would wait for it.
     let interrupted = move || {
         if state.active_run.with(Option::is_some) {
             return None;
@@ -579,7 +579,7 @@ pub fn InterruptedRun() -> impl IntoView {
         runs.get()?
             .ok()?
             .into_iter()
-            .find(|r| r.status == RunStatus::Running)
+            .find(|r| r.shown_status(None) == RunStatus::Interrupted)
     };
     view! {
         {move || interrupted().map(|run| {
@@ -645,7 +645,7 @@ pub(crate) fn RunProgressPanel() -> impl IntoView {
         <Show when=move || state.progress.with(Option::is_some)>
             <div class="fa-progress-panel" data-testid="run-progress"
                 data-run-id=move || state.progress_run.get().map(|(_, id)| id).unwrap_or_default()
-                data-run-seq=move || state.progress_run.get().map_or(0, |(n, _)| n)
+                data-run-seq=move || state.launches()
                 data-state=move || {
                     let shown = state.progress_run.get().map(|(_, id)| id);
                     let live = state.active_run.with(|r| r.as_ref().is_some_and(|r| Some(&r.run_id) == shown.as_ref()));
@@ -717,10 +717,10 @@ fn RunList(
                     let id = r.id.clone();
                     let this_page = Memo::new(move |_| active().as_deref() == Some(id.as_str()));
                     let running = move || state.active_run.with(Option::is_some);
-                    let (status, finished, total, failed) = (r.status, r.valid + r.invalid + r.failed, r.total, r.failed);
-                    // A run stored as running that is not this page's is left over from a closed page.
-                    let shown = move || if status == RunStatus::Running && !this_page.get() { RunStatus::Interrupted } else { status };
-                    let can_resume = move || match shown() {
+                    let (finished, total, failed) = (r.valid + r.invalid + r.failed, r.total, r.failed);
+                    let stored = r.clone();
+                    let shown = Memo::new(move |_| stored.shown_status(active().as_deref()));
+                    let can_resume = move || match shown.get() {
                         RunStatus::Interrupted | RunStatus::Cancelled => true,
                         RunStatus::Failed => finished < total,
                         _ => false,
@@ -732,7 +732,7 @@ fn RunList(
                             <td>{r.attribute.clone()}</td>
                             <td>{format!("{} · {}{}", r.scope.label(), r.total, if r.experiment.is_some() { " · experiment" } else { "" })}</td>
                             <td data-testid="run-configuration">{r.configuration()}</td>
-                            <td data-testid="run-status">{move || shown().label()}</td>
+                            <td data-testid="run-status">{move || shown.get().label()}</td>
                             <td>{r.valid}</td>
                             <td>{r.invalid}</td>
                             <td>{r.failed}</td>

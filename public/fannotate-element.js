@@ -18,15 +18,33 @@ const base = new URL('.', import.meta.url);
 const cssHref = new URL('app.css', base).href;
 let ready = null;
 
-/** The app's stylesheet in `root` (the document or a shadow root), once. */
+/** Per root (the document or a shadow root): the promise that its stylesheet has loaded. */
+const cssLoaded = new WeakMap();
+
+/**
+ * The app's stylesheet in `root` (the document or a shadow root), once; resolves when it
+ * has loaded. The app mounts only then, so it never shows (or is measured) unstyled.
+ */
 function ensureCss(root) {
   const target = root instanceof ShadowRoot ? root : document.head;
-  if (target.querySelector('link[data-fannotate-css]')) return;
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = cssHref;
-  link.dataset.fannotateCss = '';
-  target.append(link);
+  const key = root instanceof ShadowRoot ? root : document;
+  if (!cssLoaded.has(key)) {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = cssHref;
+    link.dataset.fannotateCss = '';
+    cssLoaded.set(key, new Promise((resolve, reject) => {
+      link.addEventListener('load', () => resolve(), { once: true });
+      link.addEventListener('error', () => {
+        // A later mount into this root tries again.
+        cssLoaded.delete(key);
+        link.remove();
+        reject(new Error(`Fannotate's stylesheet did not load from ${cssHref}`));
+      }, { once: true });
+    }));
+    target.append(link);
+  }
+  return cssLoaded.get(key);
 }
 
 /** Load the wasm once per page. */
@@ -37,8 +55,7 @@ function load() {
 
 /** Mount the app into `element` (which may live in a shadow root). */
 async function mount(element, options = {}) {
-  await load();
-  ensureCss(element.getRootNode());
+  await Promise.all([load(), ensureCss(element.getRootNode())]);
   return mountWasm(element, options);
 }
 

@@ -97,3 +97,50 @@ for (const scheme of ['light', 'dark']) {
     });
   });
 }
+
+/** A host page with `<fannotate-app>` and the hostile stylesheet, routed at `hostile.html`. */
+async function hostilePage(context) {
+  // Not "load": the page's load event waits for the held stylesheet.
+  const host = await context.newPage();
+  const url = `${servers.web.url}hostile.html`;
+  await host.route(url, (r) => r.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><style>${HOSTILE}</style>
+      <script type="module" src="./fannotate-element.js"></script></head>
+      <body><fannotate-app persistence-key="css-wait" shadow></fannotate-app></body></html>`,
+  }));
+  await host.goto(url, { waitUntil: 'domcontentloaded' });
+  return host;
+}
+
+test('the element mounts the app only once its stylesheet has loaded', async ({ browser }) => {
+  const context = await browser.newContext();
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  await context.route('**/app.css', async (r) => { await released; await r.continue(); });
+  const host = await hostilePage(context);
+  // The shim's load() resolves once the wasm is ready; without the wait the app would
+  // be in the element's shadow root by the time this continuation runs.
+  const mountedEarly = await host.evaluate(async () => {
+    const m = await import('./fannotate-element.js');
+    await m.load();
+    await new Promise((r) => setTimeout(r, 0));
+    return !!document.querySelector('fannotate-app').shadowRoot?.querySelector('.fa-app');
+  });
+  expect(mountedEarly).toBe(false);
+  release();
+  await host.evaluate(() => document.querySelector('fannotate-app').ready);
+  const font = await host.evaluate(() => getComputedStyle(document.querySelector('fannotate-app').shadowRoot.querySelector('.fa-app')).fontFamily);
+  expect(font).toContain('system-ui');
+  await context.close();
+});
+
+test('a stylesheet that does not load is reported, not shown unstyled', async ({ browser }) => {
+  const context = await browser.newContext();
+  await context.route('**/app.css', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  const host = await hostilePage(context);
+  const outcome = await host.evaluate(() => document.querySelector('fannotate-app').ready.then(() => 'ready', (e) => e.message));
+  expect(outcome).toMatch(/stylesheet did not load from .*app\.css/);
+  expect(await host.evaluate(() => !!document.querySelector('fannotate-app').shadowRoot?.querySelector('.fa-app'))).toBe(false);
+  await context.close();
+});

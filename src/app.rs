@@ -1,7 +1,7 @@
 //! The root component: opens storage, provides the app state, lays out the shell.
 
 use crate::components::Toasts;
-use crate::embed::MountOptions;
+use crate::options::MountOptions;
 use crate::services::idb::IdbStorage;
 use crate::services::place;
 use crate::services::storage::Storage;
@@ -30,7 +30,7 @@ pub fn App(
     host: Option<web_sys::HtmlElement>,
     /// Filled with the app state once storage is open, for the host API.
     #[prop(optional)]
-    bridge: Option<crate::embed::Bridge>,
+    bridge: Option<crate::state::Bridge>,
 ) -> impl IntoView {
     let theme = options.theme.unwrap_or_default().as_str();
     // Not `Send`: kept in local arena slots so the view closures can read them.
@@ -68,7 +68,7 @@ fn Workbench(
     /// The element mounted into.
     host: Option<web_sys::HtmlElement>,
     /// Where the host API finds the state.
-    bridge: Option<crate::embed::Bridge>,
+    bridge: Option<crate::state::Bridge>,
 ) -> impl IntoView {
     let state = AppState::new(storage, options, host);
     provide_context(state);
@@ -101,10 +101,10 @@ fn Workbench(
             // `loadRows` cannot race the restored project.
             if let Some(b) = &bridge {
                 let mut b = b.borrow_mut();
-                if matches!(*b, crate::embed::Mounted::Unmounted) {
+                if matches!(*b, crate::state::Mounted::Unmounted) {
                     return;
                 }
-                *b = crate::embed::Mounted::Ready(state);
+                *b = crate::state::Mounted::Ready(state);
             }
             state.emit("ready", &serde_json::json!({ "persistenceKey": key }));
         });

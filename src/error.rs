@@ -2,7 +2,11 @@
 //! [`AppError::user_message`] is the only text the UI shows for a failure.
 
 use crate::services::backup::BackupError;
+use crate::services::export::ExportError;
+use crate::services::files::FileError;
+use crate::services::importer::ImportError;
 use crate::services::llm::LlmError;
+use crate::services::sample::SampleError;
 use crate::services::storage::StorageError;
 use fannotate_core::{CodebookError, TableError};
 
@@ -24,34 +28,9 @@ pub enum AppError {
     /// A backup could not be made or restored.
     #[error(transparent)]
     Backup(#[from] BackupError),
-}
-
-/// Problems with a file the user picked, beyond what the table parser reports.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ImportError {
-    /// The parser rejected the file.
+    /// A download could not be offered (a read failure is an import's).
     #[error(transparent)]
-    Table(#[from] TableError),
-    /// The browser could not read the file.
-    #[error("the browser could not read the file: {0}")]
-    Read(String),
-    /// No text column was chosen.
-    #[error("choose the column that holds the text to annotate")]
-    NoTextColumn,
-    /// The sample project's data could not be fetched.
-    #[error("the sample data could not be loaded ({0})")]
-    Sample(String),
-    /// A chosen column does not exist in the file.
-    #[error("the file has no column \"{0}\"")]
-    MissingColumn(String),
-    /// Several rows share an id.
-    #[error("the id column has {count} duplicate ids (first: \"{first}\"); pick another id column or none")]
-    DuplicateIds {
-        /// How many rows repeat an earlier id.
-        count: usize,
-        /// The first repeated id.
-        first: String,
-    },
+    File(FileError),
 }
 
 impl AppError {
@@ -64,6 +43,7 @@ impl AppError {
             AppError::Codebook(e) => format!("The codebook needs a fix: {e}."),
             AppError::Backup(BackupError::Storage(e)) => e.user_message(),
             AppError::Backup(e) => format!("{e}."),
+            AppError::File(e) => format!("The download failed: {e}."),
         }
     }
 }
@@ -71,5 +51,55 @@ impl AppError {
 impl From<TableError> for AppError {
     fn from(e: TableError) -> Self {
         AppError::Import(ImportError::Table(e))
+    }
+}
+
+impl From<FileError> for AppError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Read(_) => AppError::Import(ImportError::File(e)),
+            FileError::Download(_) => AppError::File(e),
+        }
+    }
+}
+
+impl From<ExportError> for AppError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Storage(e) => AppError::Storage(e),
+            ExportError::Codebook(e) => AppError::Codebook(e),
+        }
+    }
+}
+
+impl From<SampleError> for AppError {
+    fn from(e: SampleError) -> Self {
+        match e {
+            SampleError::Import(e) => AppError::Import(e),
+            SampleError::Storage(e) => AppError::Storage(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #15: a failed export download read "Import failed: …".
+    #[test]
+    fn each_failure_is_told_under_its_own_name() {
+        let download = AppError::from(FileError::Download("blocked".into())).user_message();
+        assert_eq!(
+            download,
+            "The download failed: the browser could not offer the download: blocked."
+        );
+        let read = AppError::from(FileError::Read("gone".into())).user_message();
+        assert_eq!(
+            read,
+            "Import failed: the browser could not read the file: gone."
+        );
+        let quota = StorageError::QuotaExceeded;
+        let export = AppError::from(ExportError::Storage(quota.clone())).user_message();
+        assert_eq!(export, AppError::Storage(quota).user_message());
     }
 }

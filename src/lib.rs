@@ -9,8 +9,11 @@ pub mod components;
 pub mod embed;
 pub mod error;
 pub mod model;
+pub mod options;
+pub mod route;
 pub mod services;
 pub mod state;
 pub mod views;
 
-pub use embed::{mount, MountHandle, MountOptions};
+pub use embed::{mount, MountHandle};
+pub use options::MountOptions;

@@ -1,5 +1,26 @@
-use crate::state::{Toast, ToastKind};
+//! Short messages in the corner.
+
 use leptos::prelude::*;
+
+/// How serious a toast is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    /// Something worked.
+    Success,
+    /// Something failed.
+    Error,
+}
+
+/// A short message in the corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    /// Unique within the session, for removal.
+    pub id: u64,
+    /// Colour and role.
+    pub kind: ToastKind,
+    /// The text.
+    pub text: String,
+}
 
 /// The stack of messages; errors are announced assertively.
 #[component]

@@ -49,6 +49,9 @@ pub enum BackupError {
     /// The file is not a backup this version can read.
     #[error("this is not a Fannotate backup file ({0})")]
     NotABackup(String),
+    /// The backup could not be written out.
+    #[error("the backup could not be written: {0}")]
+    Write(String),
     /// The project is already in this browser.
     #[error(
         "the project \"{0}\" is already in this browser; delete it first to restore the backup"

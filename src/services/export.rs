@@ -2,11 +2,12 @@
 //! label and each run's answer with provenance, in the format the user picks.
 
 use super::storage::Storage;
-use crate::error::AppError;
+use super::storage::StorageError;
 use crate::model::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord, HUMAN_SOURCE,
 };
 use fannotate_core::export::{write_csv_with, write_jsonl, write_xlsx, ExportOptions};
+use fannotate_core::CodebookError;
 use std::collections::HashMap;
 
 /// File formats of the export.
@@ -91,12 +92,23 @@ impl ExportFormat {
     }
 }
 
+/// Why the export table could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExportError {
+    /// Reading storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The saved codebook does not parse.
+    #[error(transparent)]
+    Codebook(#[from] CodebookError),
+}
+
 /// The export table of a project's dataset, read from storage (`None` when the
 /// project has no dataset yet).
 pub async fn project_table(
     storage: &dyn Storage,
     project_id: &str,
-) -> Result<Option<(DatasetMeta, Vec<String>, Vec<Vec<String>>)>, AppError> {
+) -> Result<Option<(DatasetMeta, Vec<String>, Vec<Vec<String>>)>, ExportError> {
     let Some(meta) = storage.dataset(project_id.to_string()).await? else {
         return Ok(None);
     };

@@ -1,6 +1,5 @@
 //! Reading files the user picks and offering files for download.
 
-use crate::error::ImportError;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -13,21 +12,36 @@ pub(crate) fn js_message(v: &JsValue) -> String {
         .unwrap_or_else(|| "unknown error".into())
 }
 
+/// A file the browser could not read or offer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FileError {
+    /// Reading a picked file failed.
+    #[error("the browser could not read the file: {0}")]
+    Read(String),
+    /// Offering a download failed.
+    #[error("the browser could not offer the download: {0}")]
+    Download(String),
+}
+
 /// All bytes of a picked file.
-pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, ImportError> {
+pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, FileError> {
     let buf = JsFuture::from(file.array_buffer())
         .await
-        .map_err(|e| ImportError::Read(js_message(&e)))?;
+        .map_err(|e| FileError::Read(js_message(&e)))?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 /// Offer `content` as a file download named `name`.
-pub fn download(name: &str, mime: &str, content: &str) -> Result<(), String> {
+pub fn download(name: &str, mime: &str, content: &str) -> Result<(), FileError> {
     download_bytes(name, mime, content.as_bytes())
 }
 
 /// Offer bytes as a file download named `name`.
-pub fn download_bytes(name: &str, mime: &str, content: &[u8]) -> Result<(), String> {
+pub fn download_bytes(name: &str, mime: &str, content: &[u8]) -> Result<(), FileError> {
+    offer(name, mime, content).map_err(FileError::Download)
+}
+
+fn offer(name: &str, mime: &str, content: &[u8]) -> Result<(), String> {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(content));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);

@@ -2,8 +2,9 @@
 //! atomic writes (rows staged under an import marker, committed at the end).
 
 use super::browser::{mono_ms, now_ms, sleep};
+use super::files::FileError;
 use super::storage::Storage;
-use crate::error::{AppError, ImportError};
+use super::storage::StorageError;
 use crate::model::{DatasetMeta, ImportMarker, RowRecord};
 use fannotate_core::Table;
 use leptos::prelude::*;
@@ -23,6 +24,37 @@ pub struct ImportProgress {
     pub total: u32,
     /// When the writing started (monotonic milliseconds).
     pub started_ms: f64,
+}
+
+/// Problems with a file the user picked, beyond what the table parser reports.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImportError {
+    /// The parser rejected the file.
+    #[error(transparent)]
+    Table(#[from] fannotate_core::TableError),
+    /// The browser could not read the file.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The file is not UTF-8 text where text is needed.
+    #[error("the file is not UTF-8 text")]
+    NotText,
+    /// No text column was chosen.
+    #[error("choose the column that holds the text to annotate")]
+    NoTextColumn,
+    /// The sample project's data could not be fetched.
+    #[error("the sample data could not be loaded ({0})")]
+    Sample(String),
+    /// A chosen column does not exist in the file.
+    #[error("the file has no column \"{0}\"")]
+    MissingColumn(String),
+    /// Several rows share an id.
+    #[error("the id column has {count} duplicate ids (first: \"{first}\"); pick another id column or none")]
+    DuplicateIds {
+        /// How many rows repeat an earlier id.
+        count: usize,
+        /// The first repeated id.
+        first: String,
+    },
 }
 
 /// Metadata of a new dataset for `table` with the chosen columns (a fresh id,
@@ -119,7 +151,7 @@ pub async fn import_table(
     id_col: Option<usize>,
     cancel: RwSignal<bool>,
     progress: RwSignal<Option<ImportProgress>>,
-) -> Result<bool, AppError> {
+) -> Result<bool, StorageError> {
     storage
         .begin_import(ImportMarker {
             dataset_id: meta.id.clone(),
@@ -149,7 +181,7 @@ pub async fn import_table(
             return Ok(false);
         }
         storage.commit_import(meta.clone()).await?;
-        Ok::<_, AppError>(true)
+        Ok::<_, StorageError>(true)
     };
     let result = staged.await;
     if !matches!(result, Ok(true)) {

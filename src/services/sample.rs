@@ -4,9 +4,10 @@
 
 use super::browser::{now_ms, random_id};
 use super::files::js_message;
+use super::importer::ImportError;
 use super::importer::{new_dataset, row_records};
 use super::storage::Storage;
-use crate::error::{AppError, ImportError};
+use super::storage::StorageError;
 use crate::model::{CodebookVersion, Project};
 use fannotate_core::import::{import_file, ImportOptions};
 use fannotate_core::{Attribute, Category, Codebook};
@@ -66,8 +67,19 @@ async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
+/// Why the sample project could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SampleError {
+    /// Its data could not be fetched or read.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// Storing it failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Create the sample project with its dataset and codebook; returns it.
-pub async fn create_sample(storage: &dyn Storage) -> Result<Project, AppError> {
+pub async fn create_sample(storage: &dyn Storage) -> Result<Project, SampleError> {
     let bytes = fetch_sample().await?;
     let table = import_file(SAMPLE_FILE, &bytes, &ImportOptions::default())
         .map_err(ImportError::from)?

@@ -1,98 +1,18 @@
 //! The one app-state context and the user actions that change it.
 
-use crate::embed::MountOptions;
+pub use crate::components::toasts::{Toast, ToastKind};
 use crate::error::AppError;
 use crate::model::Project;
+use crate::options::MountOptions;
+pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
 use leptos::prelude::*;
+use std::cell::RefCell;
 use std::rc::Rc;
-
-/// Workflow steps of an open project, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Import the dataset.
-    Data,
-    /// Define attributes and categories.
-    Codebook,
-    /// Configure and test the model endpoint.
-    Endpoint,
-    /// Compare models, prompts and temperatures on the validation set.
-    Experiments,
-    /// Auto-annotate.
-    Run,
-    /// Label and correct items one at a time.
-    Review,
-    /// Labels, metrics and export.
-    Results,
-}
-
-impl Step {
-    /// Every step, in workflow order.
-    pub const ALL: [Step; 7] = [
-        Step::Data,
-        Step::Codebook,
-        Step::Endpoint,
-        Step::Experiments,
-        Step::Run,
-        Step::Review,
-        Step::Results,
-    ];
-
-    /// Name shown in the stepper.
-    pub fn label(self) -> &'static str {
-        match self {
-            Step::Data => "Data",
-            Step::Codebook => "Codebook",
-            Step::Endpoint => "Endpoint",
-            Step::Experiments => "Experiments",
-            Step::Run => "Run",
-            Step::Review => "Review",
-            Step::Results => "Results",
-        }
-    }
-
-    /// Inverse of [`Step::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
-    /// Stable identifier (for `data-testid` and the embed's `start-view`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Data => "data",
-            Step::Codebook => "codebook",
-            Step::Endpoint => "endpoint",
-            Step::Experiments => "experiments",
-            Step::Run => "run",
-            Step::Review => "review",
-            Step::Results => "results",
-        }
-    }
-}
 
 /// How long a success message stays (milliseconds).
 const SUCCESS_TOAST_MS: u64 = 6000;
-
-/// How serious a toast is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToastKind {
-    /// Something worked.
-    Success,
-    /// Something failed.
-    Error,
-}
-
-/// A short message in the corner.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Toast {
-    /// Unique within the session, for removal.
-    pub id: u64,
-    /// Colour and role.
-    pub kind: ToastKind,
-    /// The text.
-    pub text: String,
-}
 
 /// Live state of the run in progress, if any.
 #[derive(Clone)]
@@ -136,6 +56,21 @@ pub struct AppState {
     /// The element the app is mounted in; host events are dispatched on it.
     pub host: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
 }
+
+/// Where a mount handle's app is: opening its storage, running, or gone.
+#[derive(Clone, Copy, Default)]
+pub enum Mounted {
+    /// Storage is still opening.
+    #[default]
+    Opening,
+    /// Running, with this state.
+    Ready(AppState),
+    /// `unmount()` was called: calls fail at once instead of waiting (issue #22).
+    Unmounted,
+}
+
+/// Lets a mount handle reach the state of the app it mounted once storage is open.
+pub type Bridge = Rc<RefCell<Mounted>>;
 
 /// Empties a signal when dropped: whatever way a task leaves (an error, a `?`,
 /// a cancel), what it marked as in progress is marked done again.

@@ -1,10 +1,11 @@
 //! Edit the codebook: attributes, categories, instruction templates. Each save is
 //! a new version; the original tool's JSON imports and exports unchanged.
 
-use crate::error::{AppError, ImportError};
+use crate::error::AppError;
 use crate::model::CodebookVersion;
 use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
+use crate::services::importer::ImportError;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
 use fannotate_core::diff::{diff_lines, DiffLine};
@@ -103,8 +104,7 @@ fn CodebookEditor(
         let file = file.clone();
         async move {
             let bytes = read_bytes(&file).await?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| ImportError::Read("the codebook file is not UTF-8 text".into()))?;
+            let text = String::from_utf8(bytes).map_err(|_| ImportError::NotText)?;
             let cb = Codebook::from_json(&text)?;
             save_version(state, cb, version).await
         }
@@ -322,7 +322,7 @@ fn CodebookEditor(
                 </label>
                 <button class="fa-btn" on:click=move |_| {
                     if let Err(e) = download("codebook.json", "application/json", &draft.get_untracked().to_json()) {
-                        state.toast(ToastKind::Error, format!("Download failed: {e}"));
+                        state.error(&e.into());
                     }
                 }>"Export codebook JSON"</button>
                 <span class="fa-muted">{if version == 0 { "Not saved yet".to_string() } else { format!("Saved version: {version}") }}</span>

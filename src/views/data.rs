@@ -2,10 +2,11 @@
 
 use super::snippet;
 use crate::components::ProgressBar;
-use crate::error::{AppError, ImportError};
+use crate::error::AppError;
 use crate::model::{DatasetMeta, RowRecord};
 use crate::services::browser::{human_bytes, mono_ms, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
+use crate::services::importer::ImportError;
 use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};

@@ -51,7 +51,7 @@ pub fn DataLocality(
     });
     let standalone = state
         .options
-        .with_value(|o| o.persistence_key == crate::embed::DEFAULT_PERSISTENCE_KEY);
+        .with_value(|o| o.persistence_key == crate::options::DEFAULT_PERSISTENCE_KEY);
     // Read when opened; "Refresh" and "Clear" bump this.
     let reread = RwSignal::new(0u32);
     let mine = move || {

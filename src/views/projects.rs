@@ -66,7 +66,7 @@ pub fn ProjectsView() -> impl IntoView {
             let result = async {
                 let b = backup(storage.as_ref(), p.clone()).await?;
                 let text = serde_json::to_string(&b)
-                    .map_err(|e| crate::services::backup::BackupError::NotABackup(e.to_string()))?;
+                    .map_err(|e| crate::services::backup::BackupError::Write(e.to_string()))?;
                 Ok::<_, AppError>(text)
             }
             .await;
@@ -80,7 +80,7 @@ pub fn ProjectsView() -> impl IntoView {
                         ToastKind::Success,
                         format!("Backup of \"{}\" saved.", p.name),
                     ),
-                    Err(e) => state.toast(ToastKind::Error, format!("Download failed: {e}")),
+                    Err(e) => state.error(&e.into()),
                 },
                 Err(e) => state.error(&e),
             }

@@ -3,7 +3,6 @@
 use super::snippet;
 use crate::components::{ClassBars, ConfusionMatrix, Histogram};
 use crate::error::AppError;
-use crate::error::ImportError;
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
 use crate::services::browser::mono_ms;
 use crate::services::export::{project_table, ExportFormat};
@@ -231,8 +230,7 @@ async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64),
         .map_or(meta.name.as_str(), |(s, _)| s);
     let name = format!("{stem}-annotated.{}", format.extension());
     let bytes = format.encode("annotations", &header, &body);
-    download_bytes(&name, format.mime(), &bytes)
-        .map_err(|e| AppError::from(ImportError::Read(e)))?;
+    download_bytes(&name, format.mime(), &bytes)?;
     state.toast(ToastKind::Success, format!("Exported {name}."));
     Ok((body.len() as u32, mono_ms() - t0))
 }

@@ -6,8 +6,10 @@
 
 pub mod app;
 pub mod components;
+pub mod data;
 pub mod embed;
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod options;
 pub mod route;

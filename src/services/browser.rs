@@ -126,32 +126,3 @@ pub async fn request_persistence() -> Option<bool> {
         .ok()?
         .as_bool()
 }
-
-/// Bytes as a short human figure (1.2 MB).
-pub fn human_bytes(b: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = b.max(0.0);
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn byte_figures() {
-        assert_eq!(human_bytes(0.0), "0 B");
-        assert_eq!(human_bytes(999.0), "999 B");
-        assert_eq!(human_bytes(1_234_567.0), "1.2 MB");
-        assert_eq!(human_bytes(10e12), "10.0 TB");
-    }
-}

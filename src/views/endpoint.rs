@@ -1,5 +1,6 @@
 //! Configure the model endpoint and test the connection.
 
+use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::model::{ConstraintMode, EndpointConfig, Provider};
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
@@ -30,31 +31,6 @@ pub fn EndpointView() -> impl IntoView {
             }}
         </section>
     }
-}
-
-/// The endpoint a new project starts with: the mount options' (or the local
-/// server's, from `config.json`), else llama.cpp's usual address.
-pub fn default_endpoint(state: &AppState) -> EndpointConfig {
-    let pid = state.project_id().unwrap_or_default();
-    let opts = state.options.get_value();
-    EndpointConfig::new(
-        &pid,
-        Provider::LlamaCpp,
-        opts.endpoint.as_deref(),
-        opts.model.as_deref(),
-    )
-}
-
-/// The project's saved endpoint settings, or the default ones when none are saved.
-pub async fn project_endpoint(
-    state: &AppState,
-    project_id: String,
-) -> Result<EndpointConfig, crate::error::AppError> {
-    Ok(state
-        .storage()
-        .endpoint(project_id)
-        .await?
-        .unwrap_or_else(|| default_endpoint(state)))
 }
 
 /// Editor over a draft of the endpoint settings.

@@ -3,14 +3,14 @@
 //! rank them against the human gold labels, and project each to the daily volume.
 //! Measure first, annotate at scale second.
 
-use super::endpoint::{default_endpoint, project_endpoint};
-use super::projects::format_date;
 use super::run::{
     continue_run, launch, new_run, same_dataset, scope_rows, spawn_run, Continue, RunControls,
     RunProgressPanel,
 };
 use crate::components::{Bar, BarChart, RefLine};
+use crate::data::endpoint::{default_endpoint, project_endpoint};
 use crate::error::AppError;
+use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
 use crate::model::{
     describe_cell, endpoint_at, model_label, model_price, other_endpoint, ranges_contain,
     row_ranges, run_source, set_model_price, version_attribute, Annotation, AnnotationStatus,
@@ -1199,31 +1199,6 @@ impl SortKey {
     }
 }
 
-/// Hours as "1.5 h", or minutes below an hour.
-fn duration_text(hours: f64) -> String {
-    if !hours.is_finite() {
-        "never (no answers)".into()
-    } else if hours < 1.0 {
-        format!("{:.0} min", (hours * 60.0).ceil())
-    } else {
-        format!("{hours:.1} h")
-    }
-}
-
-/// A share as a percentage with one decimal.
-fn pct(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{:.1} %", v * 100.0))
-}
-
-/// A bootstrap interval as text.
-fn ci_text(i: Option<fannotate_core::metrics::Interval>, as_pct: bool) -> String {
-    match i {
-        Some(i) if as_pct => format!("[{:.1}–{:.1}]", i.lo * 100.0, i.hi * 100.0),
-        Some(i) => format!("[{:.3}–{:.3}]", i.lo, i.hi),
-        None => String::new(),
-    }
-}
-
 /// What McNemar's test says about a line against the best.
 fn verdict(c: &Comparison) -> String {
     if c.significant {
@@ -1423,12 +1398,12 @@ fn ExperimentPanel(
                                                     on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| spawn_run(state, annotate_everything(state, x.clone(), spec.clone())) }>"Annotate everything with this"</button>
                                             </th>
                                             <td><span data-testid="lb-items">{format!("{}{}", l.answered, status)}</span>{s.as_ref().map(|s| view! {
-                                                <span class="fa-ci">{format!("{} invalid{}", pct(Some(s.invalid_rate)), if s.failed_rate > 0.0 { format!(", {} failed", pct(Some(s.failed_rate))) } else { String::new() })}</span>
+                                                <span class="fa-ci">{format!("{} invalid{}", pct_or_dash(Some(s.invalid_rate)), if s.failed_rate > 0.0 { format!(", {} failed", pct_or_dash(Some(s.failed_rate))) } else { String::new() })}</span>
                                             })}</td>
                                             {match &s {
                                                 None => view! { <td colspan="8" class="fa-muted">"not measured yet"</td> }.into_any(),
                                                 Some(s) => view! {
-                                                    <td data-testid="lb-accuracy">{pct(s.accuracy)}<span class="fa-ci">{ci_text(s.cis.accuracy, true)}</span></td>
+                                                    <td data-testid="lb-accuracy">{pct_or_dash(s.accuracy)}<span class="fa-ci">{ci_text(s.cis.accuracy, true)}</span></td>
                                                     <td>{s.macro_f1.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.macro_f1, false)}</span></td>
                                                     <td>{s.cohen_kappa.map_or("–".into(), |v| format!("{v:.3}"))}<span class="fa-ci">{ci_text(s.cis.cohen_kappa, false)}</span></td>
                                                     <td>
@@ -1438,8 +1413,8 @@ fn ExperimentPanel(
                                                     <td>{format!("{:.0} / {:.1}", s.tokens_in_per_item, s.tokens_out_per_item)}</td>
                                                     <td>{s.cost_per_1000.map_or("–".into(), |v| format!("{v:.4}"))}</td>
                                                     <td>{s.replication.as_ref().map_or_else(|| view! { "–" }.into_any(), |r| view! {
-                                                        <span class="fa-lines">{format!("vote {}", pct(r.majority_accuracy))}</span>
-                                                        <span class="fa-lines">{format!("single {}", pct(r.mean_single_accuracy))}</span>
+                                                        <span class="fa-lines">{format!("vote {}", pct_or_dash(r.majority_accuracy))}</span>
+                                                        <span class="fa-lines">{format!("single {}", pct_or_dash(r.mean_single_accuracy))}</span>
                                                         <span class="fa-lines">{format!("α {}", r.alpha.map_or("–".into(), |a| format!("{a:.3}")))}</span>
                                                     }.into_any())}</td>
                                                     <td class="fa-leaderboard__verdict" data-testid="lb-verdict" data-significant=l.comparison.as_ref().map(|c| c.significant.to_string()).unwrap_or_default()>

@@ -20,7 +20,7 @@ fn host_table(caption: String, list: Vec<HostCount>, testid: &'static str) -> im
                         <td>{h.origin.clone()}</td>
                         <td data-testid="locality-requests">{h.requests}</td>
                         <td>{h.blocked}</td>
-                        <td>{crate::views::projects::format_date(h.last)}</td>
+                        <td>{crate::format::format_date(h.last)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

@@ -1,9 +1,10 @@
 //! The project list: create, open, delete.
 
 use crate::error::AppError;
+use crate::format::{format_date, human_bytes};
 use crate::model::Project;
 use crate::services::backup::{backup, parse_backup, restore};
-use crate::services::browser::{human_bytes, now_ms, random_id, storage_use};
+use crate::services::browser::{now_ms, random_id, storage_use};
 use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::state::{AppState, ToastKind};
 use leptos::prelude::*;
@@ -271,12 +272,6 @@ pub fn ProjectsView() -> impl IntoView {
             }}
         </section>
     }
-}
-
-/// A timestamp as local date and time.
-pub fn format_date(ms: f64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-    String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 /// What a project keeps in this browser: its dataset's rows and text size.

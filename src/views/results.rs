@@ -1,8 +1,8 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
-use super::snippet;
 use crate::components::{ClassBars, ConfusionMatrix, Histogram};
 use crate::error::AppError;
+use crate::format::{format_date, pct, snippet};
 use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
 use crate::services::browser::mono_ms;
 use crate::services::export::{project_table, ExportFormat};
@@ -280,10 +280,6 @@ async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labe
     }))
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
-}
-
 /// The results step.
 #[component]
 pub fn ResultsView() -> impl IntoView {
@@ -309,7 +305,7 @@ pub fn ResultsView() -> impl IntoView {
                     <select aria-label="Run" data-testid="results-run" on:change:target=move |ev| { page.set(0); run_choice.set(Some(ev.target().value())) }>
                         {list.into_iter().map(|r| {
                             let id = r.id.clone();
-                            let label = format!("{} · {} · {}{}", r.attribute, r.configuration(), super::projects::format_date(r.started_at), if r.experiment.is_some() { " · experiment" } else { "" });
+                            let label = format!("{} · {} · {}{}", r.attribute, r.configuration(), format_date(r.started_at), if r.experiment.is_some() { " · experiment" } else { "" });
                             view! { <option value=r.id.clone() selected=move || run_choice.get().as_deref() == Some(id.as_str())>{label}</option> }
                         }).collect_view()}
                     </select>

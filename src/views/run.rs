@@ -1,9 +1,9 @@
 //! Start, watch and cancel an auto-annotation run.
 
-use super::endpoint::default_endpoint;
-use super::projects::format_date;
 use crate::components::ProgressBar;
+use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
+use crate::format::format_date;
 use crate::model::{
     row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
     RowRecord, RunRecord, RunStatus, Scope, HUMAN_SOURCE,

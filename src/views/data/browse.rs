@@ -1,8 +1,8 @@
 //! Browse a stored dataset: search, page, per-column statistics, and a viewer
 //! for one row's full text.
 
-use super::snippet;
 use crate::error::AppError;
+use crate::format::snippet;
 use crate::model::{DatasetMeta, RowRecord};
 use crate::state::AppState;
 use leptos::prelude::*;

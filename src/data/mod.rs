@@ -1,0 +1,3 @@
+//! Reads the views share: what a project's stored records amount to.
+
+pub mod endpoint;

@@ -863,7 +863,7 @@ pub fn model_label(others: &[EndpointConfig], endpoint: usize, model: &str) -> S
         k => {
             let host = others
                 .get(k - 1)
-                .and_then(|e| crate::services::netpolicy::origin_of(&e.base_url))
+                .and_then(|e| fannotate_core::url::origin_of(&e.base_url))
                 .unwrap_or_else(|| format!("endpoint {}", k + 1));
             format!("{model} @ {host}")
         }

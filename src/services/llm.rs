@@ -231,7 +231,7 @@ pub async fn send(
     netpolicy::record(url, blocked, &cfg.project_id);
     if blocked {
         return Err(LlmError::BlockedByPolicy {
-            origin: netpolicy::origin_of(url).unwrap_or_else(|| url.to_string()),
+            origin: fannotate_core::url::origin_of(url).unwrap_or_else(|| url.to_string()),
         });
     }
     let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;

@@ -17,6 +17,7 @@ pub mod rouge;
 pub mod sample;
 pub mod table;
 pub mod time;
+pub mod url;
 pub mod xlsx;
 
 pub use answer::{parse_answer, Parsed};

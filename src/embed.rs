@@ -314,11 +314,11 @@ pub fn start() {
 
 /// Rows handed in by a host page, and rows handed back.
 mod host_rows {
-    use crate::model::{DatasetMeta, Project};
     use crate::services::browser::{now_ms, random_id};
     use crate::services::export::project_table;
     use crate::services::importer::{check_mapping, import_table, new_dataset};
     use crate::state::AppState;
+    use fannotate_core::records::{DatasetMeta, Project};
     use fannotate_core::{Table, TextEncoding};
     use leptos::prelude::*;
     use serde::Deserialize;

@@ -8,7 +8,6 @@ pub mod app;
 pub mod components;
 pub mod embed;
 pub mod error;
-pub mod model;
 pub mod services;
 pub mod state;
 pub mod views;

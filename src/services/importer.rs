@@ -4,7 +4,7 @@
 use super::browser::{mono_ms, now_ms, sleep};
 use super::storage::Storage;
 use crate::error::{AppError, ImportError};
-use crate::model::{DatasetMeta, ImportMarker, RowRecord};
+use fannotate_core::records::{DatasetMeta, ImportMarker, RowRecord};
 use fannotate_core::Table;
 use leptos::prelude::*;
 use std::collections::HashSet;

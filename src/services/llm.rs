@@ -7,10 +7,10 @@
 
 use super::browser::{mono_ms, Timeout};
 use super::netpolicy;
-use crate::model::{Capabilities, EndpointConfig, Provider};
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
+use fannotate_core::records::{Capabilities, EndpointConfig, Provider};
 use fannotate_core::{Attribute, AttributeKind};
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
@@ -768,7 +768,7 @@ mod tests {
         );
         assert_eq!(
             endpoint_url(&az, "chat/completions").unwrap(),
-            format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", crate::model::AZURE_API_VERSION)
+            format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", fannotate_core::records::AZURE_API_VERSION)
         );
         assert_eq!(auth_headers(&az, "k")[1], ("api-key", "k".to_string()));
     }

@@ -6,7 +6,7 @@ use super::browser::{mono_ms, now_ms, sleep};
 use super::llm::{annotate, ChatAnswer, LlmError};
 use super::storage::Storage;
 use crate::error::AppError;
-use crate::model::{run_source, Annotation, AnnotationStatus, RunRecord, RunStatus};
+use fannotate_core::records::{run_source, Annotation, AnnotationStatus, RunRecord, RunStatus};
 use fannotate_core::{parse_answer, Attribute, AttributeKind, Parsed};
 use futures::channel::{mpsc, oneshot};
 use futures::future::{select, Either, LocalBoxFuture};
@@ -828,7 +828,7 @@ mod tests {
 
     #[test]
     fn counts_and_session_rate_of_a_resumed_run() {
-        use crate::model::{Annotation, AnnotationStatus};
+        use fannotate_core::records::{Annotation, AnnotationStatus};
         let a = |status| Annotation {
             status,
             ..Annotation::pending("d", 0, "a", "run:r", 0.0)
@@ -928,8 +928,29 @@ mod tests {
 
     fn run() -> RunRecord {
         RunRecord {
+            id: "r".into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: "spam".into(),
+            free_text: false,
+            codebook_version: 1,
+            endpoint: fannotate_core::records::EndpointConfig::new(
+                "p",
+                fannotate_core::records::Provider::Vllm,
+                None,
+                None,
+            ),
+            status: RunStatus::Running,
             total: 1,
-            ..RunRecord::for_test("r", "spam")
+            valid: 0,
+            invalid: 0,
+            failed: 0,
+            started_at: 0.0,
+            finished_at: None,
+            error: None,
+            scope: fannotate_core::records::Scope::All,
+            task_rows: None,
+            experiment: None,
         }
     }
 

@@ -2,9 +2,9 @@
 
 use crate::embed::MountOptions;
 use crate::error::AppError;
-use crate::model::Project;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
+use fannotate_core::records::Project;
 use leptos::prelude::*;
 use std::rc::Rc;
 

@@ -3,8 +3,8 @@
 
 use super::snippet;
 use crate::error::AppError;
-use crate::model::{DatasetMeta, RowRecord};
 use crate::state::AppState;
+use fannotate_core::records::{DatasetMeta, RowRecord};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,12 +3,12 @@
 use super::snippet;
 use crate::components::ProgressBar;
 use crate::error::{AppError, ImportError};
-use crate::model::{DatasetMeta, RowRecord};
 use crate::services::browser::{human_bytes, mono_ms, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
 use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
+use fannotate_core::records::{DatasetMeta, RowRecord};
 use fannotate_core::table::{QuoteMode, RaggedRows, TableError, TextEncoding, DELIMITERS};
 use fannotate_core::Table;
 use leptos::prelude::*;

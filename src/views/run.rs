@@ -4,13 +4,13 @@ use super::endpoint::default_endpoint;
 use super::projects::format_date;
 use crate::components::ProgressBar;
 use crate::error::AppError;
-use crate::model::{
-    row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
-    RowRecord, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
-};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
 use crate::state::{ActiveRun, AppState, ClearOnDrop, ToastKind};
+use fannotate_core::records::{
+    row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
+    RowRecord, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -21,11 +21,11 @@ const ALL_ATTRIBUTES: &str = "__all_attributes__";
 /// What a run needs, loaded together.
 #[derive(Clone)]
 struct Setup {
-    dataset: Option<crate::model::DatasetMeta>,
-    codebook: Option<crate::model::CodebookVersion>,
+    dataset: Option<fannotate_core::records::DatasetMeta>,
+    codebook: Option<fannotate_core::records::CodebookVersion>,
     /// Every saved version, newest first, for the prompt-version choice.
-    versions: Vec<crate::model::CodebookVersion>,
-    endpoint: Option<crate::model::EndpointConfig>,
+    versions: Vec<fannotate_core::records::CodebookVersion>,
+    endpoint: Option<fannotate_core::records::EndpointConfig>,
     runs: Vec<RunRecord>,
 }
 

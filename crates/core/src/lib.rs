@@ -13,6 +13,7 @@ pub mod import;
 pub mod metrics;
 pub mod projection;
 pub mod prompt;
+pub mod records;
 pub mod rouge;
 pub mod sample;
 pub mod table;

@@ -1,0 +1,27 @@
+//! The records the app keeps in browser storage (IndexedDB), and the pure
+//! rules that go with them. Field names, serde attributes, defaults and enum
+//! representations are part of the stored schema: changing one needs a
+//! migration in the app's `services::idb`.
+//!
+//! Everything is re-exported here, so callers write `records::RunRecord`.
+
+pub mod annotation;
+pub mod dataset;
+pub mod endpoint;
+pub mod experiment;
+pub mod project;
+pub mod run;
+
+pub use annotation::{run_source, Annotation, AnnotationStatus, HUMAN_SOURCE};
+pub use dataset::{
+    version_attribute, CodebookVersion, DatasetMeta, GoldColumn, RowRecord, ValidationSet,
+};
+pub use endpoint::{
+    constrained_decoding, Capabilities, ConstraintMode, EndpointConfig, Provider,
+    AZURE_API_VERSION, HTTP1_CONNECTIONS_PER_HOST,
+};
+pub use experiment::{
+    model_label, other_endpoint, set_model_price, Experiment, ExperimentCell, ModelPrice,
+};
+pub use project::{ImportMarker, Project};
+pub use run::{ranges_contain, row_ranges, RunRecord, RunStatus, Scope};

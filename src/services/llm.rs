@@ -10,7 +10,7 @@ use super::netpolicy;
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
-use fannotate_core::records::{Capabilities, EndpointConfig, Provider};
+use fannotate_core::records::{Capabilities, ChatAnswer, EndpointConfig, Provider};
 use fannotate_core::{Attribute, AttributeKind};
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
@@ -344,23 +344,6 @@ pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<Stri
                 .map(str::to_string)
         })
         .collect())
-}
-
-/// One model answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatAnswer {
-    /// The assistant message text.
-    pub content: String,
-    /// Prompt tokens (0 when not reported).
-    pub tokens_in: u32,
-    /// Completion tokens (0 when not reported).
-    pub tokens_out: u32,
-    /// Whether the token counts are our estimate (the server sent no `usage`).
-    pub tokens_estimated: bool,
-    /// Probability of the whole answer (product of its token probabilities).
-    pub confidence: Option<f64>,
-    /// Wall time of the request in milliseconds.
-    pub latency_ms: f64,
 }
 
 /// Rough tokens of a text when the server reports none: about four characters

@@ -9,10 +9,11 @@ pub mod annotation;
 pub mod dataset;
 pub mod endpoint;
 pub mod experiment;
+pub mod pacing;
 pub mod project;
 pub mod run;
 
-pub use annotation::{run_source, Annotation, AnnotationStatus, HUMAN_SOURCE};
+pub use annotation::{run_source, Annotation, AnnotationStatus, ChatAnswer, Failure, HUMAN_SOURCE};
 pub use dataset::{
     version_attribute, CodebookVersion, DatasetMeta, GoldColumn, RowRecord, ValidationSet,
 };
@@ -23,5 +24,6 @@ pub use endpoint::{
 pub use experiment::{
     model_label, other_endpoint, set_model_price, Experiment, ExperimentCell, ModelPrice,
 };
+pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
 pub use project::{ImportMarker, Project};
 pub use run::{ranges_contain, row_ranges, RunRecord, RunStatus, Scope};

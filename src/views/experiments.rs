@@ -18,14 +18,15 @@ use crate::services::storage::Storage;
 use crate::state::{AppState, Step, ToastKind};
 use fannotate_core::experiment::{
     best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
-    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Outcome, Score,
+    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
 };
 use fannotate_core::projection::{project, Projection};
 use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
 use fannotate_core::records::{
-    model_label, other_endpoint, ranges_contain, row_ranges, run_source, set_model_price,
-    version_attribute, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
-    Experiment, ExperimentCell, ModelPrice, Provider, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+    model_label, other_endpoint, outcome_of, ranges_contain, row_ranges, run_source,
+    set_model_price, span_s, version_attribute, Annotation, CodebookVersion, DatasetMeta,
+    EndpointConfig, Experiment, ExperimentCell, ModelPrice, Provider, RunRecord, RunStatus, Scope,
+    HUMAN_SOURCE,
 };
 use fannotate_core::{Attribute, AttributeKind};
 use leptos::prelude::*;
@@ -185,41 +186,6 @@ async fn gold_labels(
         }
     }
     Ok(gold)
-}
-
-/// The leaderboard's view of one stored annotation.
-fn outcome_of(a: &Annotation, gold: &HashMap<u32, String>) -> ItemOutcome {
-    ItemOutcome {
-        row: a.row,
-        gold: gold.get(&a.row).cloned(),
-        value: (a.status == AnnotationStatus::Valid)
-            .then(|| a.value.clone())
-            .flatten(),
-        outcome: match a.status {
-            AnnotationStatus::Valid => Outcome::Valid,
-            AnnotationStatus::Invalid => Outcome::Invalid,
-            AnnotationStatus::Error => Outcome::Failed,
-        },
-        latency_ms: a.latency_ms,
-        tokens_in: a.tokens_in,
-        tokens_out: a.tokens_out,
-        replica_values: a.replica_values.clone(),
-    }
-}
-
-/// Wall time the answers span: from the first request's start to the last
-/// answer (replications of an item go one after another).
-fn span_s(annotations: &[Annotation]) -> f64 {
-    let end = annotations.iter().map(|a| a.ts).fold(f64::MIN, f64::max);
-    let start = annotations
-        .iter()
-        .map(|a| a.ts - a.latency_ms * a.replica_values.len().max(1) as f64)
-        .fold(f64::MAX, f64::min);
-    if annotations.is_empty() {
-        0.0
-    } else {
-        ((end - start) / 1000.0).max(0.0)
-    }
 }
 
 /// One leaderboard line.
@@ -1670,16 +1636,6 @@ mod tests {
         assert_eq!(x.endpoint_of(&project, &c).base_url, "http://gpu:11434/v1");
         assert_eq!(x.price(1, "m"), (Some(2.0), None));
         assert_eq!(x.describe(&c), "m @ http://gpu:11434 · v2 · T 0.7 · free");
-    }
-
-    #[test]
-    fn the_span_covers_first_request_to_last_answer() {
-        let mut a = Annotation::pending("d", 0, "a", "run:r", 1_000.0);
-        a.latency_ms = 100.0;
-        let mut b = a.clone();
-        b.ts = 1_500.0;
-        assert!((span_s(&[a, b]) - 0.6).abs() < 1e-9);
-        assert_eq!(span_s(&[]), 0.0);
     }
 
     #[test]

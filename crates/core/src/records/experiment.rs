@@ -1,11 +1,13 @@
 //! Experiments: a grid of configurations measured on the validation set, the
 //! prices of its models, and how its cells are routed, priced and named.
 
+use super::annotation::{Annotation, AnnotationStatus};
 use super::endpoint::{constrained_decoding, ConstraintMode, EndpointConfig, Provider};
-use crate::experiment::CellSpec;
+use crate::experiment::{CellSpec, ItemOutcome, Outcome};
 use crate::prompt::Constraint;
 use crate::url::origin_of;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A grid of configurations measured on the validation set for one attribute:
 /// each cell is a run of its own, so cells persist and resume like any run.
@@ -195,6 +197,42 @@ pub fn model_label(others: &[EndpointConfig], endpoint: usize, model: &str) -> S
     }
 }
 
+/// The leaderboard's view of one stored annotation, with the gold labels of
+/// the experiment's rows.
+pub fn outcome_of(a: &Annotation, gold: &HashMap<u32, String>) -> ItemOutcome {
+    ItemOutcome {
+        row: a.row,
+        gold: gold.get(&a.row).cloned(),
+        value: (a.status == AnnotationStatus::Valid)
+            .then(|| a.value.clone())
+            .flatten(),
+        outcome: match a.status {
+            AnnotationStatus::Valid => Outcome::Valid,
+            AnnotationStatus::Invalid => Outcome::Invalid,
+            AnnotationStatus::Error => Outcome::Failed,
+        },
+        latency_ms: a.latency_ms,
+        tokens_in: a.tokens_in,
+        tokens_out: a.tokens_out,
+        replica_values: a.replica_values.clone(),
+    }
+}
+
+/// Wall time the answers span, in seconds: from the first request's start to
+/// the last answer (replications of an item go one after another).
+pub fn span_s(annotations: &[Annotation]) -> f64 {
+    let end = annotations.iter().map(|a| a.ts).fold(f64::MIN, f64::max);
+    let start = annotations
+        .iter()
+        .map(|a| a.ts - a.latency_ms * a.replica_values.len().max(1) as f64)
+        .fold(f64::MAX, f64::min);
+    if annotations.is_empty() {
+        0.0
+    } else {
+        ((end - start) / 1000.0).max(0.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +329,54 @@ mod tests {
         assert_eq!(model_label(&[other], 1, "m"), "m @ http://gpu:11434");
         assert_eq!(model_label(&[], 0, ""), "(server default)");
         assert_eq!(model_label(&[], 2, "m"), "m @ endpoint 3");
+    }
+
+    #[test]
+    fn stored_annotations_become_leaderboard_items() {
+        let gold: HashMap<u32, String> = [(3, "spam".to_string())].into();
+        let mut a = Annotation::pending("d", 3, "a", "run:r", 0.0);
+        a.status = AnnotationStatus::Valid;
+        a.value = Some("ham".into());
+        a.latency_ms = 12.0;
+        a.tokens_in = 40;
+        a.tokens_out = 2;
+        a.replica_values = vec![Some("ham".into()), None];
+        let item = outcome_of(&a, &gold);
+        assert_eq!(
+            item,
+            ItemOutcome {
+                row: 3,
+                gold: Some("spam".into()),
+                value: Some("ham".into()),
+                outcome: Outcome::Valid,
+                latency_ms: 12.0,
+                tokens_in: 40,
+                tokens_out: 2,
+                replica_values: vec![Some("ham".into()), None],
+            }
+        );
+        // An invalid answer's text is no label; a row without gold has none.
+        a.status = AnnotationStatus::Invalid;
+        a.row = 4;
+        let item = outcome_of(&a, &gold);
+        assert_eq!(
+            (item.value, item.gold, item.outcome),
+            (None, None, Outcome::Invalid)
+        );
+        a.status = AnnotationStatus::Error;
+        assert_eq!(outcome_of(&a, &gold).outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn the_span_covers_first_request_to_last_answer() {
+        let mut a = Annotation::pending("d", 0, "a", "run:r", 1_000.0);
+        a.latency_ms = 100.0;
+        let mut b = a.clone();
+        b.ts = 1_500.0;
+        assert!((span_s(&[a.clone(), b]) - 0.6).abs() < 1e-9);
+        assert_eq!(span_s(&[]), 0.0);
+        // Three replications one after another started three latencies earlier.
+        a.replica_values = vec![None, None, None];
+        assert!((span_s(&[a]) - 0.3).abs() < 1e-9);
     }
 }

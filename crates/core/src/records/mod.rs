@@ -15,14 +15,16 @@ pub mod run;
 
 pub use annotation::{run_source, Annotation, AnnotationStatus, ChatAnswer, Failure, HUMAN_SOURCE};
 pub use dataset::{
-    version_attribute, CodebookVersion, DatasetMeta, GoldColumn, RowRecord, ValidationSet,
+    column_stats, version_attribute, CodebookVersion, ColumnStats, DatasetMeta, GoldColumn,
+    RowRecord, ValidationSet, DISTINCT_CAP,
 };
 pub use endpoint::{
     constrained_decoding, Capabilities, ConstraintMode, EndpointConfig, Provider,
     AZURE_API_VERSION, HTTP1_CONNECTIONS_PER_HOST,
 };
 pub use experiment::{
-    model_label, other_endpoint, set_model_price, Experiment, ExperimentCell, ModelPrice,
+    model_label, other_endpoint, outcome_of, set_model_price, span_s, Experiment, ExperimentCell,
+    ModelPrice,
 };
 pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
 pub use project::{ImportMarker, Project};

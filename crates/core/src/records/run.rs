@@ -1,8 +1,8 @@
 //! Runs: one auto-annotation of one attribute over a dataset, the rows it
 //! covers (as compact ranges) and the scopes a run can be started on.
 
-use super::annotation::AnnotationStatus;
-use super::dataset::ValidationSet;
+use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
+use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
 use crate::prompt::Constraint;
 use serde::{Deserialize, Serialize};
@@ -240,6 +240,52 @@ impl Scope {
             .collect()
     }
 
+    /// The rows of dataset `ds` in this scope for `attribute`, given its rows
+    /// and every stored annotation of the dataset. A row has a human label when
+    /// its gold column cell is filled or a person labelled it; each row's latest
+    /// model outcome is the one with the newest timestamp (the last stored of
+    /// equal ones).
+    pub fn select(
+        self,
+        ds: &DatasetMeta,
+        attribute: &str,
+        rows: &[RowRecord],
+        annotations: &[Annotation],
+    ) -> Vec<u32> {
+        let gold_col = ds.gold_for(attribute);
+        let mut human: HashSet<u32> = rows
+            .iter()
+            .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))
+            .map(|r| r.idx)
+            .collect();
+        let mut model_valid = HashSet::new();
+        let mut latest: HashMap<u32, (f64, AnnotationStatus)> = HashMap::new();
+        for a in annotations.iter().filter(|a| a.attribute == attribute) {
+            if a.source == HUMAN_SOURCE {
+                if a.value.is_some() {
+                    human.insert(a.row);
+                }
+                continue;
+            }
+            if a.status == AnnotationStatus::Valid {
+                model_valid.insert(a.row);
+            }
+            let e = latest.entry(a.row).or_insert((a.ts, a.status));
+            if a.ts >= e.0 {
+                *e = (a.ts, a.status);
+            }
+        }
+        let latest: HashMap<u32, AnnotationStatus> =
+            latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
+        self.rows(
+            ds.row_count,
+            ds.validation.as_ref(),
+            &human,
+            &model_valid,
+            &latest,
+        )
+    }
+
     /// Name shown to users.
     pub fn label(self) -> &'static str {
         match self {
@@ -324,6 +370,58 @@ mod tests {
         for s in Scope::ALL {
             assert_eq!(Scope::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn a_scope_selects_from_the_gold_column_human_labels_and_latest_answers() {
+        // Rows 0..5; the gold column (1) is filled on row 0 only.
+        let ds: DatasetMeta = serde_json::from_value(serde_json::json!({
+            "id": "d", "project_id": "p", "name": "x", "columns": ["text", "gold"],
+            "text_col": 0, "id_col": null, "gold_col": 1, "row_count": 5,
+            "encoding": "UTF-8", "delimiter": ",", "imported_at": 0.0
+        }))
+        .unwrap();
+        let rows: Vec<RowRecord> = (0..5)
+            .map(|i| RowRecord {
+                dataset_id: "d".into(),
+                idx: i,
+                id: format!("row-{i}"),
+                cells: vec!["t".into(), if i == 0 { "spam" } else { " " }.into()],
+            })
+            .collect();
+        let ann = |row, source: &str, status, value: Option<&str>, ts| Annotation {
+            status,
+            value: value.map(str::to_string),
+            ..Annotation::pending("d", row, "spam", source, ts)
+        };
+        let annotations = [
+            // A person labelled row 1; a label without a value does not count.
+            ann(1, HUMAN_SOURCE, AnnotationStatus::Valid, Some("ham"), 1.0),
+            ann(4, HUMAN_SOURCE, AnnotationStatus::Valid, None, 1.0),
+            // Row 2 failed, then was answered: its latest outcome is valid.
+            ann(2, "run:a", AnnotationStatus::Error, None, 1.0),
+            ann(2, "run:b", AnnotationStatus::Valid, Some("ham"), 2.0),
+            // Row 3 was answered, then failed on a retry.
+            ann(3, "run:a", AnnotationStatus::Valid, Some("ham"), 1.0),
+            ann(3, "run:b", AnnotationStatus::Invalid, None, 2.0),
+            // Another attribute's answers are not looked at.
+            Annotation {
+                attribute: "mood".into(),
+                ..ann(4, "run:a", AnnotationStatus::Error, None, 3.0)
+            },
+        ];
+        let select = |s: Scope| s.select(&ds, "spam", &rows, &annotations);
+        assert_eq!(select(Scope::All), vec![0, 1, 2, 3, 4]);
+        assert_eq!(select(Scope::Validation), vec![0, 1]);
+        assert_eq!(select(Scope::Unlabelled), vec![4]);
+        assert_eq!(select(Scope::Failed), vec![3]);
+        // An attribute with its own gold mapping (none) looks at no column.
+        let mut ds = ds;
+        ds.set_gold("spam", None);
+        assert_eq!(
+            Scope::Validation.select(&ds, "spam", &rows, &annotations),
+            vec![1]
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod data;
 pub mod embed;
 pub mod error;
 pub mod format;
-pub mod model;
 pub mod options;
 pub mod route;
 pub mod services;

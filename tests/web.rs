@@ -3,13 +3,13 @@
 //! mounted app.
 #![cfg(target_arch = "wasm32")]
 
-use fannotate::model::{
-    run_source, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
-    Project, Provider, RowRecord,
-};
 use fannotate::services::browser::{random_id, sleep};
 use fannotate::services::idb::{db_name, open_database, stores, IdbStorage, DB_VERSION};
 use fannotate::services::storage::Storage;
+use fannotate_core::records::{
+    run_source, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
+    Project, Provider, RowRecord,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -213,7 +213,7 @@ async fn a_version_1_database_upgrades_with_its_data_intact() {
     );
     // And the new store works.
     let (meta, rows) = dataset(&p.id, 7);
-    s.begin_import(fannotate::model::ImportMarker {
+    s.begin_import(fannotate_core::records::ImportMarker {
         dataset_id: meta.id.clone(),
         project_id: p.id.clone(),
         started_at: 1.0,
@@ -232,8 +232,12 @@ async fn a_version_1_database_upgrades_with_its_data_intact() {
 }
 
 /// An experiment of one cell measured by `run_id`.
-fn experiment(project_id: &str, id: &str, run_id: Option<&str>) -> fannotate::model::Experiment {
-    fannotate::model::Experiment {
+fn experiment(
+    project_id: &str,
+    id: &str,
+    run_id: Option<&str>,
+) -> fannotate_core::records::Experiment {
+    fannotate_core::records::Experiment {
         id: id.into(),
         project_id: project_id.into(),
         dataset_id: "d".into(),
@@ -241,7 +245,7 @@ fn experiment(project_id: &str, id: &str, run_id: Option<&str>) -> fannotate::mo
         name: "grid".into(),
         created_at: 3.0,
         task_rows: vec![[0, 3]],
-        cells: vec![fannotate::model::ExperimentCell {
+        cells: vec![fannotate_core::records::ExperimentCell {
             spec: fannotate_core::experiment::CellSpec {
                 endpoint: 0,
                 model: "m".into(),
@@ -266,7 +270,7 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
     let db = open_database(&db_name(&key), 2).await.unwrap();
     assert!(!db.object_store_names().contains(stores::EXPERIMENTS));
     let p = project("v2");
-    let mut run = fannotate::model::RunRecord {
+    let mut run = fannotate_core::records::RunRecord {
         id: "r1".into(),
         project_id: p.id.clone(),
         dataset_id: "d".into(),
@@ -274,7 +278,7 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
         free_text: false,
         codebook_version: 1,
         endpoint: EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m")),
-        status: fannotate::model::RunStatus::Completed,
+        status: fannotate_core::records::RunStatus::Completed,
         total: 1,
         valid: 1,
         invalid: 0,
@@ -282,7 +286,7 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
         started_at: 1.0,
         finished_at: Some(2.0),
         error: None,
-        scope: fannotate::model::Scope::Validation,
+        scope: fannotate_core::records::Scope::Validation,
         task_rows: None,
         experiment: None,
     };
@@ -319,7 +323,7 @@ async fn an_unfinished_import_leaves_no_rows_and_cannot_commit_after_a_sweep() {
         .await
         .unwrap();
     let (meta, rows) = dataset(&p.id, 12);
-    let marker = fannotate::model::ImportMarker {
+    let marker = fannotate_core::records::ImportMarker {
         dataset_id: meta.id.clone(),
         project_id: p.id.clone(),
         started_at: 1.0,

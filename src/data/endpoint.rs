@@ -1,8 +1,8 @@
 //! The endpoint settings a project runs with.
 
 use crate::error::AppError;
-use crate::model::{EndpointConfig, Provider};
 use crate::state::AppState;
+use fannotate_core::records::{EndpointConfig, Provider};
 use leptos::prelude::*;
 
 /// The endpoint a new project starts with: the mount options' (or the local

@@ -1,11 +1,11 @@
 //! Rows handed in by a host page, and rows handed back: what the handle's
 //! `loadRows`, `listProjects`, `openProject` and `exportAnnotations` do.
 
-use crate::model::{DatasetMeta, Project};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::export::project_table;
 use crate::services::importer::{check_mapping, import_table, new_dataset};
 use crate::state::AppState;
+use fannotate_core::records::{DatasetMeta, Project};
 use fannotate_core::{Table, TextEncoding};
 use leptos::prelude::*;
 use serde::Deserialize;

@@ -3,7 +3,7 @@
 //! Restoring it reproduces the project with the same ids.
 
 use super::storage::{Storage, StorageError};
-use crate::model::{
+use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, Project, RowRecord,
     RunRecord,
 };
@@ -108,7 +108,12 @@ impl Backup {
         }
         let sources: std::collections::HashMap<String, String> = run_ids
             .iter()
-            .map(|(old, new)| (crate::model::run_source(old), crate::model::run_source(new)))
+            .map(|(old, new)| {
+                (
+                    fannotate_core::records::run_source(old),
+                    fannotate_core::records::run_source(new),
+                )
+            })
             .collect();
         for a in &mut self.annotations {
             a.dataset_id = did.clone();
@@ -245,8 +250,8 @@ mod duplicate_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{run_source, AnnotationStatus, Provider, RunStatus};
     use crate::services::memory::MemoryStorage;
+    use fannotate_core::records::{run_source, AnnotationStatus, Provider, RunStatus};
     use futures::executor::block_on;
 
     pub(super) fn sample(storage: &MemoryStorage) -> Project {
@@ -267,11 +272,11 @@ mod tests {
                 text_col: 1,
                 id_col: Some(0),
                 gold_col: Some(2),
-                gold_cols: vec![crate::model::GoldColumn {
+                gold_cols: vec![fannotate_core::records::GoldColumn {
                     attribute: "other".into(),
                     column: None,
                 }],
-                validation: Some(crate::model::ValidationSet::new(
+                validation: Some(fannotate_core::records::ValidationSet::new(
                     [0, 2],
                     "random, seed 1".into(),
                 )),
@@ -323,13 +328,13 @@ mod tests {
                 started_at: 5.0,
                 finished_at: Some(6.0),
                 error: None,
-                scope: crate::model::Scope::Validation,
+                scope: fannotate_core::records::Scope::Validation,
                 task_rows: Some(vec![[0, 3]]),
                 experiment: Some("x1".into()),
             };
             storage.put_run(run).await.unwrap();
             storage
-                .put_experiment(crate::model::Experiment {
+                .put_experiment(fannotate_core::records::Experiment {
                     id: "x1".into(),
                     project_id: "p1".into(),
                     dataset_id: "d1".into(),
@@ -337,7 +342,7 @@ mod tests {
                     name: "grid".into(),
                     created_at: 5.0,
                     task_rows: vec![[0, 3]],
-                    cells: vec![crate::model::ExperimentCell {
+                    cells: vec![fannotate_core::records::ExperimentCell {
                         spec: fannotate_core::experiment::CellSpec {
                             endpoint: 0,
                             model: "gpt".into(),

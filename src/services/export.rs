@@ -3,10 +3,10 @@
 
 use super::storage::Storage;
 use super::storage::StorageError;
-use crate::model::{
+use fannotate_core::export::{write_csv_with, write_jsonl, write_xlsx, ExportOptions};
+use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord, HUMAN_SOURCE,
 };
-use fannotate_core::export::{write_csv_with, write_jsonl, write_xlsx, ExportOptions};
 use fannotate_core::CodebookError;
 use std::collections::HashMap;
 
@@ -263,19 +263,30 @@ fn dedupe(header: &mut [String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EndpointConfig, Provider, RunStatus};
+    use fannotate_core::records::{EndpointConfig, Provider, RunStatus, Scope};
 
     fn run(id: &str, attr: &str, start: f64, model: &str) -> RunRecord {
         let mut endpoint = EndpointConfig::new("p", Provider::Vllm, None, Some(model));
         endpoint.temperature = 0.5;
         RunRecord {
+            id: id.into(),
+            project_id: "p".into(),
+            dataset_id: "d".into(),
+            attribute: attr.into(),
+            free_text: false,
             codebook_version: 3,
             endpoint,
             status: RunStatus::Completed,
             total: 2,
             valid: 2,
+            invalid: 0,
+            failed: 0,
             started_at: start,
-            ..RunRecord::for_test(id, attr)
+            finished_at: None,
+            error: None,
+            scope: Scope::All,
+            task_rows: None,
+            experiment: None,
         }
     }
 

@@ -5,7 +5,7 @@
 //! one step per version.
 
 use super::storage::{Storage, StorageError, StorageResult};
-use crate::model::{
+use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
     RowRecord, RunRecord,
 };

@@ -5,7 +5,7 @@ use super::browser::{mono_ms, now_ms, sleep};
 use super::files::FileError;
 use super::storage::Storage;
 use super::storage::StorageError;
-use crate::model::{DatasetMeta, ImportMarker, RowRecord};
+use fannotate_core::records::{DatasetMeta, ImportMarker, RowRecord};
 use fannotate_core::Table;
 use leptos::prelude::*;
 use std::collections::HashSet;

@@ -7,10 +7,10 @@
 
 use super::browser::{mono_ms, Timeout};
 use super::netpolicy;
-use crate::model::{Capabilities, EndpointConfig, Provider};
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
+use fannotate_core::records::{Capabilities, ChatAnswer, EndpointConfig, Provider};
 use fannotate_core::{Attribute, AttributeKind};
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
@@ -231,7 +231,7 @@ pub async fn send(
     netpolicy::record(url, blocked, &cfg.project_id);
     if blocked {
         return Err(LlmError::BlockedByPolicy {
-            origin: netpolicy::origin_of(url).unwrap_or_else(|| url.to_string()),
+            origin: fannotate_core::url::origin_of(url).unwrap_or_else(|| url.to_string()),
         });
     }
     let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;
@@ -344,23 +344,6 @@ pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<Stri
                 .map(str::to_string)
         })
         .collect())
-}
-
-/// One model answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatAnswer {
-    /// The assistant message text.
-    pub content: String,
-    /// Prompt tokens (0 when not reported).
-    pub tokens_in: u32,
-    /// Completion tokens (0 when not reported).
-    pub tokens_out: u32,
-    /// Whether the token counts are our estimate (the server sent no `usage`).
-    pub tokens_estimated: bool,
-    /// Probability of the whole answer (product of its token probabilities).
-    pub confidence: Option<f64>,
-    /// Wall time of the request in milliseconds.
-    pub latency_ms: f64,
 }
 
 /// Rough tokens of a text when the server reports none: about four characters
@@ -768,7 +751,7 @@ mod tests {
         );
         assert_eq!(
             endpoint_url(&az, "chat/completions").unwrap(),
-            format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", crate::model::AZURE_API_VERSION)
+            format!("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version={}", fannotate_core::records::AZURE_API_VERSION)
         );
         assert_eq!(auth_headers(&az, "k")[1], ("api-key", "k".to_string()));
     }

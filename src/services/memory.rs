@@ -1,7 +1,7 @@
 //! An in-memory [`Storage`] for tests: same contract, no browser.
 
 use super::storage::{Storage, StorageResult};
-use crate::model::{
+use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
     RowRecord, RunRecord,
 };
@@ -296,7 +296,7 @@ impl Storage for MemoryStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AnnotationStatus, Project};
+    use fannotate_core::records::{AnnotationStatus, Project};
     use futures::executor::block_on;
 
     fn rows(ds: &str, n: u32) -> Vec<RowRecord> {
@@ -331,8 +331,8 @@ mod tests {
 
     #[test]
     fn staged_imports_commit_whole_or_leave_nothing() {
-        use crate::model::ImportMarker;
         use crate::services::storage::StorageError;
+        use fannotate_core::records::ImportMarker;
         block_on(async {
             let s = MemoryStorage::default();
             s.put_dataset(meta("old", "p", 3), rows("old", 3))

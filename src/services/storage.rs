@@ -1,7 +1,7 @@
 //! The storage interface the app uses, independent of IndexedDB so tests can use
 //! [`super::memory::MemoryStorage`].
 
-use crate::model::{
+use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
     RowRecord, RunRecord,
 };

@@ -2,11 +2,11 @@
 
 pub use crate::components::toasts::{Toast, ToastKind};
 use crate::error::AppError;
-use crate::model::Project;
 use crate::options::MountOptions;
 pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
+use fannotate_core::records::Project;
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;

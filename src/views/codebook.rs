@@ -2,7 +2,6 @@
 //! a new version; the original tool's JSON imports and exports unchanged.
 
 use crate::error::AppError;
-use crate::model::CodebookVersion;
 use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::services::importer::ImportError;
@@ -10,6 +9,7 @@ use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
 use fannotate_core::diff::{diff_lines, DiffLine};
 use fannotate_core::prompt::{render_messages, PromptOptions, Role};
+use fannotate_core::records::CodebookVersion;
 use leptos::prelude::*;
 
 /// Instruction for new attributes.

@@ -2,10 +2,10 @@
 
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
-use crate::model::{ConstraintMode, EndpointConfig, Provider};
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
 use crate::state::{AppState, ToastKind};
 use fannotate_core::prompt::Constraint;
+use fannotate_core::records::{ConstraintMode, EndpointConfig, Provider};
 use leptos::prelude::*;
 
 /// The endpoint step.
@@ -367,7 +367,7 @@ fn EndpointEditor(
 #[component]
 fn CapabilityReport(
     /// Probe results.
-    caps: crate::model::Capabilities,
+    caps: fannotate_core::records::Capabilities,
 ) -> impl IntoView {
     let rows = [
         ("guided_choice", "vLLM guided_choice", caps.guided_choice),

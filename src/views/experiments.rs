@@ -11,12 +11,6 @@ use crate::components::{Bar, BarChart, RefLine};
 use crate::data::endpoint::{default_endpoint, project_endpoint};
 use crate::error::AppError;
 use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
-use crate::model::{
-    describe_cell, endpoint_at, model_label, model_price, other_endpoint, ranges_contain,
-    row_ranges, run_source, set_model_price, version_attribute, Annotation, AnnotationStatus,
-    CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ExperimentCell, ModelPrice,
-    RunRecord, RunStatus, Scope, HUMAN_SOURCE,
-};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
 use crate::services::runner::Counts;
@@ -24,10 +18,16 @@ use crate::services::storage::Storage;
 use crate::state::{AppState, Step, ToastKind};
 use fannotate_core::experiment::{
     best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
-    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Outcome, Score,
+    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
 };
 use fannotate_core::projection::{project, Projection};
 use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
+use fannotate_core::records::{
+    model_label, other_endpoint, outcome_of, ranges_contain, row_ranges, run_source,
+    set_model_price, span_s, version_attribute, Annotation, CodebookVersion, DatasetMeta,
+    EndpointConfig, Experiment, ExperimentCell, ModelPrice, Provider, RunRecord, RunStatus, Scope,
+    HUMAN_SOURCE,
+};
 use fannotate_core::{Attribute, AttributeKind};
 use leptos::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -46,7 +46,7 @@ type ModelKey = (usize, String);
 /// Another endpoint as typed into the grid builder.
 #[derive(Debug, Clone, PartialEq)]
 struct OtherDraft {
-    provider: crate::model::Provider,
+    provider: Provider,
     url: String,
     models: String,
     key: String,
@@ -126,7 +126,7 @@ fn out_tokens_per_request(attribute: &Attribute, e: &EndpointConfig, constrained
         .map(|c| c.name.len())
         .max()
         .unwrap_or(1);
-    let wrapper = if crate::model::constrained_decoding(e) == Constraint::JsonSchema {
+    let wrapper = if fannotate_core::records::constrained_decoding(e) == Constraint::JsonSchema {
         12
     } else {
         0
@@ -186,41 +186,6 @@ async fn gold_labels(
         }
     }
     Ok(gold)
-}
-
-/// The leaderboard's view of one stored annotation.
-fn outcome_of(a: &Annotation, gold: &HashMap<u32, String>) -> ItemOutcome {
-    ItemOutcome {
-        row: a.row,
-        gold: gold.get(&a.row).cloned(),
-        value: (a.status == AnnotationStatus::Valid)
-            .then(|| a.value.clone())
-            .flatten(),
-        outcome: match a.status {
-            AnnotationStatus::Valid => Outcome::Valid,
-            AnnotationStatus::Invalid => Outcome::Invalid,
-            AnnotationStatus::Error => Outcome::Failed,
-        },
-        latency_ms: a.latency_ms,
-        tokens_in: a.tokens_in,
-        tokens_out: a.tokens_out,
-        replica_values: a.replica_values.clone(),
-    }
-}
-
-/// Wall time the answers span: from the first request's start to the last
-/// answer (replications of an item go one after another).
-fn span_s(annotations: &[Annotation]) -> f64 {
-    let end = annotations.iter().map(|a| a.ts).fold(f64::MIN, f64::max);
-    let start = annotations
-        .iter()
-        .map(|a| a.ts - a.latency_ms * a.replica_values.len().max(1) as f64)
-        .fold(f64::MAX, f64::min);
-    if annotations.is_empty() {
-        0.0
-    } else {
-        ((end - start) / 1000.0).max(0.0)
-    }
 }
 
 /// One leaderboard line.
@@ -590,6 +555,25 @@ pub fn ExperimentsView() -> impl IntoView {
     }
 }
 
+/// An unsaved experiment with only other endpoints and prices, for the grid
+/// builder's estimates before the experiment is made.
+fn draft_experiment(endpoints: Vec<EndpointConfig>, prices: Vec<ModelPrice>) -> Experiment {
+    Experiment {
+        id: String::new(),
+        project_id: String::new(),
+        dataset_id: String::new(),
+        attribute: String::new(),
+        name: String::new(),
+        created_at: 0.0,
+        task_rows: Vec::new(),
+        cells: Vec::new(),
+        prices,
+        endpoints,
+        daily_volume: DEFAULT_DAILY_VOLUME,
+        workers: 1,
+    }
+}
+
 /// The form that builds a grid, with its cost before it starts.
 #[component]
 fn GridBuilder(
@@ -646,6 +630,9 @@ fn GridBuilder(
                 .collect::<Vec<_>>()
         })
     });
+    // The experiment as drafted so far: only its other endpoints and prices
+    // matter here, to route, price and name each cell as the saved one will.
+    let draft = Memo::new(move |_| draft_experiment(others_cfg.get(), prices.get()));
     let list_action = Action::new_local(move |_: &()| {
         let cfg = endpoint_sv.get_value();
         let key = state.session_key.get_untracked();
@@ -743,8 +730,6 @@ fn GridBuilder(
                 .collect::<HashMap<u32, (f64, Attribute)>>()
         })
     });
-    let price_of =
-        move |endpoint: usize, model: &str| prices.with(|ps| model_price(ps, endpoint, model));
     let estimates = Memo::new(move |_| {
         let n = validation
             .get()
@@ -752,25 +737,26 @@ fn GridBuilder(
             .map_or(0, |(rows, _)| rows.len() as u64);
         let e = endpoint_sv.get_value();
         let by_version = tokens_by_version.get();
-        let os = others_cfg.get();
-        kept.get()
-            .into_iter()
-            .map(|c| {
-                let at = endpoint_at(&e, &os, c.endpoint);
-                let est = by_version.get(&c.version).map(|(t, a)| {
-                    let (pi, po) = price_of(c.endpoint, &c.model);
-                    estimate_cell(
-                        n,
-                        c.replications,
-                        *t,
-                        out_tokens_per_request(a, at, c.constrained),
-                        pi,
-                        po,
-                    )
-                });
-                (c, est)
-            })
-            .collect::<Vec<(CellSpec, Option<CellEstimate>)>>()
+        let kept = kept.get();
+        draft.with(|x| {
+            kept.into_iter()
+                .map(|c| {
+                    let at = x.endpoint_of(&e, &c);
+                    let est = by_version.get(&c.version).map(|(t, a)| {
+                        let (pi, po) = x.price(c.endpoint, &c.model);
+                        estimate_cell(
+                            n,
+                            c.replications,
+                            *t,
+                            out_tokens_per_request(a, at, c.constrained),
+                            pi,
+                            po,
+                        )
+                    });
+                    (c, est)
+                })
+                .collect::<Vec<(CellSpec, Option<CellEstimate>)>>()
+        })
     });
     let totals = Memo::new(move |_| {
         estimates.with(|es| {
@@ -972,7 +958,7 @@ fn GridBuilder(
                 </label>
                 <fieldset class="fa-field">
                     <legend>"Decoding"</legend>
-                    <label class="fa-check"><input type="checkbox" data-testid="grid-constrained" prop:checked=move || constrained_on.get() on:change:target=move |ev| constrained_on.set(ev.target().checked()) />{format!("constrained ({})", crate::model::constrained_decoding(&endpoint).label())}</label>
+                    <label class="fa-check"><input type="checkbox" data-testid="grid-constrained" prop:checked=move || constrained_on.get() on:change:target=move |ev| constrained_on.set(ev.target().checked()) />{format!("constrained ({})", fannotate_core::records::constrained_decoding(&endpoint).label())}</label>
                     <label class="fa-check"><input type="checkbox" data-testid="grid-free" prop:checked=move || free_on.get() on:change:target=move |ev| free_on.set(ev.target().checked()) />"free (parsed afterwards)"</label>
                 </fieldset>
             </div>
@@ -983,8 +969,8 @@ fn GridBuilder(
                     <div class="fa-row" data-testid="grid-other-endpoint">
                         <label class="fa-field">
                             <span>{format!("Endpoint {} provider", i + 2)}</span>
-                            <select data-testid="other-provider" aria-label=format!("Endpoint {} provider", i + 2) on:change:target=move |ev| { if let Some(p) = crate::model::Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
-                                {crate::model::Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
+                            <select data-testid="other-provider" aria-label=format!("Endpoint {} provider", i + 2) on:change:target=move |ev| { if let Some(p) = Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
+                                {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
                             </select>
                         </label>
                         <label class="fa-field fa-field--wide">
@@ -1002,12 +988,12 @@ fn GridBuilder(
                         <button class="fa-btn" data-testid="other-remove" on:click=move |_| others.update(|os| { os.remove(i); })>"Remove"</button>
                     </div>
                 }).collect_view()}
-                <button class="fa-btn" data-testid="grid-add-endpoint" on:click=move |_| others.update(|os| os.push(OtherDraft { provider: crate::model::Provider::Generic, url: String::new(), models: String::new(), key: String::new() }))>"Add an endpoint"</button>
+                <button class="fa-btn" data-testid="grid-add-endpoint" on:click=move |_| others.update(|os| os.push(OtherDraft { provider: Provider::Generic, url: String::new(), models: String::new(), key: String::new() }))>"Add an endpoint"</button>
             </fieldset>
             <h4>"Prices per model (per million tokens, for cost figures)"</h4>
             <div class="fa-row">
                 {move || axes.get().models.into_iter().map(|m| {
-                    let (pi, po) = price_of(m.endpoint, &m.model);
+                    let (pi, po) = draft.with(|x| x.price(m.endpoint, &m.model));
                     let name = others_cfg.with(|os| model_label(os, m.endpoint, &m.model));
                     let (k1, k2) = ((m.endpoint, m.model.clone()), (m.endpoint, m.model.clone()));
                     view! {
@@ -1052,12 +1038,12 @@ fn GridBuilder(
                             let key = cell_key(&c);
                             view! {
                                 <tr data-testid="grid-cell">
-                                    <td>{others_cfg.with(|os| describe_cell(&c, os))}</td>
+                                    <td>{draft.with(|x| x.describe(&c))}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.requests.to_string())}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.tokens_in.to_string())}</td>
                                     <td>{e.as_ref().map_or("–".into(), |e| e.tokens_out.to_string())}</td>
                                     <td>{e.as_ref().and_then(|e| e.cost).map_or("–".into(), |c| format!("{c:.4}"))}</td>
-                                    <td><button class="fa-btn fa-btn--small" data-testid="grid-remove-cell" aria-label=format!("Remove {}", others_cfg.with(|os| describe_cell(&c, os))) on:click=move |_| removed.update(|r| { r.insert(key.clone()); })>"Remove"</button></td>
+                                    <td><button class="fa-btn fa-btn--small" data-testid="grid-remove-cell" aria-label=format!("Remove {}", draft.with(|x| x.describe(&c))) on:click=move |_| removed.update(|r| { r.insert(key.clone()); })>"Remove"</button></td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -1105,9 +1091,9 @@ async fn draw_validation_set(
     storage: &Rc<dyn Storage>,
     meta: &DatasetMeta,
     attribute: &str,
-    rows: &[crate::model::RowRecord],
+    rows: &[fannotate_core::records::RowRecord],
     k: u32,
-) -> Result<crate::model::ValidationSet, AppError> {
+) -> Result<fannotate_core::records::ValidationSet, AppError> {
     let candidates = scope_rows(storage, meta, attribute, rows, Scope::Validation)
         .await?
         .unwrap_or_default();
@@ -1123,7 +1109,7 @@ async fn draw_validation_set(
         .into_iter()
         .filter_map(|p| candidates.get(p as usize).copied());
     let n = candidates.len().min(k as usize);
-    Ok(crate::model::ValidationSet::new(
+    Ok(fannotate_core::records::ValidationSet::new(
         picked,
         format!(
             "{n} of {} rows with a gold label, stratified, seed 1",
@@ -1584,7 +1570,7 @@ mod tests {
     }
 
     #[test]
-    fn cells_describe_themselves() {
+    fn cells_have_keys_of_their_own() {
         let c = CellSpec {
             endpoint: 0,
             model: "m".into(),
@@ -1593,22 +1579,10 @@ mod tests {
             replications: 3,
             constrained: false,
         };
-        assert_eq!(describe_cell(&c, &[]), "m · v2 · T 0.7 · ×3 · free");
-        let other = EndpointConfig::new(
-            "p",
-            crate::model::Provider::Ollama,
-            Some("http://gpu:11434/v1"),
-            None,
-        );
         let at = CellSpec {
             endpoint: 1,
             ..c.clone()
         };
-        assert_eq!(
-            describe_cell(&at, std::slice::from_ref(&other)),
-            "m @ http://gpu:11434 · v2 · T 0.7 · ×3 · free"
-        );
-        assert_eq!(model_label(&[other], 1, "m"), "m @ http://gpu:11434");
         assert_ne!(cell_key(&c), cell_key(&at));
         assert_ne!(
             cell_key(&c),
@@ -1620,13 +1594,23 @@ mod tests {
     }
 
     #[test]
-    fn the_span_covers_first_request_to_last_answer() {
-        let mut a = Annotation::pending("d", 0, "a", "run:r", 1_000.0);
-        a.latency_ms = 100.0;
-        let mut b = a.clone();
-        b.ts = 1_500.0;
-        assert!((span_s(&[a, b]) - 0.6).abs() < 1e-9);
-        assert_eq!(span_s(&[]), 0.0);
+    fn a_draft_routes_prices_and_names_cells_as_the_saved_experiment_will() {
+        let project = EndpointConfig::new("p", Provider::Vllm, None, Some("m"));
+        let other = other_endpoint(&project, Provider::Ollama, "http://gpu:11434/v1");
+        let mut prices = Vec::new();
+        set_model_price(&mut prices, 1, "m", true, Some(2.0));
+        let x = draft_experiment(vec![other], prices);
+        let c = CellSpec {
+            endpoint: 1,
+            model: "m".into(),
+            version: 2,
+            temperature: 0.7,
+            replications: 1,
+            constrained: false,
+        };
+        assert_eq!(x.endpoint_of(&project, &c).base_url, "http://gpu:11434/v1");
+        assert_eq!(x.price(1, "m"), (Some(2.0), None));
+        assert_eq!(x.describe(&c), "m @ http://gpu:11434 · v2 · T 0.7 · free");
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use crate::error::AppError;
 use crate::format::{format_date, human_bytes};
-use crate::model::Project;
 use crate::services::backup::{backup, parse_backup, restore};
 use crate::services::browser::{now_ms, random_id, storage_use};
 use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::state::{AppState, ToastKind};
+use fannotate_core::records::Project;
 use leptos::prelude::*;
 
 /// List of projects and a form to create one.

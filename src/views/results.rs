@@ -3,11 +3,13 @@
 use crate::components::{ClassBars, ConfusionMatrix, Histogram};
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
-use crate::model::{run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord};
 use crate::services::browser::mono_ms;
 use crate::services::export::{project_table, ExportFormat};
 use crate::services::files::download_bytes;
 use crate::state::{AppState, ToastKind};
+use fannotate_core::records::{
+    run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord,
+};
 use fannotate_core::rouge::{rouge_mean, RougeReport, Tokenizer};
 use fannotate_core::{classify, ClassificationReport};
 use leptos::prelude::*;

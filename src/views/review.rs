@@ -4,11 +4,11 @@
 //! never overwrites them.
 
 use crate::error::AppError;
-use crate::model::{
-    run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, ValidationSet, HUMAN_SOURCE,
-};
 use crate::services::browser::now_ms;
 use crate::state::AppState;
+use fannotate_core::records::{
+    run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, ValidationSet, HUMAN_SOURCE,
+};
 use fannotate_core::{Attribute, AttributeKind};
 use leptos::prelude::*;
 use std::collections::HashMap;

@@ -4,16 +4,16 @@ use crate::components::ProgressBar;
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::format::format_date;
-use crate::model::{
-    row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
-    RowRecord, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
-};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
 use crate::state::{ActiveRun, AppState, ClearOnDrop, ToastKind};
+use fannotate_core::records::{
+    row_ranges, run_source, version_attribute, AnnotationStatus, DatasetMeta, EndpointConfig,
+    RowRecord, RunRecord, RunStatus, Scope,
+};
 use fannotate_core::AttributeKind;
 use leptos::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The attribute choice that runs every attribute in turn.
 const ALL_ATTRIBUTES: &str = "__all_attributes__";
@@ -21,11 +21,11 @@ const ALL_ATTRIBUTES: &str = "__all_attributes__";
 /// What a run needs, loaded together.
 #[derive(Clone)]
 struct Setup {
-    dataset: Option<crate::model::DatasetMeta>,
-    codebook: Option<crate::model::CodebookVersion>,
+    dataset: Option<fannotate_core::records::DatasetMeta>,
+    codebook: Option<fannotate_core::records::CodebookVersion>,
     /// Every saved version, newest first, for the prompt-version choice.
-    versions: Vec<crate::model::CodebookVersion>,
-    endpoint: Option<crate::model::EndpointConfig>,
+    versions: Vec<fannotate_core::records::CodebookVersion>,
+    endpoint: Option<fannotate_core::records::EndpointConfig>,
     runs: Vec<RunRecord>,
 }
 
@@ -84,38 +84,7 @@ pub(crate) async fn scope_rows(
         return Ok(None);
     }
     let annotations = storage.all_annotations(ds.id.clone()).await?;
-    let gold_col = ds.gold_for(attribute);
-    let mut human: HashSet<u32> = rows
-        .iter()
-        .filter(|r| gold_col.is_some_and(|c| !r.cell(c).trim().is_empty()))
-        .map(|r| r.idx)
-        .collect();
-    let mut model_valid = HashSet::new();
-    let mut latest: HashMap<u32, (f64, AnnotationStatus)> = HashMap::new();
-    for a in annotations.iter().filter(|a| a.attribute == attribute) {
-        if a.source == HUMAN_SOURCE {
-            if a.value.is_some() {
-                human.insert(a.row);
-            }
-            continue;
-        }
-        if a.status == AnnotationStatus::Valid {
-            model_valid.insert(a.row);
-        }
-        let e = latest.entry(a.row).or_insert((a.ts, a.status));
-        if a.ts >= e.0 {
-            *e = (a.ts, a.status);
-        }
-    }
-    let latest: HashMap<u32, AnnotationStatus> =
-        latest.into_iter().map(|(r, (_, s))| (r, s)).collect();
-    Ok(Some(scope.rows(
-        ds.row_count,
-        ds.validation.as_ref(),
-        &human,
-        &model_valid,
-        &latest,
-    )))
+    Ok(Some(scope.select(ds, attribute, rows, &annotations)))
 }
 
 /// A new run record of `attribute` (from codebook version `version`) with

@@ -33,7 +33,7 @@ function parseArgs(argv) {
   return out;
 }
 
-/** EndpointConfig as `src/model.rs` serialises it (every field written). */
+/** EndpointConfig as `crates/core/src/records/endpoint.rs` serialises it (every field written). */
 function endpoint(projectId) {
   return {
     project_id: projectId,

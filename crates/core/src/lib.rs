@@ -13,10 +13,12 @@ pub mod import;
 pub mod metrics;
 pub mod projection;
 pub mod prompt;
+pub mod records;
 pub mod rouge;
 pub mod sample;
 pub mod table;
 pub mod time;
+pub mod url;
 pub mod xlsx;
 
 pub use answer::{parse_answer, Parsed};

@@ -3,76 +3,13 @@
 
 use crate::error::AppError;
 use crate::format::snippet;
-use crate::model::{DatasetMeta, RowRecord};
 use crate::state::AppState;
+use fannotate_core::records::{column_stats, DatasetMeta};
 use leptos::prelude::*;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rows per page.
 const PAGE: usize = 25;
-/// Distinct values tracked per column before counting stops being exact.
-const DISTINCT_CAP: usize = 10_000;
-
-/// Summary of one column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnStats {
-    /// Header.
-    pub name: String,
-    /// Non-empty cells.
-    pub filled: usize,
-    /// Distinct non-empty values (at most [`DISTINCT_CAP`], then "more than").
-    pub distinct: usize,
-    /// Whether `distinct` hit the cap.
-    pub distinct_capped: bool,
-    /// Mean length in characters of non-empty cells.
-    pub mean_chars: f64,
-    /// Most frequent values with counts (up to three).
-    pub top: Vec<(String, usize)>,
-}
-
-/// Statistics of every column.
-pub fn column_stats(columns: &[String], rows: &[RowRecord]) -> Vec<ColumnStats> {
-    columns
-        .iter()
-        .enumerate()
-        .map(|(c, name)| {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            let (mut filled, mut chars, mut capped) = (0usize, 0usize, false);
-            for r in rows {
-                let v = r.cell(c).trim();
-                if v.is_empty() {
-                    continue;
-                }
-                filled += 1;
-                chars += v.chars().count();
-                if let Some(n) = counts.get_mut(v) {
-                    *n += 1;
-                } else if counts.len() < DISTINCT_CAP {
-                    counts.insert(v, 1);
-                } else {
-                    capped = true;
-                }
-            }
-            let mut top: Vec<(String, usize)> =
-                counts.iter().map(|(v, n)| (v.to_string(), *n)).collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            top.truncate(3);
-            ColumnStats {
-                name: name.clone(),
-                filled,
-                distinct: counts.len(),
-                distinct_capped: capped,
-                mean_chars: if filled == 0 {
-                    0.0
-                } else {
-                    chars as f64 / filled as f64
-                },
-                top,
-            }
-        })
-        .collect()
-}
 
 /// Search, pages, column statistics and a row viewer over the dataset.
 #[component]
@@ -188,32 +125,5 @@ pub fn DataBrowser(
                 }
             }}
         </details>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn column_statistics() {
-        let rows: Vec<RowRecord> = [("a", "ham"), ("bb", "spam"), ("", "ham"), ("cccc", "ham")]
-            .iter()
-            .enumerate()
-            .map(|(i, (t, l))| RowRecord {
-                dataset_id: "d".into(),
-                idx: i as u32,
-                id: i.to_string(),
-                cells: vec![t.to_string(), l.to_string()],
-            })
-            .collect();
-        let s = column_stats(&["text".into(), "label".into()], &rows);
-        assert_eq!((s[0].filled, s[0].distinct), (3, 3));
-        assert!((s[0].mean_chars - 7.0 / 3.0).abs() < 1e-12);
-        assert_eq!(
-            s[1].top,
-            vec![("ham".to_string(), 3), ("spam".to_string(), 1)]
-        );
-        assert!(!s[1].distinct_capped);
     }
 }

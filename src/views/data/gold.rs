@@ -2,8 +2,8 @@
 
 use crate::error::AppError;
 use crate::format::snippet;
-use crate::model::{DatasetMeta, RowRecord};
 use crate::state::AppState;
+use fannotate_core::records::{DatasetMeta, RowRecord};
 use leptos::prelude::*;
 use std::sync::Arc;
 

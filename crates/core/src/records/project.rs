@@ -1,0 +1,48 @@
+//! Projects, and the marker an import in progress leaves.
+
+use serde::{Deserialize, Serialize};
+
+/// A unit of work: one dataset, one codebook, endpoints and runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// Random unique id.
+    pub id: String,
+    /// Name shown in the project list.
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub created_at: f64,
+    /// Milliseconds since the epoch.
+    pub updated_at: f64,
+    /// The sample project a first visit can open (marked as such in the list).
+    #[serde(default)]
+    pub sample: bool,
+}
+
+/// An import in progress: its rows are written in chunks, and only become a
+/// dataset when the import commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportMarker {
+    /// Dataset id the rows are written under.
+    pub dataset_id: String,
+    /// Project importing.
+    pub project_id: String,
+    /// Milliseconds since the epoch.
+    pub started_at: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_stored_before_the_sample_flag_read_as_not_the_sample() {
+        let p: Project =
+            serde_json::from_str(r#"{"id":"p","name":"n","created_at":1.0,"updated_at":2.0}"#)
+                .unwrap();
+        assert!(!p.sample);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"id":"p","name":"n","created_at":1.0,"updated_at":2.0,"sample":false}"#
+        );
+    }
+}

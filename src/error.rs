@@ -6,6 +6,7 @@ use crate::services::export::ExportError;
 use crate::services::files::FileError;
 use crate::services::importer::ImportError;
 use crate::services::llm::LlmError;
+use crate::services::runner::RunError;
 use crate::services::sample::SampleError;
 use crate::services::storage::StorageError;
 use fannotate_core::{CodebookError, TableError};
@@ -28,6 +29,15 @@ pub enum AppError {
     /// A backup could not be made or restored.
     #[error(transparent)]
     Backup(#[from] BackupError),
+    /// A run could not start, or could not store its results.
+    #[error(transparent)]
+    Run(RunError),
+    /// A run was asked to start while another is going.
+    #[error("a run is already in progress")]
+    RunInProgress,
+    /// Something a workflow needs is not there yet.
+    #[error(transparent)]
+    Missing(#[from] Missing),
     /// A download could not be offered (a read failure is an import's).
     #[error(transparent)]
     File(FileError),
@@ -43,6 +53,12 @@ impl AppError {
             AppError::Codebook(e) => format!("The codebook needs a fix: {e}."),
             AppError::Backup(BackupError::Storage(e)) => e.user_message(),
             AppError::Backup(e) => format!("{e}."),
+            AppError::Run(RunError::Storage(e)) => e.user_message(),
+            AppError::Run(e) => format!("The run could not start: {e}."),
+            AppError::Missing(e) => format!("{e}."),
+            AppError::RunInProgress => {
+                "A run is already in progress: wait for it to finish, or cancel it.".into()
+            }
             AppError::File(e) => format!("The download failed: {e}."),
         }
     }
@@ -61,6 +77,29 @@ impl From<FileError> for AppError {
             FileError::Download(_) => AppError::File(e),
         }
     }
+}
+
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Storage(e) => AppError::Storage(e),
+            other => AppError::Run(other),
+        }
+    }
+}
+
+/// What a workflow needs before it can start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Missing {
+    /// The project has no dataset.
+    #[error("Import a dataset first (the Data step)")]
+    Dataset,
+    /// The project has no saved codebook.
+    #[error("Save a codebook first (the Codebook step)")]
+    Codebook,
+    /// The codebook version has no such attribute.
+    #[error("The codebook has no attribute \"{0}\"; pick another")]
+    Attribute(String),
 }
 
 impl From<ExportError> for AppError {
@@ -101,5 +140,14 @@ mod tests {
         let quota = StorageError::QuotaExceeded;
         let export = AppError::from(ExportError::Storage(quota.clone())).user_message();
         assert_eq!(export, AppError::Storage(quota).user_message());
+        let controller = AppError::from(RunError::Controller("no AbortController".into()));
+        assert_eq!(
+            controller.user_message(),
+            "The run could not start: the browser could not set up the run's cancel switch: no AbortController."
+        );
+        assert_eq!(
+            AppError::from(Missing::Dataset).user_message(),
+            "Import a dataset first (the Data step)."
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! `components` presentational pieces, `views` one screen per workflow step, and
 //! `embed` the JS mount API. Pure logic lives in the `fannotate-core` crate.
 
+pub mod actions;
 pub mod app;
 pub mod components;
 pub mod data;

@@ -5,6 +5,7 @@ pub mod class_bars;
 pub mod confusion;
 pub mod histogram;
 pub mod progress;
+pub mod run_panel;
 pub mod toasts;
 
 pub use bar_chart::{Bar, BarChart, RefLine};
@@ -12,4 +13,5 @@ pub use class_bars::ClassBars;
 pub use confusion::ConfusionMatrix;
 pub use histogram::Histogram;
 pub use progress::ProgressBar;
+pub use run_panel::{RunControls, RunProgressPanel};
 pub use toasts::Toasts;

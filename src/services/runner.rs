@@ -3,9 +3,10 @@
 //! arrive, and pause or stop promptly.
 
 use super::browser::{mono_ms, now_ms, sleep};
+use super::files::js_message;
 use super::llm::{annotate, LlmError};
 use super::storage::Storage;
-use crate::error::AppError;
+use super::storage::StorageError;
 use fannotate_core::records::{
     Annotation, AnnotationStatus, ChatAnswer, Failure, Pool, RunRecord, RunStatus, TokenBucket,
 };
@@ -127,9 +128,9 @@ pub struct RunControl {
 
 impl RunControl {
     /// A fresh control, not cancelled.
-    pub fn new() -> Result<Self, AppError> {
+    pub fn new() -> Result<Self, RunError> {
         Ok(RunControl {
-            abort: AbortController::new().map_err(|_| AppError::Llm(LlmError::Cancelled))?,
+            abort: AbortController::new().map_err(|e| RunError::Controller(js_message(&e)))?,
             cancelled: Rc::new(Cell::new(false)),
             paused: Rc::new(Cell::new(false)),
             held: Rc::new(Cell::new(0)),
@@ -325,7 +326,7 @@ pub async fn execute(
     base: Counts,
     control: RunControl,
     on_event: impl Fn(RunEvent<'_>),
-) -> Result<RunRecord, AppError> {
+) -> Result<RunRecord, RunError> {
     let on_progress = |p: RunProgress| on_event(RunEvent::Progress(p));
     let started = mono_ms();
     let mut progress = RunProgress {
@@ -517,12 +518,24 @@ enum Woke<T> {
     Tick,
 }
 
+/// Why a run stopped short of its requests' own outcomes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// Writing results failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The browser could not make the run's cancel switch (issue #15: this
+    /// used to read as "cancelled").
+    #[error("the browser could not set up the run's cancel switch: {0}")]
+    Controller(String),
+}
+
 /// Writes batches of results in order, off the request loop: a slow disk write
 /// never holds up new requests.
 struct Writer {
     tx: mpsc::UnboundedSender<(Vec<Annotation>, RunRecord)>,
-    done: oneshot::Receiver<Result<(), AppError>>,
-    failed: Rc<RefCell<Option<AppError>>>,
+    done: oneshot::Receiver<Result<(), RunError>>,
+    failed: Rc<RefCell<Option<RunError>>>,
 }
 
 impl Writer {
@@ -535,7 +548,7 @@ impl Writer {
             let mut result = Ok(());
             while let Some((batch, run)) = rx.next().await {
                 if let Err(e) = storage.put_annotations(batch, Some(run)).await {
-                    let e = AppError::from(e);
+                    let e = RunError::from(e);
                     *seen.borrow_mut() = Some(e.clone());
                     result = Err(e);
                     break;
@@ -552,7 +565,7 @@ impl Writer {
         run: &mut RunRecord,
         progress: &RunProgress,
         pending: &mut Vec<Annotation>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), RunError> {
         if let Some(e) = self.failed.borrow().clone() {
             return Err(e);
         }
@@ -567,7 +580,7 @@ impl Writer {
     }
 
     /// Wait until everything queued is written.
-    async fn finish(self) -> Result<(), AppError> {
+    async fn finish(self) -> Result<(), RunError> {
         drop(self.tx);
         self.done.await.unwrap_or(Ok(()))
     }

@@ -202,6 +202,46 @@ impl AppState {
             .with(|p| p.as_ref().map_or(0, |(n, _)| *n))
     }
 
+    /// Whether the run in progress is paused (tracked).
+    pub fn run_paused(&self) -> bool {
+        self.progress.with(|p| p.is_some_and(|p| p.paused))
+    }
+
+    /// Whether the run the progress panel shows is still going (tracked).
+    pub fn run_live(&self) -> bool {
+        let shown = self
+            .progress_run
+            .with(|p| p.as_ref().map(|(_, id)| id.clone()));
+        self.active_run.with(|r| {
+            r.as_ref()
+                .is_some_and(|r| Some(&r.run_id) == shown.as_ref())
+        })
+    }
+
+    /// Pause the run in progress, or let it continue.
+    pub fn toggle_pause(&self) {
+        self.active_run.with_untracked(|r| {
+            if let Some(r) = r {
+                let paused = !r.control.is_paused();
+                r.control.set_paused(paused);
+                self.progress.update(|p| {
+                    if let Some(p) = p {
+                        p.paused = paused
+                    }
+                });
+            }
+        })
+    }
+
+    /// Cancel the run in progress; finished results are kept.
+    pub fn cancel_run(&self) {
+        self.active_run.with_untracked(|r| {
+            if let Some(r) = r {
+                r.control.cancel()
+            }
+        })
+    }
+
     /// The open project's id, if any (tracked).
     pub fn project_id(&self) -> Option<String> {
         self.project.with(|p| p.as_ref().map(|p| p.id.clone()))

@@ -3,8 +3,8 @@
 //! Human labels are stored apart from the model's (source `human`) and a run
 //! never overwrites them.
 
+use crate::actions::review::{save_label, LabelChange};
 use crate::error::AppError;
-use crate::services::browser::now_ms;
 use crate::state::AppState;
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, ValidationSet, HUMAN_SOURCE,
@@ -237,9 +237,26 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
         let name = attribute.get();
         attributes.with_value(|a| a.iter().find(|x| x.name == name).cloned())
     };
-    let storage = state.storage();
     let ds = StoredValue::new(dataset_id);
-    let storage = StoredValue::new_local(storage);
+    // Labels are saved in the order given; a label whose write fails is taken
+    // back on screen (unless the item was labelled again meanwhile).
+    let save = Action::new_local(move |(change, before): &(LabelChange, Option<String>)| {
+        let (change, before) = (change.clone(), before.clone());
+        async move {
+            if let Err(e) = save_label(state, &change).await {
+                let key = (change.attribute.clone(), change.row);
+                human.update(|h| {
+                    if h.get(&key) == change.value.as_ref() {
+                        match before {
+                            Some(b) => h.insert(key, b),
+                            None => h.remove(&key),
+                        };
+                    }
+                });
+                state.error(&e);
+            }
+        }
+    });
 
     // Store (or clear) the human label of the current item for `attr`.
     let set_label = move |attr: String, row: u32, value: Option<String>, record: bool| {
@@ -260,40 +277,23 @@ fn Reviewer(loaded: Loaded) -> impl IntoView {
                 u.push(Change {
                     attribute: attr.clone(),
                     row,
-                    before,
+                    before: before.clone(),
                 })
             });
         }
-        let (storage, ds) = (storage.get_value(), ds.get_value());
         let row_id = rows_sv.with_value(|r| {
             r.get(row as usize)
                 .map(|r| r.id.clone())
                 .unwrap_or_default()
         });
-        leptos::task::spawn_local(async move {
-            let result = match &value {
-                Some(v) => {
-                    let a = Annotation {
-                        status: AnnotationStatus::Valid,
-                        value: Some(v.clone()),
-                        ..Annotation::pending(&ds, row, &attr, HUMAN_SOURCE, now_ms())
-                    };
-                    state.emit(
-                        "annotation",
-                        &serde_json::json!({"row": row, "id": row_id, "attribute": attr, "source": HUMAN_SOURCE, "value": v, "status": "Valid"}),
-                    );
-                    storage.put_annotations(vec![a], None).await
-                }
-                None => {
-                    storage
-                        .delete_annotation(ds, HUMAN_SOURCE.into(), row, attr)
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                state.error(&e.into());
-            }
-        });
+        let change = LabelChange {
+            dataset: ds.get_value(),
+            row,
+            row_id,
+            attribute: attr,
+            value,
+        };
+        save.dispatch_local((change, before));
     };
     let advance = move || {
         let n = queue.with_untracked(Vec::len);

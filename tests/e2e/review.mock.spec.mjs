@@ -122,3 +122,36 @@ test('a stratified validation set, labelled blind, then a run limited to it', as
   await app.waitRunFinished(40);
   await expect(app.byTest('run-row').first()).toContainText('Validation set · 40');
 });
+
+test('a human label whose write fails is taken back, and the host hears only of stored labels (issue #15)', async ({ page }) => {
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Failing write');
+  await app.importCsv(spamSample(10).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await app.step('review');
+  await expect(app.byTest('review-progress')).toContainText('Item 1 of 10');
+  await page.evaluate(() => {
+    window.__events = [];
+    document.addEventListener('fannotate:annotation', (e) => window.__events.push(e.detail));
+    // The disk refuses annotations (as a full or broken profile would).
+    window.__put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function put(...args) {
+      if (this.name === 'annotations') throw new DOMException('the disk refused the write', 'UnknownError');
+      return window.__put.apply(this, args);
+    };
+  });
+  await app.byTest('review-pane').focus();
+  await page.keyboard.press('1');
+  await expect(app.byTest('toast').filter({ hasText: 'the disk refused the write' })).toBeVisible();
+  await expect(app.byTest('review-progress')).toContainText('0 of 10 rows have a human label');
+  expect(await page.evaluate(() => window.__events.length)).toBe(0);
+  await page.evaluate(() => { IDBObjectStore.prototype.put = window.__put; });
+  await app.byTest('review-pane').focus();
+  await page.keyboard.press('k');
+  await expect(app.byTest('review-progress')).toContainText('Item 1 of 10');
+  await page.keyboard.press('1');
+  await expect(app.byTest('review-progress')).toContainText('1 of 10 rows have a human label');
+  await expect.poll(() => page.evaluate(() => window.__events.length)).toBe(1);
+  expect(await page.evaluate(() => window.__events[0])).toMatchObject({ attribute: 'spam', source: 'human', value: 'ham', status: 'valid' });
+});

@@ -127,3 +127,23 @@ test('a run can be cancelled; finished results are kept', async ({ page }) => {
     await mockAdmin(servers.llm, 'config', { latency_ms: 150 });
   }
 });
+
+test('a double click on Start launches one run, not two (issue #15)', async ({ page }) => {
+  const app = new Fannotate(page);
+  const sample = spamSample(20);
+  await app.open(servers.web.url);
+  await app.createProject('Double click');
+  await app.importCsv(sample.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', SPAM_CATEGORIES);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 4, provider: 'generic' });
+  await app.step('run');
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.byTest('start-run').dblclick();
+  await expect.poll(() => app.runSeq()).toBe(1);
+  await app.waitRunFinished(20, 1);
+  await expect(app.byTest('run-row')).toHaveCount(1);
+  expect(await app.runSeq()).toBe(1);
+  await expect(app.byTest('toast').filter({ hasText: 'already in progress' })).toHaveCount(0);
+  const log = await mockAdmin(servers.llm, 'log');
+  expect(log.requests.filter((r) => r.path === '/v1/chat/completions' && r.method === 'POST').length).toBe(20);
+});

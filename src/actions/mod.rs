@@ -1,0 +1,6 @@
+//! The user's workflows: each an action with a pending state, so no button
+//! runs one twice; views call them and render.
+
+pub mod experiment;
+pub mod review;
+pub mod run;

@@ -1,0 +1,189 @@
+//! The leaderboard's data: every configuration's answers scored against the gold labels.
+
+use super::*;
+
+/// Gold-column labels of an experiment's rows, kept by the leaderboard between
+/// reloads: reading every row again after each measured cell would cost more
+/// than the scoring. Keyed by dataset, column and attribute.
+pub(super) type GoldCache = Rc<std::cell::RefCell<Option<(String, HashMap<u32, String>)>>>;
+
+/// Gold labels of the attribute on the experiment's rows: a human label first,
+/// else the gold column's cell (naming a category loosely, like "Spam ").
+pub(super) async fn gold_labels(
+    storage: &Rc<dyn Storage>,
+    ds: &DatasetMeta,
+    attribute: &Attribute,
+    rows: &[[u32; 2]],
+    cache: &GoldCache,
+) -> Result<HashMap<u32, String>, AppError> {
+    let col = ds.gold_for(&attribute.name);
+    let key = format!("{}\u{1f}{:?}\u{1f}{}", ds.id, col, attribute.name);
+    let cached = cache
+        .borrow()
+        .as_ref()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, g)| g.clone());
+    let mut gold = match (cached, col) {
+        (Some(g), _) => g,
+        (None, None) => HashMap::new(),
+        (None, Some(col)) => {
+            let mut g = HashMap::new();
+            for r in storage.rows(ds.id.clone(), 0, ds.row_count).await? {
+                if !ranges_contain(rows, r.idx) {
+                    continue;
+                }
+                let cell = r.cell(col);
+                if let Some(label) = attribute.match_label(cell) {
+                    g.insert(r.idx, label.to_string());
+                } else if !cell.trim().is_empty() {
+                    g.insert(r.idx, cell.trim().to_string());
+                }
+            }
+            *cache.borrow_mut() = Some((key, g.clone()));
+            g
+        }
+    };
+    for a in storage
+        .annotations(ds.id.clone(), HUMAN_SOURCE.to_string())
+        .await?
+    {
+        if a.attribute == attribute.name && ranges_contain(rows, a.row) {
+            if let Some(v) = a.value {
+                gold.insert(a.row, v);
+            }
+        }
+    }
+    Ok(gold)
+}
+
+/// One leaderboard line.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Line {
+    /// Position in the grid.
+    pub(super) cell: usize,
+    pub(super) spec: CellSpec,
+    pub(super) pinned: bool,
+    pub(super) run: Option<RunRecord>,
+    /// Items answered so far (of the experiment's items).
+    pub(super) answered: usize,
+    pub(super) score: Option<Score>,
+    /// Against the best configuration (`None` for the best itself).
+    pub(super) comparison: Option<Comparison>,
+    /// Requests in flight the run could use.
+    pub(super) concurrency: u32,
+}
+
+/// The measured experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Board {
+    /// The experiment as stored.
+    pub(super) experiment: Experiment,
+    pub(super) lines: Vec<Line>,
+    /// Index into `lines` of the best configuration.
+    pub(super) best: Option<usize>,
+    /// Items in the experiment.
+    pub(super) items: usize,
+    /// Of those, items with a gold label.
+    pub(super) gold_items: usize,
+}
+
+/// Score every cell of an experiment from its run's stored answers.
+pub(super) async fn load_board(
+    storage: Rc<dyn Storage>,
+    x: Experiment,
+    cache: GoldCache,
+) -> Result<Board, AppError> {
+    let items = x.task_rows.iter().map(|r| (r[1] - r[0]) as usize).sum();
+    let ds = storage
+        .dataset(x.project_id.clone())
+        .await?
+        .filter(|d| d.id == x.dataset_id);
+    let Some(ds) = ds else {
+        return Ok(Board {
+            experiment: x,
+            lines: Vec::new(),
+            best: None,
+            items,
+            gold_items: 0,
+        });
+    };
+    let versions = storage.codebook_versions(x.project_id.clone()).await?;
+    let attribute = versions
+        .iter()
+        .rev()
+        .filter_map(|v| v.codebook().ok())
+        .find_map(|cb| cb.attribute(&x.attribute).cloned());
+    let gold = match &attribute {
+        Some(a) => gold_labels(&storage, &ds, a, &x.task_rows, &cache).await?,
+        None => HashMap::new(),
+    };
+    // `gold_labels` keeps only the experiment's rows.
+    let gold_items = gold.len();
+    let runs = storage.runs(x.project_id.clone()).await?;
+    let mut lines = Vec::with_capacity(x.cells.len());
+    let mut measured: Vec<Vec<ItemOutcome>> = Vec::with_capacity(x.cells.len());
+    for (i, c) in x.cells.iter().enumerate() {
+        let run = c
+            .run_id
+            .as_ref()
+            .and_then(|id| runs.iter().find(|r| &r.id == id))
+            .cloned();
+        let (outcomes, score, answered, concurrency) = match &run {
+            Some(r) => {
+                let stored: Vec<Annotation> = storage
+                    .annotations(ds.id.clone(), run_source(&r.id))
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.attribute == x.attribute && ranges_contain(&x.task_rows, a.row))
+                    .collect();
+                let (pi, po) = x.price(c.spec.endpoint, &c.spec.model);
+                let concurrency = r.endpoint.effective_concurrency();
+                let m = ConfigMeasure {
+                    items: stored.iter().map(|a| outcome_of(a, &gold)).collect(),
+                    elapsed_s: span_s(&stored),
+                    concurrency,
+                    replications: c.spec.replications.max(1),
+                    price_in_per_m: pi,
+                    price_out_per_m: po,
+                };
+                let s = (!stored.is_empty()).then(|| score(&m, RESAMPLES, BOOTSTRAP_SEED));
+                (m.items, s, stored.len(), concurrency)
+            }
+            None => (Vec::new(), None, 0, 0),
+        };
+        measured.push(outcomes);
+        lines.push(Line {
+            cell: i,
+            spec: c.spec.clone(),
+            pinned: c.pinned,
+            run,
+            answered,
+            score,
+            comparison: None,
+            concurrency,
+        });
+    }
+    // Best among the measured; indices map back through `with_score`.
+    let with_score: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].score.is_some())
+        .collect();
+    let scores: Vec<Score> = with_score
+        .iter()
+        .filter_map(|&i| lines[i].score.clone())
+        .collect();
+    let best = best_index(&scores).map(|k| with_score[k]);
+    if let Some(b) = best {
+        for i in with_score {
+            if i != b {
+                lines[i].comparison = Some(compare(&measured[b], &measured[i]));
+            }
+        }
+    }
+    Ok(Board {
+        experiment: x,
+        lines,
+        best,
+        items,
+        gold_items,
+    })
+}

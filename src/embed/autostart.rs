@@ -23,19 +23,14 @@ fn options_from_attributes(el: &web_sys::Element) -> MountOptions {
 /// The local endpoint announced by the serving command in `config.json` beside
 /// the page, if any: `{"default_endpoint": "...", "default_model": "..."}`.
 async fn served_config() -> Option<(String, Option<String>)> {
-    let window = web_sys::window()?;
-    let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("config.json"))
+    let resp = gloo_net::http::Request::get("config.json")
+        .send()
         .await
         .ok()?;
-    let resp: web_sys::Response = resp.dyn_into().ok()?;
     if !resp.ok() {
         return None;
     }
-    let text = wasm_bindgen_futures::JsFuture::from(resp.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&resp.text().await.ok()?).ok()?;
     let endpoint = v.get("default_endpoint")?.as_str()?.to_string();
     let model = v
         .get("default_model")

@@ -5,18 +5,16 @@
 //! after such a failure we probe the URL in `no-cors` mode: an opaque answer means
 //! the server is up and CORS is the problem.
 
-use super::browser::{mono_ms, Timeout};
+use super::browser::mono_ms;
 use super::netpolicy;
 use fannotate_core::prompt::{
     constraint_fields, render_messages, Constraint, Message, PromptOptions, Role,
 };
 use fannotate_core::records::{Capabilities, ChatAnswer, EndpointConfig, Provider};
 use fannotate_core::{Attribute, AttributeKind};
+use gloo_net::http::{Method, RequestBuilder};
 use serde_json::{json, Map, Value};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestInit, RequestMode, Response};
+use web_sys::{AbortSignal, RequestMode};
 
 /// Why a call to the endpoint failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -176,38 +174,24 @@ pub fn endpoint_url_at(cfg: &EndpointConfig, base: &str, path: &str) -> Result<S
     })
 }
 
-fn global_fetch(url: &str, init: &RequestInit) -> js_sys::Promise {
-    // Works in windows and workers alike.
-    let global = js_sys::global();
-    if let Some(w) = global.dyn_ref::<web_sys::Window>() {
-        w.fetch_with_str_and_init(url, init)
-    } else {
-        global
-            .unchecked_into::<web_sys::WorkerGlobalScope>()
-            .fetch_with_str_and_init(url, init)
-    }
-}
-
-/// After a network-level failure, tell CORS from an unreachable server.
+/// After a network-level failure, tell CORS from an unreachable server: a
+/// `no-cors` probe reaches a server that only withholds CORS headers.
 async fn classify_network_failure(url: &str, provider: Provider) -> LlmError {
-    let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_mode(RequestMode::NoCors);
-    let ctrl = AbortController::new().ok();
-    if let Some(c) = &ctrl {
-        init.set_signal(Some(&c.signal()));
-    }
-    let c2 = ctrl.clone();
-    let _guard = Timeout::new(5_000, move || {
-        if let Some(c) = &c2 {
-            c.abort();
-        }
-    });
-    match JsFuture::from(global_fetch(url, &init)).await {
-        Ok(_) => LlmError::Cors { provider },
-        Err(_) => LlmError::Unreachable {
+    let probe = RequestBuilder::new(url)
+        .method(Method::GET)
+        .mode(RequestMode::NoCors)
+        .abort_signal(Some(&AbortSignal::timeout_with_u32(5_000)))
+        .build();
+    let reached = match probe {
+        Ok(r) => r.send().await.is_ok(),
+        Err(_) => false,
+    };
+    if reached {
+        LlmError::Cors { provider }
+    } else {
+        LlmError::Unreachable {
             url: url.to_string(),
-        },
+        }
     }
 }
 
@@ -215,7 +199,7 @@ async fn classify_network_failure(url: &str, provider: Provider) -> LlmError {
 /// through `cancel`; the request log counts it for that project.
 pub async fn send(
     cfg: &EndpointConfig,
-    method: &str,
+    method: Method,
     url: &str,
     headers: &[(&str, String)],
     body: Option<&str>,
@@ -234,14 +218,6 @@ pub async fn send(
             origin: fannotate_core::url::origin_of(url).unwrap_or_else(|| url.to_string()),
         });
     }
-    let h = Headers::new().map_err(|_| LlmError::BadUrl(url.into()))?;
-    for (k, v) in headers {
-        h.set(k, v).map_err(|_| LlmError::BadUrl(url.into()))?;
-    }
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_headers(&h);
-    init.set_mode(RequestMode::Cors);
     // The browser's own timeout signal, joined with the outside cancel: no timer,
     // closure or listener of ours per request (at hundreds a second they add up).
     let timeout = AbortSignal::timeout_with_u32(timeout_secs.saturating_mul(1000));
@@ -249,42 +225,41 @@ pub async fn send(
         Some(c) => AbortSignal::any(&js_sys::Array::of2(c, &timeout)),
         None => timeout.clone(),
     };
-    init.set_signal(Some(&signal));
-    if let Some(b) = body {
-        init.set_body(&JsValue::from_str(b));
+    let mut request = RequestBuilder::new(url)
+        .method(method)
+        .mode(RequestMode::Cors)
+        .abort_signal(Some(&signal));
+    for (k, v) in headers {
+        request = request.header(k, v);
     }
+    let request = match body {
+        Some(b) => request.body(b),
+        None => request.build(),
+    }
+    .map_err(|_| LlmError::BadUrl(url.into()))?;
     let cancelled = || cancel.is_some_and(AbortSignal::aborted);
-    async {
-        let resp: Response = match JsFuture::from(global_fetch(url, &init)).await {
-            Ok(r) => r.unchecked_into(),
-            Err(_) if cancelled() => return Err(LlmError::Cancelled),
-            Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
-            Err(_) => return Err(classify_network_failure(url, provider).await),
-        };
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .ok()
-            .flatten()
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let text = match resp.text() {
-            Ok(p) => JsFuture::from(p).await,
-            Err(e) => Err(e),
-        };
-        let body = match text {
-            Ok(t) => t.as_string().unwrap_or_default(),
-            Err(_) if cancelled() => return Err(LlmError::Cancelled),
-            Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
-            Err(_) => String::new(),
-        };
-        Ok(HttpResponse {
-            status,
-            body,
-            retry_after,
-        })
-    }
-    .await
+    let resp = match request.send().await {
+        Ok(r) => r,
+        Err(_) if cancelled() => return Err(LlmError::Cancelled),
+        Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
+        Err(_) => return Err(classify_network_failure(url, provider).await),
+    };
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let body = match resp.text().await {
+        Ok(t) => t,
+        Err(_) if cancelled() => return Err(LlmError::Cancelled),
+        Err(_) if timeout.aborted() => return Err(LlmError::Timeout { secs: timeout_secs }),
+        Err(_) => String::new(),
+    };
+    Ok(HttpResponse {
+        status,
+        body,
+        retry_after,
+    })
 }
 
 /// Request headers: JSON, and the key the way the provider expects it.
@@ -322,7 +297,17 @@ pub async fn list_models(cfg: &EndpointConfig, api_key: &str) -> Result<Vec<Stri
         return Ok(Vec::new());
     }
     let url = endpoint_url(cfg, "models")?;
-    let r = check_status(send(cfg, "GET", &url, &auth_headers(cfg, api_key), None, None).await?)?;
+    let r = check_status(
+        send(
+            cfg,
+            Method::GET,
+            &url,
+            &auth_headers(cfg, api_key),
+            None,
+            None,
+        )
+        .await?,
+    )?;
     let v: Value = serde_json::from_str(&r.body).map_err(|_| LlmError::Malformed {
         body: shorten(&r.body),
     })?;
@@ -470,7 +455,7 @@ async fn complete(
     let started = mono_ms();
     let r = send(
         cfg,
-        "POST",
+        Method::POST,
         &url,
         &auth_headers(cfg, api_key),
         Some(&body),

@@ -3,7 +3,6 @@
 //! two-category codebook and no saved endpoint, so runs use the default one.
 
 use super::browser::{now_ms, random_id};
-use super::files::js_message;
 use super::importer::ImportError;
 use super::importer::{new_dataset, row_records};
 use super::storage::Storage;
@@ -12,8 +11,6 @@ use fannotate_core::import::{import_file, ImportOptions};
 use fannotate_core::records::{CodebookVersion, Project};
 use fannotate_core::{Attribute, Category, Codebook};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 /// The sample's file, relative to the app's files (`public/sample/`).
 pub const SAMPLE_FILE: &str = "sample/spamassassin-300.csv";
@@ -47,13 +44,11 @@ pub fn sample_codebook() -> Codebook {
 }
 
 async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
-    let fail = |e: JsValue| ImportError::Sample(js_message(&e));
     let url = format!("{}{SAMPLE_FILE}", fannotate_asset_base());
-    let window = web_sys::window().ok_or_else(|| ImportError::Sample("no window".into()))?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+    let fail = |e: gloo_net::Error| ImportError::Sample(e.to_string());
+    let resp = gloo_net::http::Request::get(&url)
+        .send()
         .await
-        .map_err(fail)?
-        .dyn_into()
         .map_err(fail)?;
     if !resp.ok() {
         return Err(ImportError::Sample(format!(
@@ -61,10 +56,7 @@ async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
             resp.status()
         )));
     }
-    let buf = JsFuture::from(resp.array_buffer().map_err(fail)?)
-        .await
-        .map_err(fail)?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+    resp.binary().await.map_err(fail)
 }
 
 /// Why the sample project could not be made.

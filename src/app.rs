@@ -1,6 +1,6 @@
 //! The root component: opens storage, provides the app state, lays out the shell.
 
-use crate::components::Toasts;
+use crate::components::{when_loaded, Toasts};
 use crate::options::MountOptions;
 use crate::services::idb::IdbStorage;
 use crate::services::place;
@@ -49,11 +49,7 @@ pub fn App(
     });
     view! {
         <div class="fa-app" data-testid="fannotate" data-theme=theme>
-            {move || match opened.get() {
-                None => view! { <p class="fa-muted">"Opening local storage…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(storage)) => view! { <Workbench storage options=options.clone() host=host.get_value() bridge=bridge.get_value() /> }.into_any(),
-            }}
+            {when_loaded(opened, "Opening local storage…", move |storage| view! { <Workbench storage options=options.clone() host=host.get_value() bridge=bridge.get_value() /> }.into_any())}
         </div>
     }
 }

@@ -43,6 +43,24 @@ pub enum AppError {
     File(FileError),
 }
 
+/// An error that can tell the user what happened.
+pub trait Explain {
+    /// A sentence for the user: what happened and, where we know it, what to do.
+    fn user_message(&self) -> String;
+}
+
+impl Explain for AppError {
+    fn user_message(&self) -> String {
+        AppError::user_message(self)
+    }
+}
+
+impl Explain for StorageError {
+    fn user_message(&self) -> String {
+        StorageError::user_message(self)
+    }
+}
+
 impl AppError {
     /// A sentence for the user: what happened and, where we know it, what to do.
     pub fn user_message(&self) -> String {

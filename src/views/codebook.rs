@@ -1,6 +1,7 @@
 //! Edit the codebook: attributes, categories, instruction templates. Each save is
 //! a new version; the original tool's JSON imports and exports unchanged.
 
+use crate::components::when_loaded;
 use crate::error::AppError;
 use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
@@ -39,10 +40,7 @@ pub fn CodebookView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="codebook-view">
             <h2>"Codebook"</h2>
-            {move || match loaded.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(stored)) => {
+            {when_loaded(loaded, "Loading…", move |stored| {
                     let version = stored.as_ref().map_or(0, |v| v.version);
                     let initial = match stored.as_ref().map(|v| v.codebook()) {
                         Some(Ok(cb)) => cb,
@@ -53,8 +51,7 @@ pub fn CodebookView() -> impl IntoView {
                         None => starter_codebook(),
                     };
                     view! { <CodebookEditor initial version/> }.into_any()
-                }
-            }}
+                })}
         </section>
     }
 }

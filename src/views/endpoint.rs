@@ -1,5 +1,6 @@
 //! Configure the model endpoint and test the connection.
 
+use crate::components::when_loaded;
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
@@ -20,15 +21,11 @@ pub fn EndpointView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="endpoint-view">
             <h2>"Endpoint"</h2>
-            {move || match loaded.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(stored)) => {
+            {when_loaded(loaded, "Loading…", move |stored| {
                     let saved = stored.is_some();
                     let initial = stored.unwrap_or_else(|| default_endpoint(&state));
                     view! { <EndpointEditor initial saved/> }.into_any()
-                }
-            }}
+                })}
         </section>
     }
 }

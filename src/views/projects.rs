@@ -1,5 +1,6 @@
 //! The project list: create, open, delete.
 
+use crate::components::when_loaded;
 use crate::error::AppError;
 use crate::format::{format_date, human_bytes};
 use crate::services::backup::{backup, parse_backup, restore};
@@ -206,10 +207,8 @@ pub fn ProjectsView() -> impl IntoView {
                     )}
                 </p>
             })}
-            {move || match projects.get() {
-                None => view! { <p class="fa-muted">"Loading projects…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+            {when_loaded(projects, "Loading projects…", move |value| match value {
+                list if list.is_empty() => view! {
                     <p class="fa-empty">"No projects yet. Name one above and press Create; then import a CSV file."</p>
                     // A first look without a file of one's own (issue #14).
                     <div class="fa-card" data-testid="sample-offer">
@@ -222,7 +221,7 @@ pub fn ProjectsView() -> impl IntoView {
                         {move || make_sample.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
                     </div>
                 }.into_any(),
-                Some(Ok(list)) => view! {
+                list => view! {
                     <ul class="fa-list" data-testid="project-list">
                         {list.into_iter().map(|p| {
                             let open = p.clone();
@@ -269,7 +268,7 @@ pub fn ProjectsView() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-            }}
+                        })}
         </section>
     }
 }

@@ -1,6 +1,6 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
-use crate::components::{ClassBars, ConfusionMatrix, Histogram};
+use crate::components::{when_loaded, ClassBars, ConfusionMatrix, Histogram};
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
 use crate::services::browser::mono_ms;
@@ -313,12 +313,10 @@ pub fn ResultsView() -> impl IntoView {
                     </select>
                 </label>
             })}
-            {move || match data.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(None)) => view! { <p class="fa-empty">"No results yet. Start a run in the Run step."</p> }.into_any(),
-                Some(Ok(Some(l))) => results(state, l, page).into_any(),
-            }}
+            {when_loaded(data, "Loading…", move |value| match value {
+                None => view! { <p class="fa-empty">"No results yet. Start a run in the Run step."</p> }.into_any(),
+                Some(l) => results(state, l, page).into_any(),
+                        })}
         </section>
     }
 }

@@ -4,6 +4,7 @@
 //! never overwrites them.
 
 use crate::actions::review::{save_label, LabelChange};
+use crate::components::when_loaded;
 use crate::error::AppError;
 use crate::state::AppState;
 use fannotate_core::records::{
@@ -159,12 +160,10 @@ pub fn ReviewView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="review-view">
             <h2>"Review"</h2>
-            {move || match loaded.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(None)) => view! { <p class="fa-empty">"Import data and save a codebook first; then label items here, with or without a model's suggestions."</p> }.into_any(),
-                Some(Ok(Some(l))) => view! { <Reviewer loaded=l /> }.into_any(),
-            }}
+            {when_loaded(loaded, "Loading…", move |value| match value {
+                None => view! { <p class="fa-empty">"Import data and save a codebook first; then label items here, with or without a model's suggestions."</p> }.into_any(),
+                Some(l) => view! { <Reviewer loaded=l /> }.into_any(),
+                        })}
         </section>
     }
 }

@@ -1,7 +1,7 @@
 //! Start, watch and cancel an auto-annotation run.
 
 use crate::actions::run::{run_action, Continue, RunJob, RunSetup};
-use crate::components::{RunControls, RunProgressPanel};
+use crate::components::{when_loaded, RunControls, RunProgressPanel};
 use crate::error::AppError;
 use crate::format::format_date;
 use crate::state::AppState;
@@ -28,10 +28,7 @@ pub fn RunView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="run-view">
             <h2>"Run"</h2>
-            {move || match setup.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(s)) => {
+            {when_loaded(setup, "Loading…", move |s| {
                     // Every attribute can run: categorical ones are compared as labels,
                     // free-text ones by ROUGE.
                     let attributes: Vec<String> = s.codebook.as_ref().and_then(|v| v.codebook().ok())
@@ -126,8 +123,7 @@ pub fn RunView() -> impl IntoView {
                         </div>
                         <RunList runs/>
                     }.into_any()
-                }
-            }}
+                })}
         </section>
     }
 }
@@ -297,11 +293,9 @@ fn FailedRows(
     view! {
         <section class="fa-card" data-testid="failed-rows" aria-label="Failed rows">
             <h3>{format!("Failed rows of the run started {}", format_date(run.started_at))}</h3>
-            {move || match failed.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(rows)) if rows.is_empty() => view! { <p class="fa-empty">"No failed rows: they were retried successfully."</p> }.into_any(),
-                Some(Ok(rows)) => view! {
+            {when_loaded(failed, "Loading…", move |value| match value {
+                rows if rows.is_empty() => view! { <p class="fa-empty">"No failed rows: they were retried successfully."</p> }.into_any(),
+                rows => view! {
                     <table class="fa-table fa-table--compact">
                         <thead><tr><th scope="col">"Row id"</th><th scope="col">"Reason"</th></tr></thead>
                         <tbody>
@@ -309,7 +303,7 @@ fn FailedRows(
                         </tbody>
                     </table>
                 }.into_any(),
-            }}
+                        })}
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! Browse a stored dataset: search, page, per-column statistics, and a viewer
 //! for one row's full text.
 
+use crate::components::when_loaded;
 use crate::error::AppError;
 use crate::format::snippet;
 use crate::state::AppState;
@@ -36,10 +37,7 @@ pub fn DataBrowser(
     view! {
         <details class="fa-card" data-testid="data-browser">
             <summary>"Browse, search and column statistics"</summary>
-            {move || match rows.get() {
-                None => view! { <p class="fa-muted">"Loading rows…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(all)) => {
+            {when_loaded(rows, "Loading rows…", move |all| {
                     let (columns, text_col) = meta.with_value(|m| (m.columns.clone(), m.text_col));
                     let stats = column_stats(&columns, &all);
                     let all_f = all.clone();
@@ -122,8 +120,7 @@ pub fn DataBrowser(
                             }
                         })}
                     }.into_any()
-                }
-            }}
+                })}
         </details>
     }
 }

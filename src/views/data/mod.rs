@@ -3,7 +3,7 @@
 mod browse;
 mod gold;
 
-use crate::components::ProgressBar;
+use crate::components::{when_loaded, ProgressBar};
 use crate::error::AppError;
 use crate::format::{human_bytes, snippet};
 use crate::services::browser::{mono_ms, sleep};
@@ -265,18 +265,16 @@ pub fn DataView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="data-view">
             <h2>"Data"</h2>
-            {move || match dataset.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok((None, _))) => view! {
+            {when_loaded(dataset, "Loading…", move |value| match value {
+                (None, _) => view! {
                     <p class="fa-empty">"No data yet. Choose a CSV or TSV file with one text per row; a column of known labels (gold) lets you measure the LLM later."</p>
                 }.into_any(),
-                Some(Ok((Some(meta), rows))) => view! {
+                (Some(meta), rows) => view! {
                     {dataset_summary(meta.clone(), rows)}
                     <browse::DataBrowser meta=meta.clone() />
                     <gold::GoldMapping meta />
                 }.into_any(),
-            }}
+                        })}
             <div class="fa-card">
                 <h3>"Import a file"</h3>
                 <label class="fa-field">

@@ -10,7 +10,7 @@ mod projection;
 
 use crate::actions::experiment::{experiment_action, is_complete, ExperimentJob};
 use crate::actions::run::scope_rows;
-use crate::components::{Bar, BarChart, RefLine, RunControls, RunProgressPanel};
+use crate::components::{when_loaded, Bar, BarChart, RefLine, RunControls, RunProgressPanel};
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
@@ -208,10 +208,7 @@ pub fn ExperimentsView() -> impl IntoView {
         <section class="fa-view" data-testid="experiments-view">
             <h2>"Experiments"</h2>
             <p class="fa-muted">"Measure before annotating at scale: run a grid of models, prompt versions, temperatures, replications and decoding modes on the validation set, compare them with sound statistics, and see what each would take to process the daily volume."</p>
-            {move || match setup.get() {
-                None => view! { <p class="fa-muted">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any(),
-                Some(Ok(s)) => {
+            {when_loaded(setup, "Loading…", move |s| {
                     let missing = if s.dataset.is_none() {
                         Some("Import a dataset first (Data step).")
                     } else if s.versions.is_empty() {
@@ -223,8 +220,7 @@ pub fn ExperimentsView() -> impl IntoView {
                         Some(m) => view! { <p class="fa-empty" data-testid="experiments-missing">{m}</p> }.into_any(),
                         None => view! { <GridBuilder setup=s on_start=Callback::new(move |id: String| selected.set(Some(id))) /> }.into_any(),
                     }
-                }
-            }}
+                })}
             {move || (!list.with(Vec::is_empty)).then(|| view! {
                 <div class="fa-card">
                     <label class="fa-field">

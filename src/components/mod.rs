@@ -7,6 +7,7 @@ pub mod histogram;
 pub mod loaded;
 pub mod progress;
 pub mod run_panel;
+pub mod select_field;
 pub mod toasts;
 
 pub use bar_chart::{Bar, BarChart, RefLine};
@@ -16,4 +17,5 @@ pub use histogram::Histogram;
 pub use loaded::when_loaded;
 pub use progress::ProgressBar;
 pub use run_panel::{RunControls, RunProgressPanel};
+pub use select_field::SelectField;
 pub use toasts::Toasts;

@@ -1,7 +1,7 @@
 //! Edit the codebook: attributes, categories, instruction templates. Each save is
 //! a new version; the original tool's JSON imports and exports unchanged.
 
-use crate::components::when_loaded;
+use crate::components::{when_loaded, SelectField};
 use crate::error::AppError;
 use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
@@ -218,15 +218,12 @@ fn CodebookEditor(
     view! {
         <div class="fa-card">
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Attribute"</span>
-                    <select aria-label="Attribute" data-testid="attribute-select" on:change:target=move |ev| selected.set(ev.target().value().parse().unwrap_or(0))>
+                <SelectField label="Attribute" testid="attribute-select" on_change=Callback::new(move |v: String| selected.set(v.parse().unwrap_or(0)))>
                         {move || draft.with(|d| d.attributes.iter().enumerate().map(|(i, a)| {
                             let name = if a.name.is_empty() { format!("(attribute {})", i + 1) } else { a.name.clone() };
                             view! { <option value=i.to_string() selected=move || sel() == i>{name}</option> }
                         }).collect_view())}
-                    </select>
-                </label>
+                    </SelectField>
                 <button class="fa-btn" data-testid="add-attribute" on:click=move |_| {
                     draft.update(|d| d.attributes.push(Attribute::categorical("", DEFAULT_INSTRUCTION, vec![Category::new("", ""), Category::new("", "")])));
                     selected.set(n_attrs.get_untracked());
@@ -247,16 +244,13 @@ fn CodebookEditor(
                     <input type="text" prop:value=attr_get(|a| a.description.clone())
                         on:input:target=move |ev| attr_set(|a, v| a.description = v)(ev.target().value()) />
                 </label>
-                <label class="fa-field">
-                    <span>"Type"</span>
-                    <select aria-label="Type" on:change:target=move |ev| {
-                        let kind = if ev.target().value() == "freetext" { AttributeKind::FreeText } else { AttributeKind::Categorical };
+                <SelectField label="Type" on_change=Callback::new(move |v: String| {
+                        let kind = if v == "freetext" { AttributeKind::FreeText } else { AttributeKind::Categorical };
                         draft.update(|d| if let Some(a) = d.attributes.get_mut(sel()) { a.kind = kind });
-                    }>
+                    })>
                         <option value="categorical" selected=move || is_categorical.get()>"Categorical"</option>
                         <option value="freetext" selected=move || !is_categorical.get()>"Free text"</option>
-                    </select>
-                </label>
+                    </SelectField>
             </div>
             <Show when=move || is_categorical.get()>
                 <fieldset class="fa-fieldset">
@@ -286,9 +280,7 @@ fn CodebookEditor(
             </label>
             <details class="fa-details" open>
                 <summary>"Prompt preview (live, as a run sends it)"</summary>
-                <label class="fa-field">
-                    <span>"On row"</span>
-                    <select aria-label="On row" data-testid="preview-row" on:change:target=move |ev| preview_row.set(ev.target().value().parse().unwrap_or(0))>
+                <SelectField label="On row" testid="preview-row" on_change=Callback::new(move |v: String| preview_row.set(v.parse().unwrap_or(0)))>
                         {move || {
                             let choices = preview_choices();
                             if choices.is_empty() {
@@ -299,8 +291,7 @@ fn CodebookEditor(
                                 }).collect_view().into_any()
                             }
                         }}
-                    </select>
-                </label>
+                    </SelectField>
                 <pre class="fa-pre" data-testid="prompt-preview">{move || preview.get().unwrap_or_default()}</pre>
             </details>
             {move || save_error().map(|m| view! { <p class="fa-error" role="alert" data-testid="codebook-error">{m}</p> })}
@@ -378,16 +369,12 @@ fn CodebookVersions() -> impl IntoView {
             <div class="fa-card" data-testid="codebook-versions">
                 <h3>"Versions"</h3>
                 <div class="fa-row">
-                    <label class="fa-field"><span>"From"</span>
-                        <select aria-label="From" data-testid="diff-from" on:change:target=move |ev| from.set(ev.target().value().parse().ok())>
+                    <SelectField label="From" testid="diff-from" on_change=Callback::new(move |v: String| from.set(v.parse().ok()))>
                             {options(Box::new(move || diff.get().map(|d| d.0)))}
-                        </select>
-                    </label>
-                    <label class="fa-field"><span>"To"</span>
-                        <select aria-label="To" data-testid="diff-to" on:change:target=move |ev| to.set(ev.target().value().parse().ok())>
+                        </SelectField>
+                    <SelectField label="To" testid="diff-to" on_change=Callback::new(move |v: String| to.set(v.parse().ok()))>
                             {options(Box::new(move || diff.get().map(|d| d.1)))}
-                        </select>
-                    </label>
+                        </SelectField>
                 </div>
                 <pre class="fa-pre fa-diff" data-testid="codebook-diff" tabindex="0" aria-label="Differences between the versions">
                     {move || diff.get().map(|(_, _, lines)| {

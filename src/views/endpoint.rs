@@ -1,6 +1,6 @@
 //! Configure the model endpoint and test the connection.
 
-use crate::components::when_loaded;
+use crate::components::{when_loaded, SelectField};
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
@@ -177,10 +177,8 @@ fn EndpointEditor(
     view! {
         <div class="fa-card">
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Server"</span>
-                    <select aria-label="Server" data-testid="provider" on:change:target=move |ev| {
-                        if let Some(p) = Provider::parse(&ev.target().value()) {
+                <SelectField label="Server" testid="provider" on_change=Callback::new(move |v: String| {
+                        if let Some(p) = Provider::parse(&v) {
                             draft.update(|d| {
                                 d.provider = p;
                                 d.base_url = p.default_base_url().to_string();
@@ -191,12 +189,11 @@ fn EndpointEditor(
                                 d.api_version = fresh.api_version;
                             });
                         }
-                    }>
+                    })>
                         {Provider::ALL.into_iter().map(|p| view! {
                             <option value=p.as_str() selected=move || provider.get() == p>{p.label()}</option>
                         }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
                 <Show when=move || provider.get() == Provider::Azure>
                     <label class="fa-field fa-field--narrow">
                         <span>"api-version"</span>
@@ -272,10 +269,7 @@ fn EndpointEditor(
                     <span>"Max text chars"</span>
                     <input type="number" min="50" prop:value=maxchars_get on:change:target=move |ev| maxchars_set(ev.target().value()) />
                 </label>
-                <label class="fa-field">
-                    <span>"Answer constraint"</span>
-                    <select aria-label="Answer constraint" data-testid="constraint" on:change:target=move |ev| {
-                        let v = ev.target().value();
+                <SelectField label="Answer constraint" testid="constraint" on_change=Callback::new(move |v: String| {
                         draft.update(|d| match Constraint::parse(&v) {
                             Some(c) => { d.constraint_mode = ConstraintMode::Manual; d.constraint = c; }
                             None => {
@@ -283,15 +277,14 @@ fn EndpointEditor(
                                 if let Some(caps) = d.capabilities { caps.apply_to(d) }
                             }
                         })
-                    }>
+                    })>
                         <option value="auto" selected=move || constraint_choice.get() == "auto">
                             {move || draft.with(|d| format!("Automatic: {}{}", d.constraint.label(), if d.capabilities.is_none() { " (until tested)" } else { "" }))}
                         </option>
                         {Constraint::ALL.into_iter().map(|c| view! {
                             <option value=c.as_str() selected=move || constraint_choice.get() == c.as_str()>{c.label()}</option>
                         }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
                 <label class="fa-field fa-field--narrow">
                     <span>"Replications"</span>
                     <input type="number" min="1" max="20" data-testid="replications" prop:value=repl_get on:change:target=move |ev| repl_set(ev.target().value()) />

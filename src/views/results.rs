@@ -1,6 +1,6 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
-use crate::components::{when_loaded, ClassBars, ConfusionMatrix, Histogram};
+use crate::components::{when_loaded, ClassBars, ConfusionMatrix, Histogram, SelectField};
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
 use crate::services::browser::mono_ms;
@@ -302,16 +302,13 @@ pub fn ResultsView() -> impl IntoView {
         <section class="fa-view" data-testid="results-view">
             <h2>"Results"</h2>
             {move || runs.get().and_then(|r| r.ok()).filter(|r| r.len() > 1).map(|list| view! {
-                <label class="fa-field">
-                    <span>"Run"</span>
-                    <select aria-label="Run" data-testid="results-run" on:change:target=move |ev| { page.set(0); run_choice.set(Some(ev.target().value())) }>
+                <SelectField label="Run" testid="results-run" on_change=Callback::new(move |v: String| { page.set(0); run_choice.set(Some(v)) })>
                         {list.into_iter().map(|r| {
                             let id = r.id.clone();
                             let label = format!("{} · {} · {}{}", r.attribute, r.configuration(), format_date(r.started_at), if r.experiment.is_some() { " · experiment" } else { "" });
                             view! { <option value=r.id.clone() selected=move || run_choice.get().as_deref() == Some(id.as_str())>{label}</option> }
                         }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
             })}
             {when_loaded(data, "Loading…", move |value| match value {
                 None => view! { <p class="fa-empty">"No results yet. Start a run in the Run step."</p> }.into_any(),
@@ -424,12 +421,9 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             <p data-testid="results-counts">{format!("{labelled} labelled · {invalid} invalid answers · {failed} failed requests")}</p>
             {metrics}
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Export format"</span>
-                    <select aria-label="Export format" data-testid="export-format" on:change:target=move |ev| if let Some(f) = ExportFormat::parse(&ev.target().value()) { format.set(f) }>
+                <SelectField label="Export format" testid="export-format" on_change=Callback::new(move |v: String| if let Some(f) = ExportFormat::parse(&v) { format.set(f) })>
                         {ExportFormat::ALL.into_iter().map(|f| view! { <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option> }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
                 <button class="fa-btn fa-btn--primary" data-testid="export-data" disabled=move || export.pending().get()
                     on:click=move |_| { export.dispatch(()); }>
                     {move || if export.pending().get() { "Exporting…" } else { "Export all rows" }}
@@ -443,14 +437,11 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         </div>
         <div class="fa-card">
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Rows"</span>
-                    <select aria-label="Rows" data-testid="results-filter" on:change:target=move |ev| { page.set(0); filter.set(if ev.target().value() == "disagreements" { Filter::Disagreements } else { Filter::All }) }>
+                <SelectField label="Rows" testid="results-filter" on_change=Callback::new(move |v: String| { page.set(0); filter.set(if v == "disagreements" { Filter::Disagreements } else { Filter::All }) })>
                         <option value="all" selected=move || filter.get() == Filter::All>"All rows"</option>
                         <option value="disagreements" selected=move || filter.get() == Filter::Disagreements>"Disagreements (gold ≠ model)"</option>
                         {move || match filter.get() { Filter::Cell(g, p) => Some(view! { <option value="cell" selected=true>{format!("Gold {g}, model {p}")}</option> }), _ => None }}
-                    </select>
-                </label>
+                    </SelectField>
                 <p class="fa-muted" data-testid="results-shown">{move || format!("{} rows", shown.with(Vec::len))}</p>
             </div>
             <div class="fa-scroll" tabindex="0" role="region" aria-label="Labels">

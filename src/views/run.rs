@@ -1,7 +1,7 @@
 //! Start, watch and cancel an auto-annotation run.
 
 use crate::actions::run::{run_action, Continue, RunJob, RunSetup};
-use crate::components::{when_loaded, RunControls, RunProgressPanel};
+use crate::components::{when_loaded, RunControls, RunProgressPanel, SelectField};
 use crate::error::AppError;
 use crate::format::format_date;
 use crate::state::AppState;
@@ -72,35 +72,26 @@ pub fn RunView() -> impl IntoView {
                         <div class="fa-card">
                             {missing.map(|m| view! { <p class="fa-empty" data-testid="run-missing">{m}</p> })}
                             <div class="fa-row">
-                                <label class="fa-field">
-                                    <span>"Attribute"</span>
-                                    <select aria-label="Attribute" data-testid="run-attribute" on:change:target=move |ev| attribute_choice.set(Some(ev.target().value()))>
+                                <SelectField label="Attribute" testid="run-attribute" on_change=Callback::new(move |v: String| attribute_choice.set(Some(v)))>
                                         {move || names.get().into_iter().map(|a| { let a2 = a.clone(); view! {
                                             <option value=a.clone() selected=move || chosen() == a2>{a.clone()}</option>
                                         }}).collect_view()}
                                         {move || (names.with(Vec::len) > 1).then(|| view! {
                                             <option value=ALL_ATTRIBUTES selected=move || chosen() == ALL_ATTRIBUTES>"All attributes (one run each)"</option>
                                         })}
-                                    </select>
-                                </label>
-                                <label class="fa-field">
-                                    <span>"Prompt version"</span>
-                                    <select aria-label="Prompt version" data-testid="run-version" on:change:target=move |ev| version_choice.set(ev.target().value().parse().ok())>
+                                    </SelectField>
+                                <SelectField label="Prompt version" testid="run-version" on_change=Callback::new(move |v: String| version_choice.set(v.parse().ok()))>
                                         {s.versions.iter().enumerate().map(|(i, v)| { let n = v.version; view! {
                                             <option value=n.to_string() selected=move || version_choice.get().map_or(i == 0, |c| c == n)>
                                                 {format!("v{n}{}", if i == 0 { " (latest)" } else { "" })}
                                             </option>
                                         }}).collect_view()}
-                                    </select>
-                                </label>
-                                <label class="fa-field">
-                                    <span>"Rows"</span>
-                                    <select aria-label="Rows" data-testid="run-scope" on:change:target=move |ev| if let Some(x) = Scope::parse(&ev.target().value()) { scope.set(x) }>
+                                    </SelectField>
+                                <SelectField label="Rows" testid="run-scope" on_change=Callback::new(move |v: String| if let Some(x) = Scope::parse(&v) { scope.set(x) })>
                                         {Scope::ALL.into_iter().map(|x| view! {
                                             <option value=x.as_str() selected=move || scope.get() == x>{x.label()}</option>
                                         }).collect_view()}
-                                    </select>
-                                </label>
+                                    </SelectField>
                                 <p class="fa-muted">{format!("{rows} rows in the dataset · {endpoint_note}")}</p>
                             </div>
                             {concurrency_note.map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}

@@ -1,5 +1,6 @@
 //! Which column holds each attribute's human labels, and which labels name no category.
 
+use crate::components::SelectField;
 use crate::error::AppError;
 use crate::format::snippet;
 use crate::state::AppState;
@@ -103,17 +104,14 @@ pub(super) fn GoldMapping(
                         let label = format!("{} column for {}", if free_text { "Reference text" } else { "Gold" }, a.name);
                         view! {
                             <div class="fa-row" data-testid="gold-attribute">
-                                <label class="fa-field">
-                                    <span>{label.clone()}</span>
-                                    <select data-testid="gold-attribute-col" aria-label=label on:change:target=move |ev| {
-                                        save.dispatch((name.clone(), ev.target().value().parse::<usize>().ok()));
-                                    }>
+                                <SelectField label={label.clone()} testid="gold-attribute-col" on_change=Callback::new(move |v: String| {
+                                        save.dispatch((name.clone(), v.parse::<usize>().ok()));
+                                    })>
                                         <option value="" selected=current.is_none()>"(none)"</option>
                                         {columns.into_iter().enumerate().map(|(i, c)| view! {
                                             <option value=i.to_string() selected=current == Some(i)>{c}</option>
                                         }).collect_view()}
-                                    </select>
-                                </label>
+                                    </SelectField>
                                 {references.map(|n| view! {
                                     <p class="fa-muted" data-testid="gold-references">{format!("{n} of {} rows have a reference text (ROUGE in Results).", rows.len())}</p>
                                 })}

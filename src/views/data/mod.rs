@@ -3,7 +3,7 @@
 mod browse;
 mod gold;
 
-use crate::components::{when_loaded, ProgressBar};
+use crate::components::{when_loaded, ProgressBar, SelectField};
 use crate::error::AppError;
 use crate::format::{human_bytes, snippet};
 use crate::services::browser::{mono_ms, sleep};
@@ -244,21 +244,13 @@ pub fn DataView() -> impl IntoView {
             })
             .unwrap_or_default();
         view! {
-            <label class="fa-field">
-                <span>{label}</span>
-                <select aria-label=label
-                    data-testid=testid
-                    on:change:target=move |ev| {
-                        let v = ev.target().value();
-                        choice.set(Some(v.parse::<usize>().ok()));
-                    }
-                >
+            <SelectField label=label testid=testid
+                on_change=Callback::new(move |v: String| choice.set(Some(v.parse::<usize>().ok())))>
                     {optional.then(|| view! { <option value="" selected=move || current.get().is_none()>"(none)"</option> })}
                     {columns.into_iter().enumerate().map(|(i, c)| view! {
                         <option value=i.to_string() selected=move || current.get() == Some(i)>{c}</option>
                     }).collect_view()}
-                </select>
-            </label>
+            </SelectField>
         }
     };
 
@@ -396,15 +388,12 @@ fn format_options(
     match format {
         FileFormat::Xlsx => view! {
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Sheet"</span>
-                    <select aria-label="Sheet" data-testid="sheet" on:change:target=move |ev| options.update(|o| o.sheet = Some(ev.target().value()))>
+                <SelectField label="Sheet" testid="sheet" on_change=Callback::new(move |v: String| options.update(|o| o.sheet = Some(v)))>
                         {sheets.into_iter().map(|s| {
                             let selected = sheet.as_deref() == Some(s.as_str());
                             view! { <option value=s.clone() selected=selected>{s.clone()}</option> }
                         }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
             </div>
         }
         .into_any(),
@@ -412,23 +401,17 @@ fn format_options(
             let text = format != FileFormat::Jsonl;
             view! {
                 <div class="fa-row">
-                    <label class="fa-field">
-                        <span>"Encoding"</span>
-                        <select aria-label="Encoding" data-testid="encoding" on:change:target=move |ev| options.update(|o| o.encoding = TextEncoding::parse(&ev.target().value()))>
+                    <SelectField label="Encoding" testid="encoding" on_change=Callback::new(move |v: String| options.update(|o| o.encoding = TextEncoding::parse(&v)))>
                             {TextEncoding::ALL.into_iter().map(|e| view! {
                                 <option value=e.as_str() selected=e == encoding>{e.as_str()}</option>
                             }).collect_view()}
-                        </select>
-                    </label>
+                        </SelectField>
                     {text.then(|| view! {
-                        <label class="fa-field">
-                            <span>"Delimiter"</span>
-                            <select aria-label="Delimiter" data-testid="delimiter" on:change:target=move |ev| options.update(|o| o.delimiter = ev.target().value().chars().next())>
+                        <SelectField label="Delimiter" testid="delimiter" on_change=Callback::new(move |v: String| options.update(|o| o.delimiter = v.chars().next()))>
                                 {DELIMITERS.into_iter().map(|d| view! {
                                     <option value=d.to_string() selected=d == delimiter>{delimiter_name(d)}</option>
                                 }).collect_view()}
-                            </select>
-                        </label>
+                            </SelectField>
                     })}
                 </div>
             }
@@ -453,24 +436,18 @@ fn fixable(e: &AppError) -> bool {
 fn read_rules(options: RwSignal<ImportOptions>) -> impl IntoView {
     view! {
         <div class="fa-row" data-testid="read-rules">
-            <label class="fa-field">
-                <span>"Rows with a different number of fields"</span>
-                <select data-testid="ragged-rows" aria-label="Rows with a different number of fields"
-                    on:change:target=move |ev| { if let Some(r) = RaggedRows::parse(&ev.target().value()) { options.update(|o| o.ragged = r) } }>
+            <SelectField label="Rows with a different number of fields" testid="ragged-rows"
+                on_change=Callback::new(move |v: String| { if let Some(r) = RaggedRows::parse(&v) { options.update(|o| o.ragged = r) } })>
                     {RaggedRows::ALL.into_iter().map(|r| view! {
                         <option value=r.as_str() selected=move || options.with(|o| o.ragged == r)>{r.label()}</option>
                     }).collect_view()}
-                </select>
-            </label>
-            <label class="fa-field">
-                <span>"Quotes"</span>
-                <select data-testid="quote-mode" aria-label="Quotes"
-                    on:change:target=move |ev| { if let Some(q) = QuoteMode::parse(&ev.target().value()) { options.update(|o| o.quotes = q) } }>
+            </SelectField>
+            <SelectField label="Quotes" testid="quote-mode"
+                on_change=Callback::new(move |v: String| { if let Some(q) = QuoteMode::parse(&v) { options.update(|o| o.quotes = q) } })>
                     {QuoteMode::ALL.into_iter().map(|q| view! {
                         <option value=q.as_str() selected=move || options.with(|o| o.quotes == q)>{q.label()}</option>
                     }).collect_view()}
-                </select>
-            </label>
+            </SelectField>
         </div>
     }
 }

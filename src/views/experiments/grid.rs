@@ -356,14 +356,11 @@ pub(super) fn GridBuilder(
                     <span>"Name"</span>
                     <input data-testid="grid-name" prop:value=move || name.get() on:input:target=move |ev| name.set(ev.target().value()) />
                 </label>
-                <label class="fa-field">
-                    <span>"Attribute"</span>
-                    <select aria-label="Attribute" data-testid="grid-attribute" on:change:target=move |ev| attribute.set(ev.target().value())>
+                <SelectField label="Attribute" testid="grid-attribute" on_change=Callback::new(move |v: String| attribute.set(v))>
                         {attributes.iter().map(|a| { let a2 = a.clone(); view! {
                             <option value=a.clone() selected=move || attribute.get() == a2>{a.clone()}</option>
                         }}).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
                 <div class="fa-field">
                     <label for="fa-grid-models">"Models (comma-separated)"</label>
                     <input id="fa-grid-models" data-testid="grid-models" prop:value=move || models.get() on:input:target=move |ev| models.set(ev.target().value()) />
@@ -414,12 +411,10 @@ pub(super) fn GridBuilder(
                 <p class="fa-muted">"Limits and prompt settings come from the project's endpoint. Keys typed here stay in this tab's memory and go only to their own endpoint. The page's network policy must allow each server."</p>
                 {move || others.get().into_iter().enumerate().map(|(i, o)| view! {
                     <div class="fa-row" data-testid="grid-other-endpoint">
-                        <label class="fa-field">
-                            <span>{format!("Endpoint {} provider", i + 2)}</span>
-                            <select data-testid="other-provider" aria-label=format!("Endpoint {} provider", i + 2) on:change:target=move |ev| { if let Some(p) = Provider::parse(&ev.target().value()) { others.update(|os| os[i].provider = p) } }>
-                                {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
-                            </select>
-                        </label>
+                        <SelectField label=format!("Endpoint {} provider", i + 2) testid="other-provider"
+                            on_change=Callback::new(move |v: String| { if let Some(p) = Provider::parse(&v) { others.update(|os| os[i].provider = p) } })>
+                            {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str() selected=p == o.provider>{p.label()}</option> }).collect_view()}
+                        </SelectField>
                         <label class="fa-field fa-field--wide">
                             <span>"Base URL"</span>
                             <input data-testid="other-url" placeholder="http://127.0.0.1:11434/v1" prop:value=o.url.clone() on:change:target=move |ev| others.update(|os| os[i].url = ev.target().value()) />

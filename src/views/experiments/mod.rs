@@ -10,7 +10,9 @@ mod projection;
 
 use crate::actions::experiment::{experiment_action, is_complete, ExperimentJob};
 use crate::actions::run::scope_rows;
-use crate::components::{when_loaded, Bar, BarChart, RefLine, RunControls, RunProgressPanel};
+use crate::components::{
+    when_loaded, Bar, BarChart, RefLine, RunControls, RunProgressPanel, SelectField,
+};
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
@@ -223,15 +225,12 @@ pub fn ExperimentsView() -> impl IntoView {
                 })}
             {move || (!list.with(Vec::is_empty)).then(|| view! {
                 <div class="fa-card">
-                    <label class="fa-field">
-                        <span>"Experiment"</span>
-                        <select aria-label="Experiment" data-testid="experiment-select" on:change:target=move |ev| selected.set(Some(ev.target().value()))>
+                    <SelectField label="Experiment" testid="experiment-select" on_change=Callback::new(move |v: String| selected.set(Some(v)))>
                             {move || list.get().into_iter().map(|(id, label)| {
                                 let id2 = id.clone();
                                 view! { <option value=id selected=move || current_id.get().as_deref() == Some(id2.as_str())>{label}</option> }
                             }).collect_view()}
-                        </select>
-                    </label>
+                        </SelectField>
                 </div>
             })}
             {move || current_id.get().map(|id| view! { <ExperimentPanel id /> })}

@@ -201,12 +201,9 @@ pub(super) fn ExperimentPanel(
                 <RunProgressPanel progress=state.progress run=state.progress_run live=Signal::derive(move || state.run_live()) />
             </Show>
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Sort by"</span>
-                    <select aria-label="Sort by" data-testid="leaderboard-sort" on:change:target=move |ev| { if let Some(k) = SortKey::parse(&ev.target().value()) { sort.set(k) } }>
+                <SelectField label="Sort by" testid="leaderboard-sort" on_change=Callback::new(move |v: String| { if let Some(k) = SortKey::parse(&v) { sort.set(k) } })>
                         {SortKey::ALL.into_iter().map(|k| view! { <option value=k.as_str() selected=move || sort.get() == k>{k.label()}</option> }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
             </div>
             {move || board.get().and_then(Result::ok).flatten().map(|b| {
                 let mut order: Vec<usize> = (0..b.lines.len()).collect();

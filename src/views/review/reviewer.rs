@@ -1,6 +1,7 @@
 //! One item at a time: the keys, the labels, undo, search and the queues.
 
 use super::*;
+use crate::components::SelectField;
 
 /// One human change, to undo.
 #[derive(Debug, Clone)]
@@ -241,25 +242,19 @@ pub(super) fn Reviewer(loaded: Loaded) -> impl IntoView {
         <div class="fa-card fa-review" tabindex="0" data-testid="review-pane" node_ref=pane_ref on:keydown=move |ev| on_key(ev)
             aria-label="Review. Keys: 1 to 9 pick a category, Enter accepts the suggestion, arrows or J and K move, U undoes, slash searches.">
             <div class="fa-row">
-                <label class="fa-field">
-                    <span>"Attribute"</span>
-                    <select aria-label="Attribute" data-testid="review-attribute" on:change:target=move |ev| { attribute.set(ev.target().value()); reset() }>
+                <SelectField label="Attribute" testid="review-attribute" on_change=Callback::new(move |v: String| { attribute.set(v); reset() })>
                         {attributes.get_value().into_iter().map(|a| { let n = a.name.clone(); view! {
                             <option value=a.name.clone() selected=move || attribute.get() == n>{a.name.clone()}</option>
                         }}).collect_view()}
-                    </select>
-                </label>
-                <label class="fa-field">
-                    <span>"Queue"</span>
-                    <select aria-label="Queue" data-testid="review-queue" on:change:target=move |ev| { if let Some(q) = Queue::parse(&ev.target().value()) {
+                    </SelectField>
+                <SelectField label="Queue" testid="review-queue" on_change=Callback::new(move |v: String| { if let Some(q) = Queue::parse(&v) {
                         // Gold labels for validation should not be anchored by the model's.
                         if q == Queue::Validation { blind.set(true) }
                         queue_kind.set(q);
                         reset()
-                    } }>
+                    } })>
                         {Queue::ALL.into_iter().map(|q| view! { <option value=q.as_str() selected=move || queue_kind.get() == q>{q.label()}</option> }).collect_view()}
-                    </select>
-                </label>
+                    </SelectField>
                 <label class="fa-field">
                     <span>"Search (/)"</span>
                     <input type="search" node_ref=search_ref data-testid="review-search" prop:value=move || search.get()

@@ -1,6 +1,7 @@
 //! Choosing the validation set: a seeded random or stratified sample.
 
 use super::*;
+use crate::components::SelectField;
 
 /// How a validation set is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +71,10 @@ pub(super) fn ValidationPanel(
                     <input type="number" min="1" data-testid="validation-size" prop:value=move || size.get().to_string()
                         on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u32>() { size.set(n.max(1)) } } />
                 </label>
-                <label class="fa-field">
-                    <span>"Sampling"</span>
-                    <select aria-label="Sampling" data-testid="validation-method" on:change:target=move |ev| method.set(if ev.target().value() == "stratified" { Sampling::Stratified } else { Sampling::Random })>
+                <SelectField label="Sampling" testid="validation-method" on_change=Callback::new(move |v: String| method.set(if v == "stratified" { Sampling::Stratified } else { Sampling::Random }))>
                         <option value="random" selected=move || method.get() == Sampling::Random>"Random"</option>
                         <option value="stratified" selected=move || method.get() == Sampling::Stratified disabled=move || gold().is_none()>"Stratified by the gold column"</option>
-                    </select>
-                </label>
+                    </SelectField>
                 <label class="fa-field fa-field--narrow">
                     <span>"Seed"</span>
                     <input type="number" min="0" data-testid="validation-seed" prop:value=move || seed.get().to_string()

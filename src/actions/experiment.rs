@@ -5,6 +5,7 @@ use crate::actions::run::{continue_run, launch, new_run, same_dataset, Continue}
 use crate::data::endpoint::project_endpoint;
 use crate::error::AppError;
 use crate::services::runner::Counts;
+use crate::state::Topic;
 use crate::state::{AppState, Step, ToastKind};
 use fannotate_core::experiment::CellSpec;
 use fannotate_core::records::{version_attribute, Experiment, RunRecord, RunStatus, Scope};
@@ -79,7 +80,7 @@ pub async fn run_experiment(state: AppState, experiment_id: String) -> Result<Ru
                 launch(state, run, attribute, tasks, Counts::default()).await?
             }
         };
-        state.touch();
+        state.touch(&[Topic::Experiments, Topic::Runs]);
         if status != RunStatus::Completed {
             if status == RunStatus::Cancelled {
                 state.toast(
@@ -169,7 +170,7 @@ pub fn experiment_action(state: AppState) -> Action<ExperimentJob, ()> {
                     let id = x.id.clone();
                     match storage.put_experiment(x).await {
                         Ok(()) => {
-                            state.touch();
+                            state.touch(&[Topic::Experiments, Topic::Runs]);
                             run_experiment(state, id).await.map(drop)
                         }
                         Err(e) => Err(e.into()),
@@ -191,7 +192,7 @@ pub fn experiment_action(state: AppState) -> Action<ExperimentJob, ()> {
                     annotate_everything(state, x, spec).await.map(drop)
                 }
             };
-            state.touch();
+            state.touch(&[Topic::Experiments, Topic::Runs]);
             if let Err(e) = done {
                 state.error(&e);
             }

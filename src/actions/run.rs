@@ -6,6 +6,7 @@ use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
 use crate::services::storage::Storage;
+use crate::state::Topic;
 use crate::state::{ActiveRun, AppState, ClearOnDrop, ToastKind};
 use fannotate_core::records::{
     row_ranges, run_source, version_attribute, AnnotationStatus, CodebookVersion, DatasetMeta,
@@ -402,7 +403,7 @@ pub async fn launch(
     state
         .progress_run
         .update(|p| *p = Some((p.as_ref().map_or(1, |(n, _)| n + 1), run.id.clone())));
-    state.touch();
+    state.touch(&[Topic::Runs]);
     let run_id = run.id.clone();
     let result = execute(
         state.storage(),
@@ -431,7 +432,7 @@ pub async fn launch(
     )
     .await;
     drop(active);
-    state.touch();
+    state.touch(&[Topic::Runs, Topic::Annotations]);
     let run = result?;
     state.emit(
         "run-finished",

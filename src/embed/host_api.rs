@@ -5,6 +5,7 @@ use crate::services::browser::{now_ms, random_id};
 use crate::services::export::project_table;
 use crate::services::importer::{check_mapping, import_table, new_dataset};
 use crate::state::AppState;
+use crate::state::Topic;
 use fannotate_core::records::{DatasetMeta, Project};
 use fannotate_core::{Table, TextEncoding};
 use leptos::prelude::*;
@@ -203,7 +204,7 @@ pub(super) async fn load(
     state.step.set(crate::route::Step::Data);
     let id = project.id.clone();
     state.project.set(Some(project));
-    state.touch();
+    state.touch(&[Topic::Projects, Topic::Dataset, Topic::Annotations]);
     Ok(id)
 }
 

@@ -1,11 +1,14 @@
 //! The one app-state context and the user actions that change it.
 
+mod changes;
+
 pub use crate::components::toasts::{Toast, ToastKind};
 use crate::error::AppError;
 use crate::options::MountOptions;
 pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
+pub use changes::{Changes, Topic};
 use fannotate_core::records::Project;
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -36,8 +39,8 @@ pub struct AppState {
     pub project: RwSignal<Option<Project>>,
     /// The step shown for the open project.
     pub step: RwSignal<Step>,
-    /// Bumped after writes that loaded views must re-read.
-    pub revision: RwSignal<u64>,
+    /// What writes changed, per topic, for the reads that depend on it.
+    pub changes: Changes,
     /// API key for this session only (kept in memory unless the user opts in).
     pub session_key: RwSignal<String>,
     /// API keys typed for an experiment's other endpoints, by base URL; in
@@ -106,7 +109,7 @@ impl AppState {
             options: StoredValue::new(options),
             project: RwSignal::new(None),
             step: RwSignal::new(Step::Data),
-            revision: RwSignal::new(0),
+            changes: Changes::new(),
             session_key: RwSignal::new(String::new()),
             endpoint_keys: RwSignal::new(Default::default()),
             progress: RwSignal::new(None),
@@ -121,9 +124,14 @@ impl AppState {
         self.storage.get_value()
     }
 
-    /// Tell views that stored data changed.
-    pub fn touch(&self) {
-        self.revision.update(|r| *r += 1);
+    /// Tell the reads of `topics` that stored data changed.
+    pub fn touch(&self, topics: &[Topic]) {
+        self.changes.touch(topics);
+    }
+
+    /// Make the running read depend on `topics`.
+    pub fn track(&self, topics: &[Topic]) {
+        self.changes.track(topics);
     }
 
     /// Show a message. Success messages go away by themselves; errors stay until

@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::services::browser::now_ms;
 use crate::services::files::{download, read_bytes, take_picked_file};
 use crate::services::importer::ImportError;
+use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
 use fannotate_core::diff::{diff_lines, DiffLine};
@@ -33,7 +34,7 @@ fn starter_codebook() -> Codebook {
 pub fn CodebookView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let loaded = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Codebook]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         async move { storage.latest_codebook(pid).await.map_err(AppError::from) }
     });
@@ -71,7 +72,7 @@ async fn save_version(state: AppState, cb: Codebook, version: u32) -> Result<(),
         ToastKind::Success,
         format!("Codebook saved as version {}.", version + 1),
     );
-    state.touch();
+    state.touch(&[Topic::Codebook]);
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use crate::components::{when_loaded, SelectField};
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::services::llm::{list_models, test_connection, ConnectionReport};
+use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::prompt::Constraint;
 use fannotate_core::records::{ConstraintMode, EndpointConfig, Provider};
@@ -14,7 +15,7 @@ use leptos::prelude::*;
 pub fn EndpointView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let loaded = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Endpoint]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         async move { storage.endpoint(pid).await.map_err(AppError::from) }
     });

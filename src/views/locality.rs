@@ -5,6 +5,7 @@
 
 use crate::services::netpolicy::{self, HostCount};
 use crate::state::AppState;
+use crate::state::Topic;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -39,7 +40,7 @@ pub fn DataLocality(
     // belong to one persistence key's database (issue #22: instance B listed the
     // endpoint that A contacted).
     let projects = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Projects]);
         let storage = state.storage();
         async move {
             storage

@@ -6,6 +6,7 @@ use crate::format::{format_date, human_bytes};
 use crate::services::backup::{backup, parse_backup, restore};
 use crate::services::browser::{now_ms, random_id, storage_use};
 use crate::services::files::{download, read_bytes, take_picked_file};
+use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::records::Project;
 use leptos::prelude::*;
@@ -15,12 +16,12 @@ use leptos::prelude::*;
 pub fn ProjectsView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let projects = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Projects]);
         let storage = state.storage();
         async move { storage.list_projects().await.map_err(AppError::from) }
     });
     let storage_use = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&Topic::ALL);
         storage_use()
     });
     let (name, set_name) = signal(String::new());
@@ -38,7 +39,7 @@ pub fn ProjectsView() -> impl IntoView {
             match storage.put_project(project.clone()).await {
                 Ok(()) => {
                     set_name.set(String::new());
-                    state.touch();
+                    state.touch(&[Topic::Projects]);
                     state.open_project(project);
                 }
                 Err(e) => state.error(&AppError::from(e)),
@@ -49,7 +50,7 @@ pub fn ProjectsView() -> impl IntoView {
         let storage = state.storage();
         async move {
             let project = crate::services::sample::create_sample(storage.as_ref()).await?;
-            state.touch();
+            state.touch(&[Topic::Projects]);
             state.open_project(project);
             Ok::<_, AppError>(())
         }
@@ -96,7 +97,7 @@ pub fn ProjectsView() -> impl IntoView {
             let b = parse_backup(&String::from_utf8_lossy(&bytes))?;
             let p = restore(storage.as_ref(), b).await?;
             state.toast(ToastKind::Success, format!("Restored \"{}\".", p.name));
-            state.touch();
+            state.touch(&[Topic::Projects]);
             Ok::<_, AppError>(())
         }
     });
@@ -112,7 +113,7 @@ pub fn ProjectsView() -> impl IntoView {
             match result {
                 Ok(q) => {
                     state.toast(ToastKind::Success, format!("Duplicated as \"{}\".", q.name));
-                    state.touch();
+                    state.touch(&[Topic::Projects]);
                 }
                 Err(e) => state.error(&e.into()),
             }
@@ -136,7 +137,7 @@ pub fn ProjectsView() -> impl IntoView {
                         ToastKind::Success,
                         format!("Renamed to \"{}\".", renamed.name),
                     );
-                    state.touch();
+                    state.touch(&[Topic::Projects]);
                 }
                 Err(e) => state.error(&e.into()),
             }
@@ -157,7 +158,7 @@ pub fn ProjectsView() -> impl IntoView {
             match storage.delete_project(p.id.clone()).await {
                 Ok(()) => {
                     state.toast(ToastKind::Success, format!("Deleted \"{}\".", p.name));
-                    state.touch();
+                    state.touch(&[Topic::Projects]);
                 }
                 Err(e) => state.error(&e.into()),
             }

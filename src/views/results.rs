@@ -6,6 +6,7 @@ use crate::format::{format_date, pct, snippet};
 use crate::services::browser::mono_ms;
 use crate::services::export::{project_table, ExportFormat};
 use crate::services::files::download_bytes;
+use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord,
@@ -288,12 +289,17 @@ pub fn ResultsView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let run_choice = RwSignal::new(None::<String>);
     let runs = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Runs]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         async move { storage.runs(pid).await.map_err(AppError::from) }
     });
     let data = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[
+            Topic::Dataset,
+            Topic::Codebook,
+            Topic::Runs,
+            Topic::Annotations,
+        ]);
         load(state, run_choice.get())
     });
     let page = RwSignal::new(0usize);

@@ -5,6 +5,7 @@ use crate::components::{when_loaded, RunControls, RunProgressPanel, SelectField}
 use crate::error::AppError;
 use crate::format::format_date;
 use crate::state::AppState;
+use crate::state::Topic;
 use fannotate_core::records::{run_source, AnnotationStatus, RunRecord, RunStatus, Scope};
 use leptos::prelude::*;
 
@@ -16,7 +17,12 @@ const ALL_ATTRIBUTES: &str = "__all_attributes__";
 pub fn RunView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let setup = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[
+            Topic::Dataset,
+            Topic::Codebook,
+            Topic::Endpoint,
+            Topic::Runs,
+        ]);
         RunSetup::load(state.storage(), state.project_id().unwrap_or_default())
     });
     let act = run_action(state);
@@ -127,7 +133,7 @@ pub fn InterruptedRun() -> impl IntoView {
     let state = expect_context::<AppState>();
     let act = run_action(state);
     let runs = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Runs]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         async move { storage.runs(pid).await.map_err(AppError::from) }
     });

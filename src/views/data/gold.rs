@@ -4,6 +4,7 @@ use crate::components::SelectField;
 use crate::error::AppError;
 use crate::format::snippet;
 use crate::state::AppState;
+use crate::state::Topic;
 use fannotate_core::records::{DatasetMeta, RowRecord};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub(super) fn GoldMapping(
         let storage = state.storage();
         async move {
             storage.update_dataset(m).await?;
-            state.touch();
+            state.touch(&[Topic::Dataset]);
             Ok::<_, AppError>(())
         }
     });

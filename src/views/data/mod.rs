@@ -10,6 +10,7 @@ use crate::services::browser::{mono_ms, sleep};
 use crate::services::files::{read_bytes, take_picked_file};
 use crate::services::importer::ImportError;
 use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
+use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
 use fannotate_core::records::{DatasetMeta, RowRecord};
@@ -106,7 +107,7 @@ pub fn DataView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let project_id = move || state.project_id().unwrap_or_default();
     let dataset = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[Topic::Dataset]);
         let (storage, pid) = (state.storage(), project_id());
         async move {
             let meta = storage.dataset(pid).await?;
@@ -209,7 +210,7 @@ pub fn DataView() -> impl IntoView {
                 format!("Imported {n} rows from {}.", p.name),
             );
             read.clear();
-            state.touch();
+            state.touch(&[Topic::Projects, Topic::Dataset, Topic::Annotations]);
             Ok::<_, AppError>(())
         }
     });

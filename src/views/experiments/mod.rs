@@ -20,6 +20,7 @@ use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
 use crate::services::storage::Storage;
 use crate::state::AppState;
+use crate::state::Topic;
 use fannotate_core::experiment::{
     best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
     Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
@@ -147,7 +148,12 @@ fn out_tokens_per_request(attribute: &Attribute, e: &EndpointConfig, constrained
 pub fn ExperimentsView() -> impl IntoView {
     let state = expect_context::<AppState>();
     let loaded = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[
+            Topic::Dataset,
+            Topic::Codebook,
+            Topic::Endpoint,
+            Topic::Experiments,
+        ]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         let fallback = default_endpoint(&state);
         async move {
@@ -166,7 +172,7 @@ pub fn ExperimentsView() -> impl IntoView {
         }
     });
     // Each part is rebuilt only when its own inputs change: a run saving results
-    // (every measured cell bumps the revision) must not reset a half-filled form
+    // (every measured cell touches the runs) must not reset a half-filled form
     // or reload the leaderboard from scratch.
     let setup =
         Memo::new(

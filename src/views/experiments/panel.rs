@@ -1,6 +1,7 @@
 //! One experiment: its progress, leaderboard and verdicts.
 
 use super::*;
+use crate::state::Topic;
 
 /// How the leaderboard is ordered (pinned lines always come first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +99,12 @@ pub(super) fn ExperimentPanel(
     let id_sv = StoredValue::new(id.clone());
     let cache = StoredValue::new_local(GoldCache::default());
     let loaded = LocalResource::new(move || {
-        state.revision.track();
+        state.track(&[
+            Topic::Dataset,
+            Topic::Experiments,
+            Topic::Runs,
+            Topic::Annotations,
+        ]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
         let id = id_sv.get_value();
         let cache = cache.get_value();

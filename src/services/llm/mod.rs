@@ -1,0 +1,21 @@
+//! Calling an OpenAI-compatible endpoint straight from the browser.
+//!
+//! Failures are classified so the user learns what to fix: a browser only reports
+//! "failed to fetch" for both a blocked CORS response and an unreachable server, so
+//! after such a failure we probe the URL in `no-cors` mode: an opaque answer means
+//! the server is up and CORS is the problem.
+//!
+//! `error` owns [`LlmError`] and what it tells the user; `http` the URLs, headers
+//! and sending one request; `chat` the chat completion (its body, its answer, its
+//! confidence); `probe` what an endpoint offers (its models, the connection test
+//! and the capability probes).
+
+mod chat;
+mod error;
+mod http;
+mod probe;
+
+pub use chat::{annotate, answer_confidence, chat_body, estimate_tokens, parse_chat_response};
+pub use error::LlmError;
+pub use http::{api_url, auth_headers, endpoint_url, endpoint_url_at, send, HttpResponse};
+pub use probe::{list_models, probe_obeyed, test_connection, ConnectionReport};

@@ -63,13 +63,15 @@ impl Changes {
     /// Say that stored records of `topics` changed.
     pub fn touch(&self, topics: &[Topic]) {
         for t in topics {
-            self.counters.with_value(|c| c[t.index()].update(|n| *n += 1));
+            self.counters
+                .with_value(|c| c[t.index()].update(|n| *n += 1));
         }
     }
 
     /// How often `topic` changed (untracked), for tests.
     pub fn count(&self, topic: Topic) -> u64 {
-        self.counters.with_value(|c| c[topic.index()].get_untracked())
+        self.counters
+            .with_value(|c| c[topic.index()].get_untracked())
     }
 }
 

@@ -60,6 +60,23 @@ async function both(page) {
   return { list, data: await styles(page, DATA) };
 }
 
+/**
+ * A host page with the hostile stylesheet and a `<fannotate-app>` (with `attrs`),
+ * routed at `hostile.html`; `waitUntil` as for `goto`.
+ */
+async function hostilePage(context, { attrs = 'persistence-key="hostile" theme="auto"', waitUntil = 'load' } = {}) {
+  const host = await context.newPage();
+  const url = `${servers.web.url}hostile.html`;
+  await host.route(url, (r) => r.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><style>${HOSTILE}</style>
+      <script type="module" src="./fannotate-element.js"></script></head>
+      <body><h1 id="host-h1">Host tool</h1><fannotate-app ${attrs}></fannotate-app></body></html>`,
+  }));
+  await host.goto(url, { waitUntil });
+  return host;
+}
+
 for (const scheme of ['light', 'dark']) {
   test.describe(`${scheme} theme`, () => {
     test.use({ colorScheme: scheme });
@@ -72,15 +89,7 @@ for (const scheme of ['light', 'dark']) {
       await standalone.close();
       for (const shadow of [false, true]) {
         const context = await browser.newContext({ colorScheme: scheme });
-        const host = await context.newPage();
-        const url = `${servers.web.url}hostile.html`;
-        await host.route(url, (r) => r.fulfill({
-          contentType: 'text/html',
-          body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><style>${HOSTILE}</style>
-            <script type="module" src="./fannotate-element.js"></script></head>
-            <body><h1 id="host-h1">Host tool</h1><fannotate-app persistence-key="hostile" theme="auto"${shadow ? ' shadow' : ''}></fannotate-app></body></html>`,
-        }));
-        await host.goto(url);
+        const host = await hostilePage(context, { attrs: `persistence-key="hostile" theme="auto"${shadow ? ' shadow' : ''}` });
         expect(await both(host), `shadow: ${shadow}`).toEqual(want);
         // Nothing of the app's leaks out: the host's heading keeps its own rules.
         expect(await host.locator('#host-h1').evaluate((el) => [getComputedStyle(el).fontFamily, getComputedStyle(el).textTransform]))
@@ -98,27 +107,14 @@ for (const scheme of ['light', 'dark']) {
   });
 }
 
-/** A host page with `<fannotate-app>` and the hostile stylesheet, routed at `hostile.html`. */
-async function hostilePage(context) {
-  // Not "load": the page's load event waits for the held stylesheet.
-  const host = await context.newPage();
-  const url = `${servers.web.url}hostile.html`;
-  await host.route(url, (r) => r.fulfill({
-    contentType: 'text/html',
-    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><style>${HOSTILE}</style>
-      <script type="module" src="./fannotate-element.js"></script></head>
-      <body><fannotate-app persistence-key="css-wait" shadow></fannotate-app></body></html>`,
-  }));
-  await host.goto(url, { waitUntil: 'domcontentloaded' });
-  return host;
-}
 
 test('the element mounts the app only once its stylesheet has loaded', async ({ browser }) => {
   const context = await browser.newContext();
   let release;
   const released = new Promise((resolve) => { release = resolve; });
   await context.route('**/app.css', async (r) => { await released; await r.continue(); });
-  const host = await hostilePage(context);
+  // Not "load": the page's load event waits for a held stylesheet.
+  const host = await hostilePage(context, { attrs: 'persistence-key="css-wait" shadow', waitUntil: 'domcontentloaded' });
   // The shim's load() resolves once the wasm is ready; without the wait the app would
   // be in the element's shadow root by the time this continuation runs.
   const mountedEarly = await host.evaluate(async () => {
@@ -138,7 +134,8 @@ test('the element mounts the app only once its stylesheet has loaded', async ({ 
 test('a stylesheet that does not load is reported, not shown unstyled', async ({ browser }) => {
   const context = await browser.newContext();
   await context.route('**/app.css', (r) => r.fulfill({ status: 404, body: 'gone' }));
-  const host = await hostilePage(context);
+  // Not "load": the page's load event waits for a held stylesheet.
+  const host = await hostilePage(context, { attrs: 'persistence-key="css-wait" shadow', waitUntil: 'domcontentloaded' });
   const outcome = await host.evaluate(() => document.querySelector('fannotate-app').ready.then(() => 'ready', (e) => e.message));
   expect(outcome).toMatch(/stylesheet did not load from .*app\.css/);
   expect(await host.evaluate(() => !!document.querySelector('fannotate-app').shadowRoot?.querySelector('.fa-app'))).toBe(false);

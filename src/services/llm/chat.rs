@@ -167,16 +167,7 @@ mod tests {
     use fannotate_core::records::Provider;
     use fannotate_core::Category;
 
-    fn cfg() -> EndpointConfig {
-        let mut c = EndpointConfig::new(
-            "p",
-            Provider::LlamaCpp,
-            Some("http://127.0.0.1:8081/v1"),
-            Some("smollm2"),
-        );
-        c.temperature = 0.3;
-        c
-    }
+    use super::super::test_endpoint as cfg;
 
     #[test]
     fn chat_body_always_caps_tokens_and_carries_the_constraint() {

@@ -171,16 +171,7 @@ pub(super) fn check_status(r: HttpResponse) -> Result<HttpResponse, LlmError> {
 mod tests {
     use super::*;
 
-    fn cfg() -> EndpointConfig {
-        let mut c = EndpointConfig::new(
-            "p",
-            Provider::LlamaCpp,
-            Some("http://127.0.0.1:8081/v1"),
-            Some("smollm2"),
-        );
-        c.temperature = 0.3;
-        c
-    }
+    use super::super::test_endpoint as cfg;
 
     #[test]
     fn urls_and_keys_per_provider() {

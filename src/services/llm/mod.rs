@@ -19,3 +19,17 @@ pub use chat::{annotate, answer_confidence, chat_body, estimate_tokens, parse_ch
 pub use error::LlmError;
 pub use http::{api_url, auth_headers, endpoint_url, endpoint_url_at, send, HttpResponse};
 pub use probe::{list_models, probe_obeyed, test_connection, ConnectionReport};
+
+/// The endpoint the tests of this folder talk to: llama.cpp's usual address.
+#[cfg(test)]
+fn test_endpoint() -> fannotate_core::records::EndpointConfig {
+    use fannotate_core::records::{EndpointConfig, Provider};
+    let mut c = EndpointConfig::new(
+        "p",
+        Provider::LlamaCpp,
+        Some("http://127.0.0.1:8081/v1"),
+        Some("smollm2"),
+    );
+    c.temperature = 0.3;
+    c
+}

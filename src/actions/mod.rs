@@ -2,5 +2,6 @@
 //! runs one twice; views call them and render.
 
 pub mod experiment;
+pub mod project;
 pub mod review;
 pub mod run;

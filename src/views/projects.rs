@@ -1,11 +1,12 @@
 //! The project list: create, open, delete.
 
+use crate::actions::project::{project_action, ProjectJob};
 use crate::components::when_loaded;
 use crate::error::AppError;
 use crate::format::{format_date, human_bytes};
-use crate::services::backup::{backup, parse_backup, restore};
+use crate::services::backup::{parse_backup, restore};
 use crate::services::browser::{now_ms, random_id, storage_use};
-use crate::services::files::{download, read_bytes, take_picked_file};
+use crate::services::files::{read_bytes, take_picked_file};
 use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::records::Project;
@@ -63,32 +64,7 @@ pub fn ProjectsView() -> impl IntoView {
         }
         create.dispatch(n);
     };
-    let save_backup = move |p: Project| {
-        let storage = state.storage();
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let b = backup(storage.as_ref(), p.clone()).await?;
-                let text = serde_json::to_string(&b)
-                    .map_err(|e| crate::services::backup::BackupError::Write(e.to_string()))?;
-                Ok::<_, AppError>(text)
-            }
-            .await;
-            match result {
-                Ok(text) => match download(
-                    &format!("{}.fannotate.json", p.name),
-                    "application/json",
-                    &text,
-                ) {
-                    Ok(()) => state.toast(
-                        ToastKind::Success,
-                        format!("Backup of \"{}\" saved.", p.name),
-                    ),
-                    Err(e) => state.error(&e.into()),
-                },
-                Err(e) => state.error(&e),
-            }
-        });
-    };
+    let act = project_action(state);
     let restore_action = Action::new_local(move |file: &web_sys::File| {
         let file = file.clone();
         let storage = state.storage();
@@ -101,48 +77,6 @@ pub fn ProjectsView() -> impl IntoView {
             Ok::<_, AppError>(())
         }
     });
-    let duplicate = move |p: Project| {
-        let storage = state.storage();
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let b = backup(storage.as_ref(), p.clone()).await?;
-                let copy = b.renewed(format!("{} (copy)", p.name), now_ms(), random_id);
-                crate::services::backup::restore(storage.as_ref(), copy).await
-            }
-            .await;
-            match result {
-                Ok(q) => {
-                    state.toast(ToastKind::Success, format!("Duplicated as \"{}\".", q.name));
-                    state.touch(&[Topic::Projects]);
-                }
-                Err(e) => state.error(&e.into()),
-            }
-        });
-    };
-    let rename = move |p: Project, name: String| {
-        let name = name.trim().to_string();
-        if name.is_empty() || name == p.name {
-            return;
-        }
-        let storage = state.storage();
-        leptos::task::spawn_local(async move {
-            let renamed = Project {
-                name,
-                updated_at: now_ms(),
-                ..p
-            };
-            match storage.put_project(renamed.clone()).await {
-                Ok(()) => {
-                    state.toast(
-                        ToastKind::Success,
-                        format!("Renamed to \"{}\".", renamed.name),
-                    );
-                    state.touch(&[Topic::Projects]);
-                }
-                Err(e) => state.error(&e.into()),
-            }
-        });
-    };
     let delete = move |p: Project| {
         let ok = web_sys::window()
             .and_then(|w| {
@@ -153,16 +87,7 @@ pub fn ProjectsView() -> impl IntoView {
         if !ok {
             return;
         }
-        let storage = state.storage();
-        leptos::task::spawn_local(async move {
-            match storage.delete_project(p.id.clone()).await {
-                Ok(()) => {
-                    state.toast(ToastKind::Success, format!("Deleted \"{}\".", p.name));
-                    state.touch(&[Topic::Projects]);
-                }
-                Err(e) => state.error(&e.into()),
-            }
-        });
+        act.dispatch_local(ProjectJob::Delete(p));
     };
     view! {
         <section class="fa-view" data-testid="projects-view">
@@ -237,13 +162,13 @@ pub fn ProjectsView() -> impl IntoView {
                                     <ProjectSize project_id=p.id.clone() />
                                     {
                                         let b = p.clone();
-                                        view! { <button class="fa-btn" data-testid="backup-project" on:click=move |_| save_backup(b.clone())>"Backup"</button> }
+                                        view! { <button class="fa-btn" data-testid="backup-project" disabled=move || act.pending().get() on:click=move |_| { act.dispatch_local(ProjectJob::Backup(b.clone())); }>"Backup"</button> }
                                     }
                                     {
                                         let (d, r) = (p.clone(), p.clone());
                                         let editing = RwSignal::new(false);
                                         view! {
-                                            <button class="fa-btn" data-testid="duplicate-project" on:click=move |_| duplicate(d.clone())>"Duplicate"</button>
+                                            <button class="fa-btn" data-testid="duplicate-project" disabled=move || act.pending().get() on:click=move |_| { act.dispatch_local(ProjectJob::Duplicate(d.clone())); }>"Duplicate"</button>
                                             <Show when=move || editing.get() fallback=move || view! {
                                                 <button class="fa-btn" data-testid="rename-project" on:click=move |_| editing.set(true)>"Rename"</button>
                                             }>
@@ -256,7 +181,7 @@ pub fn ProjectsView() -> impl IntoView {
                                                             }
                                                             on:change:target={
                                                                 let r = r.clone();
-                                                                move |ev| { rename(r.clone(), ev.target().value()); editing.set(false) }
+                                                                move |ev| { act.dispatch_local(ProjectJob::Rename(r.clone(), ev.target().value())); editing.set(false) }
                                                             } />
                                                     }
                                                 }

@@ -18,9 +18,12 @@ test('rename, duplicate and delete a project', async ({ page }) => {
   await app.byTest('rename-input').press('Enter');
   await expect(app.byTest('project-list')).toContainText('Renamed');
 
-  await app.byTest('duplicate-project').click();
+  // A double click makes one copy (issue #15: it made two): the buttons wait while one runs.
+  await app.byTest('duplicate-project').dblclick();
   await expect(page.getByText('Duplicated as "Renamed (copy)".')).toBeVisible();
+  await expect(app.byTest('duplicate-project').first()).toBeEnabled();
   await expect(app.byTest('open-project')).toHaveCount(2);
+  await expect(page.getByText('Duplicated as "Renamed (copy)".')).toHaveCount(1);
   await expect(app.byTest('project-size')).toHaveText(['10 rows · ' + (await app.byTest('project-size').first().textContent()).split(' · ')[1], /10 rows/]);
   await app.byTest('open-project').filter({ hasText: 'Renamed (copy)' }).click();
   await expect(app.byTest('dataset-rows')).toHaveText('10');

@@ -186,7 +186,7 @@ pub async fn execute(
             .into_iter()
             .map(|r| r.map_err(|e| failure(&e)))
             .collect();
-        let a = Annotation::from_answers(&run, &attribute, row, &res, now_ms());
+        let a = Annotation::from_answers(&run.dataset_id, &run.id, &attribute, row, &res, now_ms());
         match a.status {
             AnnotationStatus::Valid => progress.valid += 1,
             AnnotationStatus::Invalid => progress.invalid += 1,

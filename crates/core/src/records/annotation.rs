@@ -1,7 +1,6 @@
 //! Annotations: one value for one row and attribute from a run or a person,
 //! and how a run turns an item's answers into one.
 
-use super::run::RunRecord;
 use crate::{parse_answer, Attribute, AttributeKind, Parsed};
 use serde::{Deserialize, Serialize};
 
@@ -149,20 +148,16 @@ impl Annotation {
     /// go to the value seen first), its agreement, and a confidence from
     /// log-probabilities when the server gave them, else from agreement.
     /// Without any result it stays [`Annotation::pending`] (failed).
+    /// `dataset_id` and `run_id` say whose answers they are.
     pub fn from_answers(
-        run: &RunRecord,
+        dataset_id: &str,
+        run_id: &str,
         attribute: &Attribute,
         row: u32,
         results: &[Result<ChatAnswer, Failure>],
         ts: f64,
     ) -> Annotation {
-        let mut a = Annotation::pending(
-            &run.dataset_id,
-            row,
-            &run.attribute,
-            &run_source(&run.id),
-            ts,
-        );
+        let mut a = Annotation::pending(dataset_id, row, &attribute.name, &run_source(run_id), ts);
         let n = results.len().max(1);
         let readings: Vec<Reading> = results
             .iter()
@@ -282,21 +277,15 @@ mod tests {
         )
     }
 
-    fn run() -> RunRecord {
-        RunRecord {
-            total: 1,
-            ..RunRecord::for_test("r", "spam")
-        }
-    }
-
     fn annotate(results: &[Result<ChatAnswer, Failure>]) -> Annotation {
-        Annotation::from_answers(&run(), &spam_attribute(), 0, results, 0.0)
+        Annotation::from_answers("d", "r", &spam_attribute(), 0, results, 0.0)
     }
 
     #[test]
     fn one_answer_becomes_one_annotation() {
         let a = Annotation::from_answers(
-            &run(),
+            "d",
+            "r",
             &spam_attribute(),
             7,
             &[answer("Spam.", Some(0.9))],
@@ -329,10 +318,16 @@ mod tests {
             kind: AttributeKind::FreeText,
             ..spam_attribute()
         };
-        let a =
-            Annotation::from_answers(&run(), &summary, 0, &[answer("  A short one. ", None)], 0.0);
+        let a = Annotation::from_answers(
+            "d",
+            "r",
+            &summary,
+            0,
+            &[answer("  A short one. ", None)],
+            0.0,
+        );
         assert_eq!(a.value.as_deref(), Some("A short one."));
-        let a = Annotation::from_answers(&run(), &summary, 0, &[answer(" ", None)], 0.0);
+        let a = Annotation::from_answers("d", "r", &summary, 0, &[answer(" ", None)], 0.0);
         assert_eq!(a.status, AnnotationStatus::Invalid);
     }
 

@@ -1,7 +1,7 @@
 //! Imported datasets: their metadata, rows, validation set and gold columns,
 //! and the saved codebook versions they are annotated with.
 
-use super::run::{ranges_contain, row_ranges};
+use super::ranges::{ranges_contain, row_ranges};
 use crate::{Attribute, Codebook, CodebookError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod experiment;
 pub mod pacing;
 pub mod project;
+pub mod ranges;
 pub mod run;
 
 pub use annotation::{run_source, Annotation, AnnotationStatus, ChatAnswer, Failure, HUMAN_SOURCE};
@@ -28,4 +29,5 @@ pub use experiment::{
 };
 pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
 pub use project::{ImportMarker, Project};
-pub use run::{ranges_contain, row_ranges, RunRecord, RunStatus, Scope};
+pub use ranges::{ranges_contain, row_ranges};
+pub use run::{RunRecord, RunStatus, Scope};

@@ -4,6 +4,7 @@
 use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
 use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
+use super::ranges::{ranges_contain, row_ranges};
 use crate::prompt::Constraint;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -124,27 +125,6 @@ impl RunRecord {
             .as_ref()
             .is_none_or(|ranges| ranges_contain(ranges, row))
     }
-}
-
-/// Whether sorted, disjoint `[start, end)` ranges (from [`row_ranges`]) hold `row`.
-pub fn ranges_contain(ranges: &[[u32; 2]], row: u32) -> bool {
-    let i = ranges.partition_point(|r| r[1] <= row);
-    ranges.get(i).is_some_and(|r| r[0] <= row)
-}
-
-/// Sorted row numbers as `[start, end)` ranges (compact for long runs of rows).
-pub fn row_ranges(rows: impl IntoIterator<Item = u32>) -> Vec<[u32; 2]> {
-    let mut sorted: Vec<u32> = rows.into_iter().collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out: Vec<[u32; 2]> = Vec::new();
-    for r in sorted {
-        match out.last_mut() {
-            Some(last) if last[1] == r => last[1] = r + 1,
-            _ => out.push([r, r + 1]),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

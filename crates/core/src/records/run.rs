@@ -4,7 +4,7 @@
 use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
 use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
-use super::ranges::{ranges_contain, row_ranges};
+use super::ranges::ranges_contain;
 use crate::prompt::Constraint;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -280,6 +280,7 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::row_ranges;
 
     #[test]
     fn a_run_stored_as_running_is_interrupted_unless_this_page_runs_it() {

@@ -164,7 +164,6 @@ pub(super) async fn complete(
 mod tests {
     use super::*;
     use fannotate_core::prompt::Constraint;
-    use fannotate_core::records::Provider;
     use fannotate_core::Category;
 
     use super::super::test_endpoint as cfg;

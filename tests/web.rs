@@ -1,5 +1,6 @@
-//! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage,
-//! its schema and migrations, the job runner against an in-page fetch, and the
+//! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage
+//! (the shared storage contract in `tests/contract`, plus what only IndexedDB
+//! has: its schema, migrations and per-key databases), backups, and the
 //! mounted app.
 #![cfg(target_arch = "wasm32")]
 
@@ -14,6 +15,19 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod contract;
+
+#[wasm_bindgen_test]
+async fn indexeddb_keeps_the_storage_contract() {
+    // Every part on a database of its own.
+    contract::storage_contract(async || {
+        IdbStorage::open(&format!("contract-{}", random_id()))
+            .await
+            .unwrap()
+    })
+    .await;
+}
 
 fn project(name: &str) -> Project {
     Project {
@@ -89,86 +103,6 @@ async fn fresh_database_has_every_store_of_the_current_version() {
     let db = open_database(&name, DB_VERSION).await.unwrap();
     assert_eq!(db.object_store_names().length(), stores::ALL.len() as u32);
     db.close();
-}
-
-#[wasm_bindgen_test]
-async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip() {
-    let s = IdbStorage::open(&format!("test-{}", random_id()))
-        .await
-        .unwrap();
-    let p = project("A");
-    s.put_project(p.clone()).await.unwrap();
-    assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);
-
-    let (meta, rows) = dataset(&p.id, 2_500);
-    s.put_dataset(meta.clone(), rows.clone()).await.unwrap();
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(meta.clone()));
-    let page = s.rows(meta.id.clone(), 100, 25).await.unwrap();
-    assert_eq!(page.len(), 25);
-    assert_eq!(page[0], rows[100]);
-    // Pages across chunk boundaries (1,000 rows a record) and past the end.
-    assert_eq!(
-        s.rows(meta.id.clone(), 990, 20).await.unwrap(),
-        rows[990..1010]
-    );
-    assert_eq!(s.rows(meta.id.clone(), 0, 2_500).await.unwrap(), rows);
-    assert_eq!(s.rows(meta.id.clone(), 2_490, 25).await.unwrap().len(), 10);
-    assert!(s.rows(meta.id.clone(), 5_000, 25).await.unwrap().is_empty());
-
-    for v in 1..=3 {
-        s.put_codebook(CodebookVersion {
-            project_id: p.id.clone(),
-            version: v,
-            saved_at: 0.0,
-            json: format!("{{\"codes\":[],\"v\":{v}}}"),
-        })
-        .await
-        .unwrap();
-    }
-    assert_eq!(
-        s.latest_codebook(p.id.clone())
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        3
-    );
-
-    let ep = EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m"));
-    s.put_endpoint(ep.clone()).await.unwrap();
-    assert_eq!(s.endpoint(p.id.clone()).await.unwrap(), Some(ep));
-    assert_eq!(s.endpoint("nope".into()).await.unwrap(), None);
-
-    let src = run_source("r1");
-    let batch: Vec<Annotation> = (0..5)
-        .rev()
-        .map(|i| annotation(&meta.id, i, &src))
-        .collect();
-    s.put_annotations(batch, None).await.unwrap();
-    s.put_annotations(vec![annotation(&meta.id, 0, "human")], None)
-        .await
-        .unwrap();
-    let got = s.annotations(meta.id.clone(), src.clone()).await.unwrap();
-    assert_eq!(
-        got.iter().map(|a| a.row).collect::<Vec<_>>(),
-        vec![0, 1, 2, 3, 4]
-    );
-
-    // A new import replaces the old dataset, its rows and annotations.
-    let (meta2, rows2) = dataset(&p.id, 3);
-    s.put_dataset(meta2.clone(), rows2).await.unwrap();
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap().unwrap().id, meta2.id);
-    assert!(s.rows(meta.id.clone(), 0, 1000).await.unwrap().is_empty());
-    assert!(s
-        .annotations(meta.id.clone(), src)
-        .await
-        .unwrap()
-        .is_empty());
-
-    s.delete_project(p.id.clone()).await.unwrap();
-    assert!(s.list_projects().await.unwrap().is_empty());
-    assert!(s.rows(meta2.id.clone(), 0, 10).await.unwrap().is_empty());
-    assert_eq!(s.latest_codebook(p.id.clone()).await.unwrap(), None);
 }
 
 /// Write records straight into a store, as an older release would have.
@@ -309,45 +243,6 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
     s.delete_project(p.id.clone()).await.unwrap();
     assert!(s.experiments(p.id.clone()).await.unwrap().is_empty());
     assert!(s.runs(p.id.clone()).await.unwrap().is_empty());
-}
-
-#[wasm_bindgen_test]
-async fn an_unfinished_import_leaves_no_rows_and_cannot_commit_after_a_sweep() {
-    let s = IdbStorage::open(&format!("import-{}", random_id()))
-        .await
-        .unwrap();
-    let p = project("p");
-    s.put_project(p.clone()).await.unwrap();
-    let (old_meta, old_rows) = dataset(&p.id, 5);
-    s.put_dataset(old_meta.clone(), old_rows.clone())
-        .await
-        .unwrap();
-    let (meta, rows) = dataset(&p.id, 12);
-    let marker = fannotate_core::records::ImportMarker {
-        dataset_id: meta.id.clone(),
-        project_id: p.id.clone(),
-        started_at: 1.0,
-    };
-    // Cancelled: staged rows go, the old dataset stays.
-    s.begin_import(marker.clone()).await.unwrap();
-    s.put_rows(rows[..6].to_vec()).await.unwrap();
-    assert_eq!(s.abort_imports(Some(meta.id.clone())).await.unwrap(), 1);
-    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
-    assert_eq!(
-        s.dataset(p.id.clone()).await.unwrap(),
-        Some(old_meta.clone())
-    );
-    // A closed tab: the next start sweeps every marker; a late commit then fails.
-    s.begin_import(marker).await.unwrap();
-    s.put_rows(rows[..6].to_vec()).await.unwrap();
-    assert_eq!(s.abort_imports(None).await.unwrap(), 1);
-    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
-    assert_eq!(
-        s.commit_import(meta.clone()).await,
-        Err(fannotate::services::storage::StorageError::Interrupted)
-    );
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(old_meta));
-    assert_eq!(s.rows(meta.id, 0, 100).await.unwrap().len(), 0);
 }
 
 #[wasm_bindgen_test]

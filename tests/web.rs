@@ -1,7 +1,7 @@
 //! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage
 //! (the shared storage contract in `tests/contract`, plus what only IndexedDB
-//! has: its schema, migrations and per-key databases), backups, and the
-//! mounted app.
+//! has: its schema, migrations and per-key databases), backups, a component
+//! mounted alone, and the mounted app.
 #![cfg(target_arch = "wasm32")]
 
 use fannotate::services::browser::{random_id, sleep};
@@ -362,4 +362,134 @@ async fn a_backup_restores_into_an_empty_database_store_for_store() {
     let b = IdbStorage::open(&format!("bk-b-{key}")).await.unwrap();
     restore(&b, original.clone()).await.unwrap();
     assert_eq!(backup(&b, p).await.unwrap(), original);
+}
+
+/// A fresh `<div>` in the page's body, for mounting one component into.
+fn component_host() -> web_sys::HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    host
+}
+
+#[wasm_bindgen_test]
+async fn the_run_panel_mounted_alone_updates_its_figures_in_place() {
+    use fannotate::components::RunProgressPanel;
+    use fannotate::services::runner::RunProgress;
+    use leptos::prelude::*;
+
+    let host = component_host();
+    let progress = RwSignal::new(None::<RunProgress>);
+    let run = RwSignal::new(None::<(u32, String)>);
+    let live = RwSignal::new(true);
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        view! { <RunProgressPanel progress=progress run=run live=live /> }
+    });
+    let find = |sel: &str| host.query_selector(sel).unwrap();
+    let attr = |sel: &str, name: &str| find(sel).unwrap().get_attribute(name).unwrap();
+    let text = |sel: &str| find(sel).unwrap().text_content().unwrap();
+
+    // No run yet: nothing at all.
+    leptos::task::tick().await;
+    assert!(find("[data-testid=run-progress]").is_none());
+    assert_eq!(host.text_content().unwrap(), "");
+
+    progress.set(Some(RunProgress {
+        total: 10,
+        valid: 2,
+        invalid: 1,
+        ..RunProgress::default()
+    }));
+    run.set(Some((1, "r1".into())));
+    leptos::task::tick().await;
+    assert_eq!(text("[data-testid=run-done]"), "3 / 10");
+    assert_eq!(attr("[data-testid=run-progress]", "data-state"), "running");
+    assert_eq!(attr("[data-testid=run-progress]", "data-run-id"), "r1");
+    assert_eq!(attr("[data-testid=run-progress]", "data-run-seq"), "1");
+    assert!(find("[data-testid=run-paused]").is_none());
+    let panel = find("[data-testid=run-progress]").unwrap();
+    let done = find("[data-testid=run-done]").unwrap();
+
+    // New figures change the text, not the nodes.
+    progress.update(|p| {
+        let p = p.as_mut().unwrap();
+        p.valid = 5;
+        p.failed = 1;
+        p.in_flight = 2;
+        p.paused = true;
+    });
+    leptos::task::tick().await;
+    assert_eq!(text("[data-testid=run-done]"), "7 / 10");
+    assert_eq!(text("[data-testid=run-in-flight]"), "2");
+    assert!(find("[data-testid=run-paused]").is_some());
+    assert!(find("[data-testid=run-done]")
+        .unwrap()
+        .is_same_node(Some(&done)));
+    assert!(find("[data-testid=run-progress]")
+        .unwrap()
+        .is_same_node(Some(&panel)));
+
+    // The run ends: the same panel, now finished.
+    live.set(false);
+    leptos::task::tick().await;
+    assert_eq!(attr("[data-testid=run-progress]", "data-state"), "finished");
+    assert!(find("[data-testid=run-done]")
+        .unwrap()
+        .is_same_node(Some(&done)));
+
+    // No figures again: the panel goes.
+    progress.set(None);
+    leptos::task::tick().await;
+    assert!(find("[data-testid=run-progress]").is_none());
+
+    drop(handle);
+    assert_eq!(host.child_element_count(), 0, "unmounting leaves nothing");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_select_field_mounted_alone_is_named_and_reports_the_choice() {
+    use fannotate::components::SelectField;
+    use leptos::prelude::*;
+
+    let host = component_host();
+    let chosen = RwSignal::new(None::<String>);
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        view! {
+            <SelectField label="Rows" testid="rows-select"
+                on_change=Callback::new(move |v: String| chosen.set(Some(v)))>
+                <option value="all">"All rows"</option>
+                <option value="validation">"Validation set"</option>
+            </SelectField>
+        }
+    });
+    leptos::task::tick().await;
+    let select: web_sys::HtmlSelectElement = host
+        .query_selector("[data-testid=rows-select]")
+        .unwrap()
+        .expect("the list is rendered")
+        .unchecked_into();
+    // Its accessible name is the field's name, not the options' text.
+    assert_eq!(select.get_attribute("aria-label").as_deref(), Some("Rows"));
+    assert_eq!(
+        select
+            .closest("label")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "RowsAll rowsValidation set"
+    );
+    assert_eq!(select.length(), 2);
+    assert_eq!(chosen.get_untracked(), None);
+
+    select.set_value("validation");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    assert_eq!(chosen.get_untracked().as_deref(), Some("validation"));
+
+    drop(handle);
+    host.remove();
 }

@@ -1,6 +1,7 @@
-//! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage,
-//! its schema and migrations, the job runner against an in-page fetch, and the
-//! mounted app.
+//! Browser tests (wasm-bindgen-test in headless Chromium): IndexedDB storage
+//! (the shared storage contract in `tests/contract`, plus what only IndexedDB
+//! has: its schema, migrations and per-key databases), backups, a component
+//! mounted alone, and the mounted app.
 #![cfg(target_arch = "wasm32")]
 
 use fannotate::services::browser::{random_id, sleep};
@@ -14,6 +15,19 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod contract;
+
+#[wasm_bindgen_test]
+async fn indexeddb_keeps_the_storage_contract() {
+    // Every part on a database of its own.
+    contract::storage_contract(async || {
+        IdbStorage::open(&format!("contract-{}", random_id()))
+            .await
+            .unwrap()
+    })
+    .await;
+}
 
 fn project(name: &str) -> Project {
     Project {
@@ -89,86 +103,6 @@ async fn fresh_database_has_every_store_of_the_current_version() {
     let db = open_database(&name, DB_VERSION).await.unwrap();
     assert_eq!(db.object_store_names().length(), stores::ALL.len() as u32);
     db.close();
-}
-
-#[wasm_bindgen_test]
-async fn projects_datasets_rows_codebooks_endpoints_and_annotations_round_trip() {
-    let s = IdbStorage::open(&format!("test-{}", random_id()))
-        .await
-        .unwrap();
-    let p = project("A");
-    s.put_project(p.clone()).await.unwrap();
-    assert_eq!(s.list_projects().await.unwrap(), vec![p.clone()]);
-
-    let (meta, rows) = dataset(&p.id, 2_500);
-    s.put_dataset(meta.clone(), rows.clone()).await.unwrap();
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(meta.clone()));
-    let page = s.rows(meta.id.clone(), 100, 25).await.unwrap();
-    assert_eq!(page.len(), 25);
-    assert_eq!(page[0], rows[100]);
-    // Pages across chunk boundaries (1,000 rows a record) and past the end.
-    assert_eq!(
-        s.rows(meta.id.clone(), 990, 20).await.unwrap(),
-        rows[990..1010]
-    );
-    assert_eq!(s.rows(meta.id.clone(), 0, 2_500).await.unwrap(), rows);
-    assert_eq!(s.rows(meta.id.clone(), 2_490, 25).await.unwrap().len(), 10);
-    assert!(s.rows(meta.id.clone(), 5_000, 25).await.unwrap().is_empty());
-
-    for v in 1..=3 {
-        s.put_codebook(CodebookVersion {
-            project_id: p.id.clone(),
-            version: v,
-            saved_at: 0.0,
-            json: format!("{{\"codes\":[],\"v\":{v}}}"),
-        })
-        .await
-        .unwrap();
-    }
-    assert_eq!(
-        s.latest_codebook(p.id.clone())
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        3
-    );
-
-    let ep = EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m"));
-    s.put_endpoint(ep.clone()).await.unwrap();
-    assert_eq!(s.endpoint(p.id.clone()).await.unwrap(), Some(ep));
-    assert_eq!(s.endpoint("nope".into()).await.unwrap(), None);
-
-    let src = run_source("r1");
-    let batch: Vec<Annotation> = (0..5)
-        .rev()
-        .map(|i| annotation(&meta.id, i, &src))
-        .collect();
-    s.put_annotations(batch, None).await.unwrap();
-    s.put_annotations(vec![annotation(&meta.id, 0, "human")], None)
-        .await
-        .unwrap();
-    let got = s.annotations(meta.id.clone(), src.clone()).await.unwrap();
-    assert_eq!(
-        got.iter().map(|a| a.row).collect::<Vec<_>>(),
-        vec![0, 1, 2, 3, 4]
-    );
-
-    // A new import replaces the old dataset, its rows and annotations.
-    let (meta2, rows2) = dataset(&p.id, 3);
-    s.put_dataset(meta2.clone(), rows2).await.unwrap();
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap().unwrap().id, meta2.id);
-    assert!(s.rows(meta.id.clone(), 0, 1000).await.unwrap().is_empty());
-    assert!(s
-        .annotations(meta.id.clone(), src)
-        .await
-        .unwrap()
-        .is_empty());
-
-    s.delete_project(p.id.clone()).await.unwrap();
-    assert!(s.list_projects().await.unwrap().is_empty());
-    assert!(s.rows(meta2.id.clone(), 0, 10).await.unwrap().is_empty());
-    assert_eq!(s.latest_codebook(p.id.clone()).await.unwrap(), None);
 }
 
 /// Write records straight into a store, as an older release would have.
@@ -312,45 +246,6 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
 }
 
 #[wasm_bindgen_test]
-async fn an_unfinished_import_leaves_no_rows_and_cannot_commit_after_a_sweep() {
-    let s = IdbStorage::open(&format!("import-{}", random_id()))
-        .await
-        .unwrap();
-    let p = project("p");
-    s.put_project(p.clone()).await.unwrap();
-    let (old_meta, old_rows) = dataset(&p.id, 5);
-    s.put_dataset(old_meta.clone(), old_rows.clone())
-        .await
-        .unwrap();
-    let (meta, rows) = dataset(&p.id, 12);
-    let marker = fannotate_core::records::ImportMarker {
-        dataset_id: meta.id.clone(),
-        project_id: p.id.clone(),
-        started_at: 1.0,
-    };
-    // Cancelled: staged rows go, the old dataset stays.
-    s.begin_import(marker.clone()).await.unwrap();
-    s.put_rows(rows[..6].to_vec()).await.unwrap();
-    assert_eq!(s.abort_imports(Some(meta.id.clone())).await.unwrap(), 1);
-    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
-    assert_eq!(
-        s.dataset(p.id.clone()).await.unwrap(),
-        Some(old_meta.clone())
-    );
-    // A closed tab: the next start sweeps every marker; a late commit then fails.
-    s.begin_import(marker).await.unwrap();
-    s.put_rows(rows[..6].to_vec()).await.unwrap();
-    assert_eq!(s.abort_imports(None).await.unwrap(), 1);
-    assert!(s.rows(meta.id.clone(), 0, 100).await.unwrap().is_empty());
-    assert_eq!(
-        s.commit_import(meta.clone()).await,
-        Err(fannotate::services::storage::StorageError::Interrupted)
-    );
-    assert_eq!(s.dataset(p.id.clone()).await.unwrap(), Some(old_meta));
-    assert_eq!(s.rows(meta.id, 0, 100).await.unwrap().len(), 0);
-}
-
-#[wasm_bindgen_test]
 async fn two_persistence_keys_never_share_data() {
     let key = random_id();
     let a = IdbStorage::open(&format!("a-{key}")).await.unwrap();
@@ -467,4 +362,134 @@ async fn a_backup_restores_into_an_empty_database_store_for_store() {
     let b = IdbStorage::open(&format!("bk-b-{key}")).await.unwrap();
     restore(&b, original.clone()).await.unwrap();
     assert_eq!(backup(&b, p).await.unwrap(), original);
+}
+
+/// A fresh `<div>` in the page's body, for mounting one component into.
+fn component_host() -> web_sys::HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    host
+}
+
+#[wasm_bindgen_test]
+async fn the_run_panel_mounted_alone_updates_its_figures_in_place() {
+    use fannotate::components::RunProgressPanel;
+    use fannotate::services::runner::RunProgress;
+    use leptos::prelude::*;
+
+    let host = component_host();
+    let progress = RwSignal::new(None::<RunProgress>);
+    let run = RwSignal::new(None::<(u32, String)>);
+    let live = RwSignal::new(true);
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        view! { <RunProgressPanel progress=progress run=run live=live /> }
+    });
+    let find = |sel: &str| host.query_selector(sel).unwrap();
+    let attr = |sel: &str, name: &str| find(sel).unwrap().get_attribute(name).unwrap();
+    let text = |sel: &str| find(sel).unwrap().text_content().unwrap();
+
+    // No run yet: nothing at all.
+    leptos::task::tick().await;
+    assert!(find("[data-testid=run-progress]").is_none());
+    assert_eq!(host.text_content().unwrap(), "");
+
+    progress.set(Some(RunProgress {
+        total: 10,
+        valid: 2,
+        invalid: 1,
+        ..RunProgress::default()
+    }));
+    run.set(Some((1, "r1".into())));
+    leptos::task::tick().await;
+    assert_eq!(text("[data-testid=run-done]"), "3 / 10");
+    assert_eq!(attr("[data-testid=run-progress]", "data-state"), "running");
+    assert_eq!(attr("[data-testid=run-progress]", "data-run-id"), "r1");
+    assert_eq!(attr("[data-testid=run-progress]", "data-run-seq"), "1");
+    assert!(find("[data-testid=run-paused]").is_none());
+    let panel = find("[data-testid=run-progress]").unwrap();
+    let done = find("[data-testid=run-done]").unwrap();
+
+    // New figures change the text, not the nodes.
+    progress.update(|p| {
+        let p = p.as_mut().unwrap();
+        p.valid = 5;
+        p.failed = 1;
+        p.in_flight = 2;
+        p.paused = true;
+    });
+    leptos::task::tick().await;
+    assert_eq!(text("[data-testid=run-done]"), "7 / 10");
+    assert_eq!(text("[data-testid=run-in-flight]"), "2");
+    assert!(find("[data-testid=run-paused]").is_some());
+    assert!(find("[data-testid=run-done]")
+        .unwrap()
+        .is_same_node(Some(&done)));
+    assert!(find("[data-testid=run-progress]")
+        .unwrap()
+        .is_same_node(Some(&panel)));
+
+    // The run ends: the same panel, now finished.
+    live.set(false);
+    leptos::task::tick().await;
+    assert_eq!(attr("[data-testid=run-progress]", "data-state"), "finished");
+    assert!(find("[data-testid=run-done]")
+        .unwrap()
+        .is_same_node(Some(&done)));
+
+    // No figures again: the panel goes.
+    progress.set(None);
+    leptos::task::tick().await;
+    assert!(find("[data-testid=run-progress]").is_none());
+
+    drop(handle);
+    assert_eq!(host.child_element_count(), 0, "unmounting leaves nothing");
+    host.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_select_field_mounted_alone_is_named_and_reports_the_choice() {
+    use fannotate::components::SelectField;
+    use leptos::prelude::*;
+
+    let host = component_host();
+    let chosen = RwSignal::new(None::<String>);
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        view! {
+            <SelectField label="Rows" testid="rows-select"
+                on_change=Callback::new(move |v: String| chosen.set(Some(v)))>
+                <option value="all">"All rows"</option>
+                <option value="validation">"Validation set"</option>
+            </SelectField>
+        }
+    });
+    leptos::task::tick().await;
+    let select: web_sys::HtmlSelectElement = host
+        .query_selector("[data-testid=rows-select]")
+        .unwrap()
+        .expect("the list is rendered")
+        .unchecked_into();
+    // Its accessible name is the field's name, not the options' text.
+    assert_eq!(select.get_attribute("aria-label").as_deref(), Some("Rows"));
+    assert_eq!(
+        select
+            .closest("label")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "RowsAll rowsValidation set"
+    );
+    assert_eq!(select.length(), 2);
+    assert_eq!(chosen.get_untracked(), None);
+
+    select.set_value("validation");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    leptos::task::tick().await;
+    assert_eq!(chosen.get_untracked().as_deref(), Some("validation"));
+
+    drop(handle);
+    host.remove();
 }

@@ -164,38 +164,40 @@ pub fn experiment_action(state: AppState) -> Action<ExperimentJob, ()> {
     Action::new_local(move |job: &ExperimentJob| {
         let job = job.clone();
         async move {
-            let storage = state.storage();
-            let done = match job {
-                ExperimentJob::Create(x) => {
-                    let id = x.id.clone();
-                    match storage.put_experiment(x).await {
-                        Ok(()) => {
-                            state.touch(&[Topic::Experiments, Topic::Runs]);
-                            run_experiment(state, id).await.map(drop)
-                        }
-                        Err(e) => Err(e.into()),
-                    }
-                }
-                ExperimentJob::Run(id) => run_experiment(state, id).await.map(drop),
-                ExperimentJob::Save(x) => storage.put_experiment(x).await.map_err(AppError::from),
-                ExperimentJob::Delete(id) => storage
-                    .delete_experiment(id)
-                    .await
-                    .map_err(AppError::from)
-                    .map(|()| {
-                        state.toast(
-                            ToastKind::Success,
-                            "Experiment deleted; its runs stay in the Run step.",
-                        );
-                    }),
-                ExperimentJob::AnnotateEverything(x, spec) => {
-                    annotate_everything(state, x, spec).await.map(drop)
-                }
-            };
+            let done = run(state, job).await;
             state.touch(&[Topic::Experiments, Topic::Runs]);
             if let Err(e) = done {
                 state.error(&e);
             }
         }
     })
+}
+
+/// Do `job`.
+async fn run(state: AppState, job: ExperimentJob) -> Result<(), AppError> {
+    let storage = state.storage();
+    match job {
+        ExperimentJob::Create(x) => {
+            let id = x.id.clone();
+            storage.put_experiment(x).await?;
+            // The new experiment is listed while its configurations run.
+            state.touch(&[Topic::Experiments, Topic::Runs]);
+            run_experiment(state, id).await?;
+        }
+        ExperimentJob::Run(id) => {
+            run_experiment(state, id).await?;
+        }
+        ExperimentJob::Save(x) => storage.put_experiment(x).await?,
+        ExperimentJob::Delete(id) => {
+            storage.delete_experiment(id).await?;
+            state.toast(
+                ToastKind::Success,
+                "Experiment deleted; its runs stay in the Run step.",
+            );
+        }
+        ExperimentJob::AnnotateEverything(x, spec) => {
+            annotate_everything(state, x, spec).await?;
+        }
+    }
+    Ok(())
 }

@@ -68,8 +68,9 @@ impl Changes {
         }
     }
 
-    /// How often `topic` changed (untracked), for tests.
-    pub fn count(&self, topic: Topic) -> u64 {
+    /// How often `topic` changed (untracked).
+    #[cfg(test)]
+    fn count(&self, topic: Topic) -> u64 {
         self.counters
             .with_value(|c| c[topic.index()].get_untracked())
     }

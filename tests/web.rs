@@ -41,31 +41,7 @@ fn project(name: &str) -> Project {
 
 fn dataset(project_id: &str, n: u32) -> (DatasetMeta, Vec<RowRecord>) {
     let id = random_id();
-    let meta = DatasetMeta {
-        id: id.clone(),
-        project_id: project_id.into(),
-        name: "t.csv".into(),
-        columns: vec!["id".into(), "text".into()],
-        text_col: 1,
-        id_col: Some(0),
-        gold_col: None,
-        gold_cols: Vec::new(),
-        validation: None,
-        row_count: n,
-        bytes: 0,
-        encoding: "UTF-8".into(),
-        delimiter: ",".into(),
-        imported_at: 3.0,
-    };
-    let rows = (0..n)
-        .map(|i| RowRecord {
-            dataset_id: id.clone(),
-            idx: i,
-            id: format!("r{i}"),
-            cells: vec![format!("r{i}"), format!("text æøå {i}")],
-        })
-        .collect();
-    (meta, rows)
+    (contract::meta(&id, project_id, n), contract::rows(&id, n))
 }
 
 fn annotation(ds: &str, row: u32, source: &str) -> Annotation {

@@ -49,7 +49,8 @@ fn project(id: &str, updated_at: f64) -> Project {
     }
 }
 
-fn meta(id: &str, project_id: &str, n: u32) -> DatasetMeta {
+/// A dataset's metadata with `n` rows of `id` and `text` (shared with `tests/web.rs`).
+pub fn meta(id: &str, project_id: &str, n: u32) -> DatasetMeta {
     DatasetMeta {
         id: id.into(),
         project_id: project_id.into(),
@@ -68,7 +69,8 @@ fn meta(id: &str, project_id: &str, n: u32) -> DatasetMeta {
     }
 }
 
-fn rows(dataset_id: &str, n: u32) -> Vec<RowRecord> {
+/// `n` rows of [`meta`]'s columns, with non-ASCII text and quotes.
+pub fn rows(dataset_id: &str, n: u32) -> Vec<RowRecord> {
     (0..n)
         .map(|i| RowRecord {
             dataset_id: dataset_id.into(),

@@ -469,3 +469,73 @@ async fn a_select_field_mounted_alone_is_named_and_reports_the_choice() {
     drop(handle);
     host.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_button_mounted_alone_is_busy_while_its_work_runs_and_runs_it_once() {
+    use fannotate::components::{Button, Tone};
+    use leptos::prelude::*;
+
+    let host = component_host();
+    let pending = RwSignal::new(false);
+    let blocked = RwSignal::new(false);
+    let clicks = RwSignal::new(0u32);
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        view! {
+            <Button tone=Tone::Primary label="Export all rows" pending_label="Exporting…"
+                pending=pending disabled=blocked attr:data-testid="export"
+                on_click=move || { clicks.update(|n| *n += 1); pending.set(true); } />
+        }
+    });
+    leptos::task::tick().await;
+    let button: web_sys::HtmlElement = host
+        .query_selector("[data-testid=export]")
+        .unwrap()
+        .expect("the attribute lands on the <button>")
+        .unchecked_into();
+    assert_eq!(button.text_content().unwrap(), "Export all rows");
+    assert_eq!(button.class_name(), "fa-btn fa-btn--primary");
+    assert_eq!(
+        button.get_attribute("type").as_deref(),
+        Some("button"),
+        "not a form's submit by accident"
+    );
+    assert!(!button.has_attribute("disabled"));
+    assert_eq!(button.get_attribute("aria-busy"), None);
+
+    // A double click: the first starts the work, the second finds it running.
+    button.click();
+    leptos::task::tick().await;
+    button.click();
+    leptos::task::tick().await;
+    assert_eq!(
+        clicks.get_untracked(),
+        1,
+        "a double click runs the work once"
+    );
+    assert_eq!(button.text_content().unwrap(), "Exporting…");
+    assert!(button.has_attribute("disabled"));
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+
+    // The work ends: the same node says its label again and can be used.
+    pending.set(false);
+    leptos::task::tick().await;
+    assert_eq!(button.text_content().unwrap(), "Export all rows");
+    assert!(!button.has_attribute("disabled"));
+    assert!(host
+        .query_selector("[data-testid=export]")
+        .unwrap()
+        .unwrap()
+        .is_same_node(Some(&button)));
+
+    // Disabled for another reason: a click does nothing and the label stays.
+    blocked.set(true);
+    leptos::task::tick().await;
+    assert!(button.has_attribute("disabled"));
+    button.click();
+    leptos::task::tick().await;
+    assert_eq!(clicks.get_untracked(), 1);
+    assert_eq!(button.get_attribute("aria-busy"), None);
+
+    drop(handle);
+    host.remove();
+}

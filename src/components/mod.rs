@@ -1,6 +1,7 @@
 //! Presentational pieces: they take signals and callbacks and know nothing of storage.
 
 pub mod bar_chart;
+pub mod button;
 pub mod class_bars;
 pub mod confusion;
 pub mod histogram;
@@ -11,6 +12,7 @@ pub mod select_field;
 pub mod toasts;
 
 pub use bar_chart::{Bar, BarChart, RefLine};
+pub use button::{Button, Tone};
 pub use class_bars::ClassBars;
 pub use confusion::ConfusionMatrix;
 pub use histogram::Histogram;

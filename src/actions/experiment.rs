@@ -27,7 +27,6 @@ pub async fn run_experiment(state: AppState, experiment_id: String) -> Result<Ru
     let versions = storage.codebook_versions(pid.clone()).await?;
     let endpoint = project_endpoint(&state, pid.clone()).await?;
     let selected: Vec<u32> = x.task_rows.iter().flat_map(|r| r[0]..r[1]).collect();
-    let mut rows = None;
     for i in 0..x.cells.len() {
         let spec = x.cells[i].spec.clone();
         // Re-read: pins or other edits may have been saved meanwhile.
@@ -57,16 +56,14 @@ pub async fn run_experiment(state: AppState, experiment_id: String) -> Result<Ru
                     );
                     return Ok(RunStatus::Failed);
                 };
-                if rows.is_none() {
-                    rows = Some(storage.rows(ds.id.clone(), 0, ds.row_count).await?);
-                }
+                let rows = state.rows(&ds).await?;
                 let cfg = current.cell_endpoint(&endpoint, &spec);
                 let (mut run, tasks) = new_run(
                     &ds,
                     spec.version,
                     &attribute,
                     &cfg,
-                    rows.as_deref().unwrap_or_default(),
+                    &rows,
                     Scope::Validation,
                     Some(selected.clone()),
                 );
@@ -126,7 +123,7 @@ pub async fn annotate_everything(
     };
     let endpoint = project_endpoint(&state, pid).await?;
     let cfg = x.cell_endpoint(&endpoint, &spec);
-    let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let rows = state.rows(&ds).await?;
     let (run, tasks) = new_run(&ds, spec.version, &attribute, &cfg, &rows, Scope::All, None);
     // Watch it where runs are watched.
     state.step.set(Step::Run);

@@ -1,9 +1,11 @@
-//! The project list's workflows: back up, duplicate, rename, delete.
+//! The project list's workflows: create, create the sample, restore a backup,
+//! and back up, duplicate, rename or delete a project.
 
 use crate::error::AppError;
-use crate::services::backup::{backup, restore, BackupError};
+use crate::services::backup::{backup, parse_backup, restore, BackupError};
 use crate::services::browser::{now_ms, random_id};
-use crate::services::files::download;
+use crate::services::files::{download, read_bytes};
+use crate::services::sample::create_sample;
 use crate::state::{AppState, ToastKind, Topic};
 use fannotate_core::records::Project;
 use leptos::prelude::*;
@@ -74,7 +76,60 @@ async fn run(state: AppState, job: ProjectJob) -> Result<Option<String>, AppErro
         }
         ProjectJob::Delete(p) => {
             storage.delete_project(p.id.clone()).await?;
+            // Its rows may be the ones held for the views; let them go.
+            state.rows.get_value().forget();
             format!("Deleted \"{}\".", p.name)
         }
     }))
+}
+
+/// Create an empty project named `name` (trimmed) and open it; `on_created`
+/// runs once it is stored (e.g. to clear the name field).
+pub fn create_action(
+    state: AppState,
+    on_created: impl Fn() + Clone + 'static,
+) -> Action<String, Result<(), AppError>> {
+    Action::new_local(move |name: &String| {
+        let now = now_ms();
+        let project = Project {
+            id: random_id(),
+            name: name.trim().to_string(),
+            created_at: now,
+            updated_at: now,
+            sample: false,
+        };
+        let on_created = on_created.clone();
+        async move {
+            state.storage().put_project(project.clone()).await?;
+            on_created();
+            state.touch(&[Topic::Projects]);
+            state.open_project(project);
+            Ok(())
+        }
+    })
+}
+
+/// Create the sample project and open it.
+pub fn sample_action(state: AppState) -> Action<(), Result<(), AppError>> {
+    Action::new_local(move |_: &()| async move {
+        let project = create_sample(state.storage().as_ref()).await?;
+        state.touch(&[Topic::Projects]);
+        state.open_project(project);
+        Ok(())
+    })
+}
+
+/// Restore a project from a backup file the user picked.
+pub fn restore_action(state: AppState) -> Action<web_sys::File, Result<(), AppError>> {
+    Action::new_local(move |file: &web_sys::File| {
+        let file = file.clone();
+        async move {
+            let bytes = read_bytes(&file).await?;
+            let b = parse_backup(&String::from_utf8_lossy(&bytes))?;
+            let p = restore(state.storage().as_ref(), b).await?;
+            state.toast(ToastKind::Success, format!("Restored \"{}\".", p.name));
+            state.touch(&[Topic::Projects]);
+            Ok(())
+        }
+    })
 }

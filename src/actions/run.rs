@@ -124,7 +124,7 @@ pub async fn start_run(
         .attribute(&attribute_name)
         .cloned()
         .ok_or(Missing::Attribute(attribute_name))?;
-    let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let rows = state.rows(&ds).await?;
     let selected = scope_rows(&storage, &ds, &attribute.name, &rows, scope).await?;
     if selected.as_ref().is_some_and(Vec::is_empty) {
         state.toast(
@@ -332,7 +332,7 @@ pub async fn continue_run(
                 (Continue::Resume, None) | (Continue::RetryFailed, Some(AnnotationStatus::Error))
             )
     };
-    let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+    let rows = state.rows(&ds).await?;
     let tasks: Vec<RunTask> = rows
         .iter()
         .filter(|r| redo(r.idx))

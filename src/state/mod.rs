@@ -3,13 +3,14 @@
 mod changes;
 
 pub use crate::components::toasts::{Toast, ToastKind};
+use crate::data::rows::{RowStore, Rows};
 use crate::error::AppError;
 use crate::options::MountOptions;
 pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
 pub use changes::{Changes, Topic};
-use fannotate_core::records::Project;
+use fannotate_core::records::{DatasetMeta, Project};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub toasts: RwSignal<Vec<Toast>>,
     /// The element the app is mounted in; host events are dispatched on it.
     pub host: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+    /// The rows of the dataset in use, read once for every reader.
+    pub rows: StoredValue<RowStore, LocalStorage>,
 }
 
 /// Where a mount handle's app is: opening its storage, running, or gone.
@@ -116,12 +119,19 @@ impl AppState {
             active_run: RwSignal::new_local(None),
             progress_run: RwSignal::new(None),
             toasts: RwSignal::new(Vec::new()),
+            rows: StoredValue::new_local(RowStore::default()),
         }
     }
 
     /// The storage handle.
     pub fn storage(&self) -> Rc<dyn Storage> {
         self.storage.get_value()
+    }
+
+    /// Every row of `meta`'s dataset, from the shared row store.
+    pub async fn rows(&self, meta: &DatasetMeta) -> Result<Rows, AppError> {
+        let store = self.rows.get_value();
+        store.rows(&self.storage(), meta).await
     }
 
     /// Tell the reads of `topics` that stored data changed.

@@ -1,17 +1,15 @@
 //! Edit the codebook: attributes, categories, instruction templates. Each save is
 //! a new version; the original tool's JSON imports and exports unchanged.
 
-use crate::components::{when_loaded, SelectField};
+use crate::actions::codebook::{import_action, save_action};
+use crate::components::{when_loaded, Button, SelectField, Tone};
 use crate::error::AppError;
-use crate::services::browser::now_ms;
-use crate::services::files::{download, read_bytes, take_picked_file};
-use crate::services::importer::ImportError;
+use crate::services::files::{download, take_picked_file};
+use crate::state::AppState;
 use crate::state::Topic;
-use crate::state::{AppState, ToastKind};
 use fannotate_core::codebook::{Attribute, AttributeKind, Category, Codebook};
 use fannotate_core::diff::{diff_lines, DiffLine};
 use fannotate_core::prompt::{render_messages, PromptOptions, Role};
-use fannotate_core::records::CodebookVersion;
 use leptos::prelude::*;
 
 /// Instruction for new attributes.
@@ -57,25 +55,6 @@ pub fn CodebookView() -> impl IntoView {
     }
 }
 
-/// Save a codebook as the project's next version after validating it.
-async fn save_version(state: AppState, cb: Codebook, version: u32) -> Result<(), AppError> {
-    cb.validate()?;
-    let pid = state.project_id().unwrap_or_default();
-    let v = CodebookVersion {
-        project_id: pid,
-        version: version + 1,
-        saved_at: now_ms(),
-        json: cb.to_json(),
-    };
-    state.storage().put_codebook(v).await?;
-    state.toast(
-        ToastKind::Success,
-        format!("Codebook saved as version {}.", version + 1),
-    );
-    state.touch(&[Topic::Codebook]);
-    Ok(())
-}
-
 /// Editor over a draft copy of the codebook.
 #[component]
 fn CodebookEditor(
@@ -90,7 +69,7 @@ fn CodebookEditor(
     let n_attrs = Memo::new(move |_| draft.with(|d| d.attributes.len()));
     let sel = move || selected.get().min(n_attrs.get().saturating_sub(1));
 
-    let save = Action::new_local(move |_: &()| save_version(state, draft.get_untracked(), version));
+    let save = save_action(state, move || draft.get_untracked(), version);
     let save_error = move || {
         save.value()
             .get()
@@ -98,15 +77,7 @@ fn CodebookEditor(
             .map(|e| e.user_message())
     };
 
-    let import = Action::new_local(move |file: &web_sys::File| {
-        let file = file.clone();
-        async move {
-            let bytes = read_bytes(&file).await?;
-            let text = String::from_utf8(bytes).map_err(|_| ImportError::NotText)?;
-            let cb = Codebook::from_json(&text)?;
-            save_version(state, cb, version).await
-        }
-    });
+    let import = import_action(state, version);
     let import_error = move || {
         import
             .value()
@@ -298,10 +269,8 @@ fn CodebookEditor(
             {move || save_error().map(|m| view! { <p class="fa-error" role="alert" data-testid="codebook-error">{m}</p> })}
             {move || import_error().map(|m| view! { <p class="fa-error" role="alert">{m}</p> })}
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="save-codebook" disabled=move || save.pending().get()
-                    on:click=move |_| { save.dispatch(()); }>
-                    {format!("Save (version {})", version + 1)}
-                </button>
+                <Button tone=Tone::Primary label=format!("Save (version {})", version + 1) pending_label="Saving…" attr:data-testid="save-codebook"
+                    pending=Signal::derive(move || save.pending().get() || import.pending().get()) on_click=move || { save.dispatch(()); } />
                 <label class="fa-btn">
                     "Import codebook JSON"
                     <input type="file" accept=".json,application/json" class="fa-visually-hidden" data-testid="codebook-file"

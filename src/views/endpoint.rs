@@ -1,11 +1,11 @@
 //! Configure the model endpoint and test the connection.
 
-use crate::components::{when_loaded, SelectField};
+use crate::actions::endpoint::{endpoint_actions, EndpointActions};
+use crate::components::{when_loaded, Button, SelectField, Tone};
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
-use crate::services::llm::{list_models, test_connection, ConnectionReport};
+use crate::state::AppState;
 use crate::state::Topic;
-use crate::state::{AppState, ToastKind};
 use fannotate_core::prompt::Constraint;
 use fannotate_core::records::{ConstraintMode, EndpointConfig, Provider};
 use leptos::prelude::*;
@@ -50,47 +50,7 @@ fn EndpointEditor(
     let draft = RwSignal::new(initial);
     let (saved, set_saved) = signal(saved);
 
-    // Store the draft (the key only when the user opted in).
-    let persist = move |cfg: EndpointConfig| {
-        let mut cfg = cfg;
-        let key = state.session_key.get_untracked();
-        cfg.api_key = (cfg.store_key && !key.is_empty()).then_some(key);
-        let storage = state.storage();
-        async move {
-            storage.put_endpoint(cfg).await?;
-            set_saved.set(true);
-            // No `touch()`: it would reload this editor and drop the report on
-            // screen; other steps read the endpoint when they open.
-            Ok::<_, AppError>(())
-        }
-    };
-    let save = Action::new_local(move |_: &()| {
-        let write = persist(draft.get_untracked());
-        async move {
-            write.await?;
-            state.toast(ToastKind::Success, "Endpoint saved.");
-            Ok::<_, AppError>(())
-        }
-    });
-    // Probe, then keep what was found: in automatic mode it sets the constraint
-    // and logprobs that runs use.
-    let test = Action::new_local(move |_: &()| {
-        let cfg = draft.get_untracked();
-        let key = state.session_key.get_untracked();
-        async move {
-            let report = test_connection(&cfg, &key).await?;
-            let mut updated = cfg;
-            report.capabilities.apply_to(&mut updated);
-            draft.set(updated.clone());
-            persist(updated).await?;
-            Ok::<ConnectionReport, AppError>(report)
-        }
-    });
-    let models = Action::new_local(move |_: &()| {
-        let cfg = draft.get_untracked();
-        let key = state.session_key.get_untracked();
-        async move { list_models(&cfg, &key).await.map_err(AppError::from) }
-    });
+    let EndpointActions { save, test, models } = endpoint_actions(state, draft, set_saved);
 
     let text = move |get: fn(&EndpointConfig) -> String, set: fn(&mut EndpointConfig, String)| {
         (
@@ -215,7 +175,7 @@ fn EndpointEditor(
                         {move || models.value().get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|m| view! { <option value=m></option> }).collect_view()}
                     </datalist>
                 </label>
-                <button class="fa-btn" on:click=move |_| { models.dispatch(()); }>"List models"</button>
+                <Button label="List models" pending_label="Listing…" pending=models.pending() attr:data-testid="list-models" on_click=move || { models.dispatch(()); } />
                 <label class="fa-field">
                     <span>"API key (optional)"</span>
                     <input type="password" autocomplete="off" data-testid="api-key" prop:value=move || state.session_key.get()
@@ -322,15 +282,12 @@ fn EndpointEditor(
                     }></textarea>
             </label>
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="save-endpoint" disabled=move || save.pending().get()
-                    on:click=move |_| { save.dispatch(()); }>"Save"</button>
-                <button class="fa-btn" data-testid="test-connection" disabled=move || test.pending().get()
-                    on:click=move |_| { test.dispatch(()); }>
-                    {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
-                </button>
+                <Button tone=Tone::Primary label="Save" pending_label="Saving…" pending=save.pending() attr:data-testid="save-endpoint" on_click=move || { save.dispatch(()); } />
+                <Button label="Test connection" pending_label="Testing…" pending=test.pending() attr:data-testid="test-connection" on_click=move || { test.dispatch(()); } />
                 <span class="fa-muted">{move || if saved.get() { "Saved" } else { "Not saved yet" }}</span>
             </div>
             {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
+            {move || models.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="models-error">{e.user_message()}</p> })}
             {move || test.value().get().map(|r| match r {
                 Ok(rep) => view! {
                     <div class="fa-report fa-report--ok" data-testid="connection-ok" role="status">

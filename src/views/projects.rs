@@ -1,12 +1,13 @@
 //! The project list: create, open, delete.
 
-use crate::actions::project::{project_action, ProjectJob};
-use crate::components::when_loaded;
+use crate::actions::project::{
+    create_action, project_action, restore_action, sample_action, ProjectJob,
+};
+use crate::components::{when_loaded, Button, Tone};
 use crate::error::AppError;
 use crate::format::{format_date, human_bytes};
-use crate::services::backup::{parse_backup, restore};
-use crate::services::browser::{now_ms, random_id, storage_use};
-use crate::services::files::{read_bytes, take_picked_file};
+use crate::services::browser::storage_use;
+use crate::services::files::take_picked_file;
 use crate::state::Topic;
 use crate::state::{AppState, ToastKind};
 use fannotate_core::records::Project;
@@ -26,36 +27,8 @@ pub fn ProjectsView() -> impl IntoView {
         storage_use()
     });
     let (name, set_name) = signal(String::new());
-    let create = Action::new_local(move |name: &String| {
-        let storage = state.storage();
-        let now = now_ms();
-        let project = Project {
-            id: random_id(),
-            name: name.trim().to_string(),
-            created_at: now,
-            updated_at: now,
-            sample: false,
-        };
-        async move {
-            match storage.put_project(project.clone()).await {
-                Ok(()) => {
-                    set_name.set(String::new());
-                    state.touch(&[Topic::Projects]);
-                    state.open_project(project);
-                }
-                Err(e) => state.error(&AppError::from(e)),
-            }
-        }
-    });
-    let make_sample = Action::new_local(move |_: &()| {
-        let storage = state.storage();
-        async move {
-            let project = crate::services::sample::create_sample(storage.as_ref()).await?;
-            state.touch(&[Topic::Projects]);
-            state.open_project(project);
-            Ok::<_, AppError>(())
-        }
-    });
+    let create = create_action(state, move || set_name.set(String::new()));
+    let make_sample = sample_action(state);
     let submit = move || {
         let n = name.get_untracked();
         if n.trim().is_empty() {
@@ -65,18 +38,7 @@ pub fn ProjectsView() -> impl IntoView {
         create.dispatch(n);
     };
     let act = project_action(state);
-    let restore_action = Action::new_local(move |file: &web_sys::File| {
-        let file = file.clone();
-        let storage = state.storage();
-        async move {
-            let bytes = read_bytes(&file).await?;
-            let b = parse_backup(&String::from_utf8_lossy(&bytes))?;
-            let p = restore(storage.as_ref(), b).await?;
-            state.toast(ToastKind::Success, format!("Restored \"{}\".", p.name));
-            state.touch(&[Topic::Projects]);
-            Ok::<_, AppError>(())
-        }
-    });
+    let restore = restore_action(state);
     let delete = move |p: Project| {
         let ok = web_sys::window()
             .and_then(|w| {
@@ -109,19 +71,18 @@ pub fn ProjectsView() -> impl IntoView {
                         on:input:target=move |ev| set_name.set(ev.target().value())
                     />
                 </label>
-                <button class="fa-btn fa-btn--primary" type="submit" data-testid="create-project" disabled=move || create.pending().get()>
-                    "Create"
-                </button>
+                <Button tone=Tone::Primary submit=true label="Create" pending_label="Creating…" pending=create.pending() attr:data-testid="create-project" />
             </form>
+            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="create-error">{e.user_message()}</p> })}
             <div class="fa-row">
                 <label class="fa-btn">
                     "Restore a backup…"
                     <input type="file" accept=".json,application/json" class="fa-visually-hidden" data-testid="restore-file"
                         on:change=move |ev| {
-                            if let Some(f) = take_picked_file(&ev) { restore_action.dispatch_local(f); }
+                            if let Some(f) = take_picked_file(&ev) { restore.dispatch_local(f); }
                         } />
                 </label>
-                {move || restore_action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="restore-error">{e.user_message()}</p> })}
+                {move || restore.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="restore-error">{e.user_message()}</p> })}
             </div>
             {move || storage_use.get().flatten().map(|u| view! {
                 <p class="fa-muted" data-testid="storage-use">
@@ -140,10 +101,8 @@ pub fn ProjectsView() -> impl IntoView {
                     <div class="fa-card" data-testid="sample-offer">
                         <h3>"Or try the sample project"</h3>
                         <p>"300 SpamAssassin emails (public domain: PDDL / CC0) with a spam/ham gold label and a two-category codebook, pointed at the default endpoint. It is marked as a sample in the list; delete it whenever you like."</p>
-                        <button class="fa-btn fa-btn--primary" data-testid="create-sample" disabled=move || make_sample.pending().get()
-                            on:click=move |_| { make_sample.dispatch(()); }>
-                            {move || if make_sample.pending().get() { "Creating the sample…" } else { "Create the sample project" }}
-                        </button>
+                        <Button tone=Tone::Primary label="Create the sample project" pending_label="Creating the sample…" attr:data-testid="create-sample"
+                            pending=make_sample.pending() on_click=move || { make_sample.dispatch(()); } />
                         {move || make_sample.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
                     </div>
                 }.into_any(),
@@ -162,13 +121,13 @@ pub fn ProjectsView() -> impl IntoView {
                                     <ProjectSize project_id=p.id.clone() />
                                     {
                                         let b = p.clone();
-                                        view! { <button class="fa-btn" data-testid="backup-project" disabled=move || act.pending().get() on:click=move |_| { act.dispatch_local(ProjectJob::Backup(b.clone())); }>"Backup"</button> }
+                                        view! { <Button label="Backup" pending=act.pending() attr:data-testid="backup-project" on_click=move || { act.dispatch_local(ProjectJob::Backup(b.clone())); } /> }
                                     }
                                     {
                                         let (d, r) = (p.clone(), p.clone());
                                         let editing = RwSignal::new(false);
                                         view! {
-                                            <button class="fa-btn" data-testid="duplicate-project" disabled=move || act.pending().get() on:click=move |_| { act.dispatch_local(ProjectJob::Duplicate(d.clone())); }>"Duplicate"</button>
+                                            <Button label="Duplicate" pending=act.pending() attr:data-testid="duplicate-project" on_click=move || { act.dispatch_local(ProjectJob::Duplicate(d.clone())); } />
                                             <Show when=move || editing.get() fallback=move || view! {
                                                 <button class="fa-btn" data-testid="rename-project" on:click=move |_| editing.set(true)>"Rename"</button>
                                             }>
@@ -188,7 +147,7 @@ pub fn ProjectsView() -> impl IntoView {
                                             </Show>
                                         }
                                     }
-                                    <button class="fa-btn fa-btn--danger" on:click=move |_| delete(del.clone())>"Delete"</button>
+                                    <Button tone=Tone::Danger label="Delete" pending=act.pending() on_click=move || delete(del.clone()) />
                                 </li>
                             }
                         }).collect_view()}
@@ -208,15 +167,19 @@ fn ProjectSize(
     let state = expect_context::<AppState>();
     let meta = LocalResource::new(move || {
         let (storage, pid) = (state.storage(), project_id.clone());
-        async move { storage.dataset(pid).await.ok().flatten() }
+        async move { storage.dataset(pid).await.map_err(AppError::from) }
     });
-    move || {
-        meta.get().flatten().map(|m| {
-            view! {
-                <span class="fa-muted" data-testid="project-size">
-                    {format!("{} rows · {} of text", m.row_count, human_bytes(m.bytes as f64))}
-                </span>
-            }
-        })
+    // Nothing while it loads or when the project has no data; a failed read says so.
+    move || match meta.get() {
+        Some(Ok(Some(m))) => view! {
+            <span class="fa-muted" data-testid="project-size">
+                {format!("{} rows · {} of text", m.row_count, human_bytes(m.bytes as f64))}
+            </span>
+        }
+        .into_any(),
+        Some(Err(e)) => {
+            view! { <span class="fa-error" role="alert">{e.user_message()}</span> }.into_any()
+        }
+        Some(Ok(None)) | None => ().into_any(),
     }
 }

@@ -1,13 +1,14 @@
 //! Labels in a paged table, agreement with the gold column, and CSV export.
 
-use crate::components::{when_loaded, ClassBars, ConfusionMatrix, Histogram, SelectField};
+use crate::actions::export::export_action;
+use crate::components::{
+    when_loaded, Button, ClassBars, ConfusionMatrix, Histogram, SelectField, Tone,
+};
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
-use crate::services::browser::mono_ms;
-use crate::services::export::{project_table, ExportFormat};
-use crate::services::files::download_bytes;
+use crate::services::export::ExportFormat;
+use crate::state::AppState;
 use crate::state::Topic;
-use crate::state::{AppState, ToastKind};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord,
 };
@@ -218,26 +219,6 @@ fn rouge_view(l: &Labelled) -> impl IntoView {
     .into_any()
 }
 
-/// Export every row of the project's dataset with all annotations; returns the
-/// rows written and the milliseconds it took.
-async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64), AppError> {
-    let t0 = mono_ms();
-    let storage = state.storage();
-    let pid = state.project_id().unwrap_or_default();
-    let Some((meta, header, body)) = project_table(storage.as_ref(), &pid).await? else {
-        return Ok((0, 0.0));
-    };
-    let stem = meta
-        .name
-        .rsplit_once('.')
-        .map_or(meta.name.as_str(), |(s, _)| s);
-    let name = format!("{stem}-annotated.{}", format.extension());
-    let bytes = format.encode("annotations", &header, &body);
-    download_bytes(&name, format.mime(), &bytes)?;
-    state.toast(ToastKind::Success, format!("Exported {name}."));
-    Ok((body.len() as u32, mono_ms() - t0))
-}
-
 async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labelled>, AppError> {
     let storage = state.storage();
     let pid = state.project_id().unwrap_or_default();
@@ -252,8 +233,13 @@ async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labe
     let Some(run) = run else { return Ok(None) };
     // Only the rows the run was asked to label: a row outside its scope never
     // counts as wrong (an experiment's run sees the validation rows only).
-    let mut rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
-    rows.retain(|r| run.has_row(r.idx));
+    let rows: Vec<RowRecord> = state
+        .rows(&meta)
+        .await?
+        .iter()
+        .filter(|r| run.has_row(r.idx))
+        .cloned()
+        .collect();
     let position: std::collections::HashMap<u32, usize> =
         rows.iter().enumerate().map(|(i, r)| (r.idx, i)).collect();
     let mut labels: Vec<Option<Annotation>> = vec![None; rows.len()];
@@ -420,7 +406,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
             .collect_view()
     };
     let format = RwSignal::new(ExportFormat::Csv);
-    let export = Action::new_local(move |_: &()| export_all(state, format.get_untracked()));
+    let export = export_action(state, move || format.get_untracked());
     view! {
         <div class="fa-card">
             <p class="fa-muted" data-testid="results-scope">{scope}</p>
@@ -430,10 +416,7 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
                 <SelectField label="Export format" testid="export-format" on_change=Callback::new(move |v: String| if let Some(f) = ExportFormat::parse(&v) { format.set(f) })>
                         {ExportFormat::ALL.into_iter().map(|f| view! { <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option> }).collect_view()}
                     </SelectField>
-                <button class="fa-btn fa-btn--primary" data-testid="export-data" disabled=move || export.pending().get()
-                    on:click=move |_| { export.dispatch(()); }>
-                    {move || if export.pending().get() { "Exporting…" } else { "Export all rows" }}
-                </button>
+                <Button tone=Tone::Primary label="Export all rows" pending_label="Exporting…" pending=export.pending() attr:data-testid="export-data" on_click=move || { export.dispatch(()); } />
             </div>
             <p class="fa-muted">"The export has every row with its original columns; per attribute the imported gold label, the reviewer's label and when it was given, the latest model label, and each run's label, status, raw answer, confidence, model, prompt version and temperature. Cells that a spreadsheet would run as a formula are prefixed with ' in CSV."</p>
             {move || export.value().get().map(|r| match r {

@@ -1,7 +1,7 @@
 //! Start, watch and cancel an auto-annotation run.
 
 use crate::actions::run::{run_action, Continue, RunJob, RunSetup};
-use crate::components::{when_loaded, RunControls, RunProgressPanel, SelectField};
+use crate::components::{when_loaded, Button, RunControls, RunProgressPanel, SelectField, Tone};
 use crate::error::AppError;
 use crate::format::format_date;
 use crate::state::AppState;
@@ -102,9 +102,9 @@ pub fn RunView() -> impl IntoView {
                             </div>
                             {concurrency_note.map(|n| view! { <p class="fa-muted" data-testid="concurrency-note">{n}</p> })}
                             <div class="fa-row">
-                                <button class="fa-btn fa-btn--primary" data-testid="start-run"
-                                    disabled=move || missing.is_some() || running() || act.pending().get()
-                                    on:click=move |_| {
+                                <Button tone=Tone::Primary label="Start run" pending_label="Starting…" pending=act.pending() attr:data-testid="start-run"
+                                    disabled=Signal::derive(move || missing.is_some() || running())
+                                    on_click=move || {
                                         let (setup, attribute) = (s_start.clone(), chosen());
                                         let (scope, version) = (scope.get_untracked(), version_choice.get_untracked());
                                         act.dispatch_local(if attribute == ALL_ATTRIBUTES {
@@ -112,7 +112,7 @@ pub fn RunView() -> impl IntoView {
                                         } else {
                                             RunJob::Start { setup, attribute, scope, version }
                                         });
-                                    }>"Start run"</button>
+                                    } />
                                 <RunControls enabled=Signal::derive(running) paused=Signal::derive(move || state.run_paused())
                                     on_pause=Callback::new(move |_| state.toggle_pause()) on_cancel=Callback::new(move |_| state.cancel_run()) cancel_label="Cancel" />
                             </div>
@@ -163,9 +163,8 @@ pub fn InterruptedRun() -> impl IntoView {
                 }.into_any()
             } else {
                 view! {
-                    <button class="fa-btn fa-btn--primary" data-testid="interrupted-resume"
-                        disabled=move || act.pending().get()
-                        on:click=move |_| { act.dispatch_local(RunJob::Continue(run.clone(), Continue::Resume)); }>"Resume"</button>
+                    <Button tone=Tone::Primary label="Resume" pending_label="Resuming…" pending=act.pending() attr:data-testid="interrupted-resume"
+                        on_click=move || { act.dispatch_local(RunJob::Continue(run.clone(), Continue::Resume)); } />
                 }.into_any()
             };
             view! {
@@ -224,18 +223,18 @@ fn RunList(
                             <td>{r.failed}</td>
                             <td>
                                 <Show when=can_resume>
-                                    <button class="fa-btn" data-testid="resume-run" disabled=running
-                                        on:click={
+                                    <Button label="Resume" pending=act.pending() disabled=Signal::derive(running) attr:data-testid="resume-run"
+                                        on_click={
                                             let r = resume_run.clone();
-                                            move |_| { act.dispatch_local(RunJob::Continue(r.clone(), Continue::Resume)); }
-                                        }>"Resume"</button>
+                                            move || { act.dispatch_local(RunJob::Continue(r.clone(), Continue::Resume)); }
+                                        } />
                                 </Show>
                                 <Show when=move || { failed > 0 && !this_page.get() }>
-                                    <button class="fa-btn" data-testid="retry-failed" disabled=running
-                                        on:click={
+                                    <Button label=format!("Retry {} failed", r.failed) pending=act.pending() disabled=Signal::derive(running) attr:data-testid="retry-failed"
+                                        on_click={
                                             let r = retry_run.clone();
-                                            move |_| { act.dispatch_local(RunJob::Continue(r.clone(), Continue::RetryFailed)); }
-                                        }>{format!("Retry {} failed", r.failed)}</button>
+                                            move || { act.dispatch_local(RunJob::Continue(r.clone(), Continue::RetryFailed)); }
+                                        } />
                                     <button class="fa-btn" data-testid="show-failed"
                                         on:click={
                                             let r = list_run.clone();

@@ -2,12 +2,10 @@
 //! for one row's full text.
 
 use crate::components::when_loaded;
-use crate::error::AppError;
 use crate::format::snippet;
 use crate::state::AppState;
 use fannotate_core::records::{column_stats, DatasetMeta};
 use leptos::prelude::*;
-use std::sync::Arc;
 
 /// Rows per page.
 const PAGE: usize = 25;
@@ -19,16 +17,10 @@ pub fn DataBrowser(
     meta: DatasetMeta,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let (id, n) = (meta.id.clone(), meta.row_count);
+    let m = meta.clone();
     let rows = LocalResource::new(move || {
-        let (storage, id) = (state.storage(), id.clone());
-        async move {
-            storage
-                .rows(id, 0, n)
-                .await
-                .map(Arc::new)
-                .map_err(AppError::from)
-        }
+        let m = m.clone();
+        async move { state.rows(&m).await }
     });
     let search = RwSignal::new(String::new());
     let page = RwSignal::new(0usize);

@@ -1,6 +1,6 @@
 //! Which column holds each attribute's human labels, and which labels name no category.
 
-use crate::components::SelectField;
+use crate::components::{when_loaded, SelectField};
 use crate::error::AppError;
 use crate::format::snippet;
 use crate::state::AppState;
@@ -86,11 +86,10 @@ pub(super) fn GoldMapping(
         }
     });
     view! {
-        {move || match loaded.get() {
-            None => None,
-            Some(Err(e)) => Some(view! { <p class="fa-error" role="alert">{e.user_message()}</p> }.into_any()),
-            Some(Ok((attributes, _))) if attributes.is_empty() => None,
-            Some(Ok((attributes, rows))) => Some(view! {
+        {when_loaded(loaded, "Checking the gold labels…", move |(attributes, rows)| if attributes.is_empty() {
+            ().into_any()
+        } else {
+            view! {
                 <div class="fa-card" data-testid="gold-mapping">
                     <h3>"Human (gold) labels per attribute"</h3>
                     <p class="fa-muted">{format!("Checked on the first {} rows.", rows.len())}</p>
@@ -132,8 +131,8 @@ pub(super) fn GoldMapping(
                     }).collect_view()}
                     {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}
                 </div>
-            }.into_any()),
-        }}
+            }.into_any()
+        })}
     }
 }
 

@@ -3,40 +3,25 @@
 mod browse;
 mod gold;
 
-use crate::components::{when_loaded, ProgressBar, SelectField};
+use crate::actions::import::{
+    import_action, parse_file, read_action, ImportRequest, ImportTiming, ParseProgress, Picked,
+};
+use crate::components::{when_loaded, Button, ProgressBar, SelectField, Tone};
 use crate::error::AppError;
 use crate::format::{human_bytes, snippet};
-use crate::services::browser::{mono_ms, sleep};
-use crate::services::files::{read_bytes, take_picked_file};
-use crate::services::importer::ImportError;
-use crate::services::importer::{check_mapping, import_table, new_dataset, ImportProgress};
+use crate::services::browser::mono_ms;
+use crate::services::files::take_picked_file;
+use crate::services::importer::{ImportError, ImportProgress};
+use crate::state::AppState;
 use crate::state::Topic;
-use crate::state::{AppState, ToastKind};
-use fannotate_core::import::{open_file, FileFormat, ImportOptions, Imported, Opened};
+use fannotate_core::import::{FileFormat, ImportOptions};
 use fannotate_core::records::{DatasetMeta, RowRecord};
 use fannotate_core::table::{QuoteMode, RaggedRows, TableError, TextEncoding, DELIMITERS};
 use fannotate_core::Table;
 use leptos::prelude::*;
-use std::sync::Arc;
 
 /// Rows shown in previews.
 const PREVIEW_ROWS: u32 = 10;
-
-/// A read file waiting for its column mapping. The table is shared, not copied,
-/// between the memo and the import (it can hold a million rows).
-#[derive(Debug, Clone)]
-struct Picked {
-    name: String,
-    imported: Arc<Imported>,
-    /// Milliseconds spent parsing.
-    parse_ms: f64,
-}
-
-impl PartialEq for Picked {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.imported, &other.imported)
-    }
-}
 
 /// Guess the text column: a column named like one, else the longest on average.
 fn guess_text_col(t: &Table) -> Option<usize> {
@@ -55,50 +40,6 @@ fn guess_col(t: &Table, names: &[&str]) -> Option<usize> {
     t.columns
         .iter()
         .position(|c| names.contains(&c.to_lowercase().as_str()))
-}
-
-/// Rows parsed between checks of the clock.
-const PARSE_CHUNK: usize = 2_000;
-/// Parsing yields to the browser at least this often (milliseconds).
-const PARSE_SLICE_MS: f64 = 40.0;
-
-/// Parse a file, yielding to the browser between slices of rows and reporting
-/// the bytes read.
-async fn parse_file(
-    name: String,
-    bytes: Arc<Vec<u8>>,
-    opts: ImportOptions,
-    progress: RwSignal<Option<(u64, u64, f64)>>,
-) -> Result<Picked, AppError> {
-    let bad = |e| AppError::from(ImportError::from(e));
-    let t0 = mono_ms();
-    let imported = match open_file(&name, &bytes, &opts).map_err(bad)? {
-        Opened::Done(imported) => imported,
-        Opened::Text { format, mut reader } => {
-            let mut rows = Vec::new();
-            let mut slice_start = mono_ms();
-            let result = loop {
-                match reader.read_chunk(PARSE_CHUNK, &mut rows) {
-                    Ok(true) => {}
-                    Ok(false) => break Ok(()),
-                    Err(e) => break Err(bad(e)),
-                }
-                if mono_ms() - slice_start > PARSE_SLICE_MS {
-                    progress.set(Some((reader.position(), reader.total_bytes(), t0)));
-                    sleep(0.0).await;
-                    slice_start = mono_ms();
-                }
-            };
-            progress.set(None);
-            result?;
-            Imported::from_text(format, reader, rows).map_err(bad)?
-        }
-    };
-    Ok(Picked {
-        name,
-        imported: Arc::new(imported),
-        parse_ms: mono_ms() - t0,
-    })
 }
 
 /// The data step: current dataset, or an import form.
@@ -127,15 +68,9 @@ pub fn DataView() -> impl IntoView {
     // Reading and parsing are derived from the file and the user's overrides, so
     // changing an override re-parses without re-reading. Parsing runs in chunks
     // that yield to the browser: a large file shows progress instead of freezing.
-    let read = Action::new_local(move |file: &web_sys::File| {
-        let file = file.clone();
-        async move {
-            let bytes = read_bytes(&file).await?;
-            Ok::<_, AppError>((file.name(), Arc::new(bytes)))
-        }
-    });
+    let read = read_action();
     let options = RwSignal::new(ImportOptions::default());
-    let parse_progress = RwSignal::new(None::<(u64, u64, f64)>);
+    let parse_progress = RwSignal::new(None::<ParseProgress>);
     let parsed = LocalResource::new(move || {
         let file = read.value().get();
         let opts = options.get();
@@ -168,52 +103,18 @@ pub fn DataView() -> impl IntoView {
 
     let cancel_import = RwSignal::new(false);
     let import_progress = RwSignal::new(None::<ImportProgress>);
-    let last_timing = RwSignal::new(None::<(u32, f64, f64)>);
-    let import = Action::new_local(move |_: &()| {
-        let storage = state.storage();
-        let pid = project_id();
-        let picked = picked.get_untracked();
-        let (tc, ic, gc) = (
-            text_col.get_untracked(),
-            id_col.get_untracked(),
-            gold_col.get_untracked(),
-        );
-        cancel_import.set(false);
-        async move {
-            let Some(Ok(p)) = picked else { return Ok(()) };
-            let table = &p.imported.table;
-            let text_col = check_mapping(table, tc, ic)?;
-            let meta = DatasetMeta {
-                encoding: match p.imported.format {
-                    FileFormat::Xlsx => "Excel workbook".to_string(),
-                    _ => table.encoding.as_str().to_string(),
-                },
-                delimiter: match p.imported.format {
-                    FileFormat::Csv | FileFormat::Tsv => table.delimiter.to_string(),
-                    _ => String::new(),
-                },
-                ..new_dataset(&pid, p.name.clone(), table, text_col, ic, gc)
-            };
-            let n = table.rows.len() as u32;
-            let t0 = mono_ms();
-            let done = import_table(storage, meta, table, ic, cancel_import, import_progress).await;
-            import_progress.set(None);
-            if !done? {
-                state.toast(ToastKind::Success, "Import cancelled; nothing was stored.");
-                return Ok(());
-            }
-            last_timing.set(Some((n, p.parse_ms, mono_ms() - t0)));
-            // Now there is data worth keeping: ask the browser not to evict it.
-            crate::services::browser::request_persistence().await;
-            state.toast(
-                ToastKind::Success,
-                format!("Imported {n} rows from {}.", p.name),
-            );
-            read.clear();
-            state.touch(&[Topic::Projects, Topic::Dataset, Topic::Annotations]);
-            Ok::<_, AppError>(())
+    let import = import_action(state, cancel_import, import_progress, move || read.clear());
+    let start_import = move || {
+        if let Some(Ok(picked)) = picked.get_untracked() {
+            import.dispatch(ImportRequest {
+                project_id: project_id(),
+                picked,
+                text_col: text_col.get_untracked(),
+                id_col: id_col.get_untracked(),
+                gold_col: gold_col.get_untracked(),
+            });
         }
-    });
+    };
     let import_error = move || {
         import
             .value()
@@ -221,6 +122,7 @@ pub fn DataView() -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| e.user_message())
     };
+    let last_timing = move || import.value().get().and_then(|r| r.ok().flatten());
 
     let on_file = move |ev: leptos::ev::Event| {
         if let Some(file) = take_picked_file(&ev) {
@@ -317,16 +219,12 @@ pub fn DataView() -> impl IntoView {
                 })}
                 {move || import_error().map(|m| view! { <p class="fa-error" role="alert" data-testid="import-error">{m}</p> })}
                 <div class="fa-row">
-                    <button
-                        class="fa-btn fa-btn--primary"
-                        data-testid="import-button"
-                        disabled=move || !matches!(picked.with(|p| p.as_ref().map(|r| r.is_ok())), Some(true)) || import.pending().get()
-                        on:click=move |_| { import.dispatch(()); }
-                    >
-                        {move || if import.pending().get() { "Importing…" } else { "Import" }}
-                    </button>
+                    <Button tone=Tone::Primary label="Import" pending_label="Importing…" attr:data-testid="import-button"
+                        pending=import.pending()
+                        disabled=Signal::derive(move || !matches!(picked.with(|p| p.as_ref().map(|r| r.is_ok())), Some(true)))
+                        on_click=move || start_import() />
                     <Show when=move || import.pending().get()>
-                        <button class="fa-btn fa-btn--danger" data-testid="cancel-import" on:click=move |_| cancel_import.set(true)>"Cancel import"</button>
+                        <Button tone=Tone::Danger label="Cancel import" attr:data-testid="cancel-import" on_click=move || cancel_import.set(true) />
                     </Show>
                 </div>
                 <Show when=move || import_progress.with(Option::is_some)>
@@ -337,7 +235,7 @@ pub fn DataView() -> impl IntoView {
                         })}</p>
                     </div>
                 </Show>
-                {move || last_timing.get().map(|(n, parse, persist)| view! {
+                {move || last_timing().map(|ImportTiming { rows: n, parse_ms: parse, persist_ms: persist }| view! {
                     <p class="fa-muted" data-testid="import-timing" data-rows=n.to_string() data-parse-ms=parse.to_string() data-persist-ms=persist.to_string()>
                         {format!("Last import: {n} rows, read in {:.1} s, saved in {:.1} s.", parse / 1000.0, persist / 1000.0)}
                     </p>

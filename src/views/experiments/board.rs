@@ -10,7 +10,7 @@ pub(super) type GoldCache = Rc<std::cell::RefCell<Option<(String, HashMap<u32, S
 /// Gold labels of the attribute on the experiment's rows: a human label first,
 /// else the gold column's cell (naming a category loosely, like "Spam ").
 pub(super) async fn gold_labels(
-    storage: &Rc<dyn Storage>,
+    state: AppState,
     ds: &DatasetMeta,
     attribute: &Attribute,
     rows: &[[u32; 2]],
@@ -28,7 +28,7 @@ pub(super) async fn gold_labels(
         (None, None) => HashMap::new(),
         (None, Some(col)) => {
             let mut g = HashMap::new();
-            for r in storage.rows(ds.id.clone(), 0, ds.row_count).await? {
+            for r in state.rows(ds).await?.iter() {
                 if !ranges_contain(rows, r.idx) {
                     continue;
                 }
@@ -43,7 +43,8 @@ pub(super) async fn gold_labels(
             g
         }
     };
-    for a in storage
+    for a in state
+        .storage()
         .annotations(ds.id.clone(), HUMAN_SOURCE.to_string())
         .await?
     {
@@ -89,10 +90,11 @@ pub(super) struct Board {
 
 /// Score every cell of an experiment from its run's stored answers.
 pub(super) async fn load_board(
-    storage: Rc<dyn Storage>,
+    state: AppState,
     x: Experiment,
     cache: GoldCache,
 ) -> Result<Board, AppError> {
+    let storage = state.storage();
     let items = x.task_rows.iter().map(|r| (r[1] - r[0]) as usize).sum();
     let ds = storage
         .dataset(x.project_id.clone())
@@ -114,7 +116,7 @@ pub(super) async fn load_board(
         .filter_map(|v| v.codebook().ok())
         .find_map(|cb| cb.attribute(&x.attribute).cloned());
     let gold = match &attribute {
-        Some(a) => gold_labels(&storage, &ds, a, &x.task_rows, &cache).await?,
+        Some(a) => gold_labels(state, &ds, a, &x.task_rows, &cache).await?,
         None => HashMap::new(),
     };
     // `gold_labels` keeps only the experiment's rows.

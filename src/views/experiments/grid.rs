@@ -70,7 +70,6 @@ pub(super) fn GridBuilder(
             price_out_per_m: endpoint.price_out_per_m,
         }]
     });
-    let listed = RwSignal::new(Vec::<String>::new());
     let endpoint_sv = StoredValue::new(endpoint.clone());
     let others = RwSignal::new(Vec::<OtherDraft>::new());
     let others_cfg = Memo::new(move |_| {
@@ -89,14 +88,14 @@ pub(super) fn GridBuilder(
         let key = state.session_key.get_untracked();
         async move { list_models(&cfg, &key).await.map_err(AppError::from) }
     });
-    Effect::new(move |_| {
-        if let Some(r) = list_action.value().get() {
-            match r {
-                Ok(m) => listed.set(m),
-                Err(e) => state.error(&e),
-            }
-        }
-    });
+    // What the server listed, derived from the last listing (its error shown under the button).
+    let listed = move || {
+        list_action
+            .value()
+            .get()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+    };
 
     // The validation rows of the chosen attribute and their texts. Without a
     // chosen set they are every row with a gold label, which can be thousands:
@@ -110,7 +109,7 @@ pub(super) fn GridBuilder(
         let mut ds = ds_sv.get_value();
         ds.validation = vset.get();
         async move {
-            let rows = storage.rows(ds.id.clone(), 0, ds.row_count).await?;
+            let rows = state.rows(&ds).await?;
             let picked = scope_rows(&storage, &ds, &attr, &rows, Scope::Validation)
                 .await?
                 .unwrap_or_default();
@@ -274,7 +273,7 @@ pub(super) fn GridBuilder(
         let mut meta = ds_sv.get_value();
         async move {
             meta.validation = None;
-            let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+            let rows = state.rows(&meta).await?;
             let set = draw_validation_set(&storage, &meta, &attr, &rows, k).await?;
             meta.validation = Some(set.clone());
             storage.update_dataset(meta.clone()).await?;
@@ -364,9 +363,10 @@ pub(super) fn GridBuilder(
                 <div class="fa-field">
                     <label for="fa-grid-models">"Models (comma-separated)"</label>
                     <input id="fa-grid-models" data-testid="grid-models" prop:value=move || models.get() on:input:target=move |ev| models.set(ev.target().value()) />
-                    <button class="fa-btn" data-testid="grid-list-models" on:click=move |_| { list_action.dispatch(()); }>"List the endpoint's models"</button>
+                    <Button label="List the endpoint's models" pending_label="Listing…" pending=list_action.pending() attr:data-testid="grid-list-models" on_click=move || { list_action.dispatch(()); } />
+                    {move || list_action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert" data-testid="grid-models-error">{e.user_message()}</p> })}
                     <div class="fa-row">
-                        {move || listed.get().into_iter().map(|m| {
+                        {move || listed().into_iter().map(|m| {
                             let (m2, m3) = (m.clone(), m.clone());
                             view! {
                                 <label class="fa-check">
@@ -462,8 +462,7 @@ pub(super) fn GridBuilder(
                         <input type="number" min="1" data-testid="grid-validation-size" prop:value=move || sample_size.get().to_string()
                             on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u32>() { sample_size.set(n.max(1)) } } />
                     </label>
-                    <button class="fa-btn fa-btn--primary" data-testid="grid-validation-draw" disabled=move || draw.pending().get()
-                        on:click=move |_| { draw.dispatch(()); }>"Choose them as the validation set"</button>
+                    <Button tone=Tone::Primary label="Choose them as the validation set" pending_label="Choosing…" pending=draw.pending() attr:data-testid="grid-validation-draw" on_click=move || { draw.dispatch(()); } />
                     <label class="fa-check">
                         <input type="checkbox" data-testid="grid-validation-all" prop:checked=move || all_gold.get() on:change:target=move |ev| all_gold.set(ev.target().checked()) />
                         "Or measure on every row with a gold label"
@@ -506,12 +505,13 @@ pub(super) fn GridBuilder(
                         let (r, _, _, c) = totals.get();
                         format!("This experiment sends {r} requests{}. Start it?", c.map_or(String::new(), |c| format!(" and costs about {c:.2} in the prices' currency")))
                     }}</p>
-                    <button class="fa-btn fa-btn--primary" data-testid="grid-confirm-start" on:click=move |_| start(true)>{move || format!("Send {} requests", totals.get().0)}</button>
+                    <Button tone=Tone::Primary label=Signal::derive(move || format!("Send {} requests", totals.get().0)) pending=act.pending() attr:data-testid="grid-confirm-start" on_click=move || start(true) />
                     <button class="fa-btn" data-testid="grid-confirm-cancel" on:click=move |_| confirming.set(false)>"Not now"</button>
                 </div>
             </Show>
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="grid-start" disabled=move || problem.with(Option::is_some) || running() || confirming.get() || act.pending().get() on:click=move |_| start(false)>"Start experiment"</button>
+                <Button tone=Tone::Primary label="Start experiment" pending_label="Starting…" pending=act.pending() attr:data-testid="grid-start"
+                    disabled=Signal::derive(move || problem.with(Option::is_some) || running() || confirming.get()) on_click=move || start(false) />
                 <Show when=move || removed.with(|r| !r.is_empty())>
                     <button class="fa-btn" data-testid="grid-restore" on:click=move |_| removed.set(HashSet::new())>"Restore removed configurations"</button>
                 </Show>

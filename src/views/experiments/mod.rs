@@ -11,7 +11,7 @@ mod projection;
 use crate::actions::experiment::{experiment_action, is_complete, ExperimentJob};
 use crate::actions::run::scope_rows;
 use crate::components::{
-    when_loaded, Bar, BarChart, RefLine, RunControls, RunProgressPanel, SelectField,
+    when_loaded, Bar, BarChart, Button, RefLine, RunControls, RunProgressPanel, SelectField, Tone,
 };
 use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;

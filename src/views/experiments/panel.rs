@@ -115,7 +115,7 @@ pub(super) fn ExperimentPanel(
                 .into_iter()
                 .find(|x| x.id == id);
             match found {
-                Some(x) => load_board(storage, x, cache).await.map(Some),
+                Some(x) => load_board(state, x, cache).await.map(Some),
                 None => Ok(None),
             }
         }
@@ -191,17 +191,14 @@ pub(super) fn ExperimentPanel(
                 }
             })}
             <div class="fa-row">
-                <button class="fa-btn fa-btn--primary" data-testid="experiment-resume" disabled=any_running
-                    on:click=move |_| { act.dispatch_local(ExperimentJob::Run(resume_id.clone())); }>"Run the remaining configurations"</button>
+                <Button tone=Tone::Primary label="Run the remaining configurations" pending=act.pending() disabled=Signal::derive(any_running) attr:data-testid="experiment-resume"
+                    on_click=move || { act.dispatch_local(ExperimentJob::Run(resume_id.clone())); } />
                 <Show when=this_running2.clone()>
                     <RunControls enabled=Signal::derive(|| true) paused=Signal::derive(move || state.run_paused())
                                     on_pause=Callback::new(move |_| state.toggle_pause()) on_cancel=Callback::new(move |_| state.cancel_run()) cancel_label="Stop" />
                 </Show>
-                <button class="fa-btn fa-btn--danger" data-testid="experiment-delete" disabled=any_running
-                    on:click=move |_| {
-                        let id = delete_id.clone();
-                        act.dispatch_local(ExperimentJob::Delete(id));
-                    }>"Delete experiment"</button>
+                <Button tone=Tone::Danger label="Delete experiment" pending=act.pending() disabled=Signal::derive(any_running) attr:data-testid="experiment-delete"
+                    on_click=move || { act.dispatch_local(ExperimentJob::Delete(delete_id.clone())); } />
             </div>
             <Show when=this_running.clone()>
                 <RunProgressPanel progress=state.progress run=state.progress_run live=Signal::derive(move || state.run_live()) />
@@ -259,9 +256,9 @@ pub(super) fn ExperimentPanel(
                                                     {described.clone()}
                                                 </label>
                                                 {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
-                                                <button class="fa-btn fa-btn--small" data-testid="annotate-everything" disabled=any_running
-                                                    aria-label=format!("Annotate everything with this: {described}")
-                                                    on:click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move |_| { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } }>"Annotate everything with this"</button>
+                                                <Button tone=Tone::Small label="Annotate everything with this" pending=act.pending() disabled=Signal::derive(any_running)
+                                                    attr:data-testid="annotate-everything" attr:aria-label=format!("Annotate everything with this: {described}")
+                                                    on_click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move || { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } } />
                                             </th>
                                             <td><span data-testid="lb-items">{format!("{}{}", l.answered, status)}</span>{s.as_ref().map(|s| view! {
                                                 <span class="fa-ci">{format!("{} invalid{}", pct_or_dash(Some(s.invalid_rate)), if s.failed_rate > 0.0 { format!(", {} failed", pct_or_dash(Some(s.failed_rate))) } else { String::new() })}</span>

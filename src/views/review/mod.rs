@@ -122,7 +122,7 @@ async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
         return Ok(None);
     };
     let attributes = cb.codebook()?.attributes;
-    let rows = storage.rows(meta.id.clone(), 0, meta.row_count).await?;
+    let rows = state.rows(&meta).await?;
     let runs = storage.runs(pid).await?;
     // Runs are newest first: the first run of an attribute gives its suggestions.
     let suggesting: HashMap<String, String> = attributes
@@ -149,7 +149,7 @@ async fn load(state: AppState) -> Result<Option<Loaded>, AppError> {
     Ok(Some(Loaded {
         meta: meta.clone(),
         dataset_id: meta.id,
-        rows: Arc::new(rows),
+        rows,
         text_col: meta.text_col,
         attributes,
         llm: Arc::new(llm),

@@ -1,7 +1,7 @@
 //! Choosing the validation set: a seeded random or stratified sample.
 
 use super::*;
-use crate::components::SelectField;
+use crate::components::{Button, SelectField, Tone};
 
 /// How a validation set is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +80,7 @@ pub(super) fn ValidationPanel(
                     <input type="number" min="0" data-testid="validation-seed" prop:value=move || seed.get().to_string()
                         on:change:target=move |ev| { if let Ok(n) = ev.target().value().trim().parse::<u64>() { seed.set(n) } } />
                 </label>
-                <button class="fa-btn fa-btn--primary" data-testid="validation-draw" disabled=move || draw.pending().get()
-                    on:click=move |_| { draw.dispatch(()); }>"Choose rows"</button>
+                <Button tone=Tone::Primary label="Choose rows" pending_label="Choosing…" pending=draw.pending() attr:data-testid="validation-draw" on_click=move || { draw.dispatch(()); } />
             </div>
             <p class="fa-muted">"Label these rows in the Validation set queue (blind by default); runs can then be limited to them in the Run step."</p>
             {move || draw.value().get().and_then(|r| r.err()).map(|e| view! { <p class="fa-error" role="alert">{e.user_message()}</p> })}

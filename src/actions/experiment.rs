@@ -2,7 +2,6 @@
 //! validation set, one after another, and annotate everything with the one chosen.
 
 use crate::actions::run::{continue_run, launch, new_run, same_dataset, Continue};
-use crate::data::endpoint::project_endpoint;
 use crate::error::AppError;
 use crate::services::runner::Counts;
 use crate::state::Topic;
@@ -25,7 +24,7 @@ pub async fn run_experiment(state: AppState, experiment_id: String) -> Result<Ru
         return Ok(RunStatus::Failed);
     };
     let versions = storage.codebook_versions(pid.clone()).await?;
-    let endpoint = project_endpoint(&state, pid.clone()).await?;
+    let endpoint = state.project_endpoint(pid.clone()).await?;
     let selected: Vec<u32> = x.task_rows.iter().flat_map(|r| r[0]..r[1]).collect();
     for i in 0..x.cells.len() {
         let spec = x.cells[i].spec.clone();
@@ -121,7 +120,7 @@ pub async fn annotate_everything(
         );
         return Ok(RunStatus::Failed);
     };
-    let endpoint = project_endpoint(&state, pid).await?;
+    let endpoint = state.project_endpoint(pid).await?;
     let cfg = x.cell_endpoint(&endpoint, &spec);
     let rows = state.rows(&ds).await?;
     let (run, tasks) = new_run(&ds, spec.version, &attribute, &cfg, &rows, Scope::All, None);

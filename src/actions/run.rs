@@ -1,7 +1,6 @@
 //! The run workflow: start a run of one attribute or all, resume or retry an
 //! earlier one, and launch its requests with progress, cancel and host events.
 
-use crate::data::endpoint::default_endpoint;
 use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
@@ -118,7 +117,7 @@ pub async fn start_run(
     // but a host call or a stale view can still get here.
     let ds = setup.dataset.ok_or(Missing::Dataset)?;
     let cbv = chosen.or(setup.codebook).ok_or(Missing::Codebook)?;
-    let endpoint = setup.endpoint.unwrap_or_else(|| default_endpoint(&state));
+    let endpoint = setup.endpoint.unwrap_or_else(|| state.default_endpoint());
     let codebook = cbv.codebook()?;
     let attribute = codebook
         .attribute(&attribute_name)

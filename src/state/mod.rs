@@ -3,6 +3,7 @@
 mod changes;
 
 pub use crate::components::toasts::{Toast, ToastKind};
+use crate::data::endpoint::{default_endpoint, project_endpoint};
 use crate::data::rows::{RowStore, Rows};
 use crate::error::AppError;
 use crate::options::MountOptions;
@@ -10,7 +11,7 @@ pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
 pub use changes::{Changes, Topic};
-use fannotate_core::records::{DatasetMeta, Project};
+use fannotate_core::records::{DatasetMeta, EndpointConfig, Project};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -126,6 +127,18 @@ impl AppState {
     /// The storage handle.
     pub fn storage(&self) -> Rc<dyn Storage> {
         self.storage.get_value()
+    }
+
+    /// The endpoint the open project starts with when none is saved.
+    pub fn default_endpoint(&self) -> EndpointConfig {
+        let pid = self.project_id().unwrap_or_default();
+        self.options.with_value(|o| default_endpoint(&pid, o))
+    }
+
+    /// Project `pid`'s saved endpoint settings, else the default ones.
+    pub async fn project_endpoint(&self, pid: String) -> Result<EndpointConfig, AppError> {
+        let options = self.options.get_value();
+        project_endpoint(self.storage().as_ref(), pid, &options).await
     }
 
     /// Every row of `meta`'s dataset, from the shared row store.

@@ -2,7 +2,6 @@
 
 use crate::actions::endpoint::{endpoint_actions, EndpointActions};
 use crate::components::{when_loaded, Button, SelectField, Tone};
-use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::state::Topic;
@@ -24,7 +23,7 @@ pub fn EndpointView() -> impl IntoView {
             <h2>"Endpoint"</h2>
             {when_loaded(loaded, "Loading…", move |stored| {
                     let saved = stored.is_some();
-                    let initial = stored.unwrap_or_else(|| default_endpoint(&state));
+                    let initial = stored.unwrap_or_else(|| state.default_endpoint());
                     view! { <EndpointEditor initial saved/> }.into_any()
                 })}
         </section>

@@ -13,7 +13,6 @@ use crate::actions::run::scope_rows;
 use crate::components::{
     when_loaded, Bar, BarChart, Button, RefLine, RunControls, RunProgressPanel, SelectField, Tone,
 };
-use crate::data::endpoint::default_endpoint;
 use crate::error::AppError;
 use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
 use crate::services::browser::{now_ms, random_id};
@@ -155,7 +154,7 @@ pub fn ExperimentsView() -> impl IntoView {
             Topic::Experiments,
         ]);
         let (storage, pid) = (state.storage(), state.project_id().unwrap_or_default());
-        let fallback = default_endpoint(&state);
+        let fallback = state.default_endpoint();
         async move {
             let mut versions = storage.codebook_versions(pid.clone()).await?;
             versions.sort_by_key(|v| std::cmp::Reverse(v.version));

@@ -8,6 +8,7 @@ use super::runtime::Runtime;
 use crate::services::llm::LlmError;
 use fannotate_core::records::{ChatAnswer, Pool, RunRecord, TokenBucket};
 use fannotate_core::Attribute;
+use futures::future::select;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -61,6 +62,12 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Wait `ms` milliseconds, or less if the run is cancelled meanwhile: a
+    /// cancel should not sit out a 30 s backoff before the run can end.
+    async fn wait(&self, ms: f64) {
+        select(self.rt.sleep(ms), self.control.abort().aborted()).await;
+    }
+
     /// One request with retries, each attempt on the next replica in rotation.
     async fn request(&self, row: u32, text: &str, replicate: u32) -> Result<ChatAnswer, LlmError> {
         let mut attempt = 0;
@@ -72,7 +79,7 @@ impl Shared {
                 .as_mut()
                 .map_or(0.0, |b| b.take(self.rt.mono_ms()));
             if wait > 0.0 {
-                self.rt.sleep(wait).await;
+                self.wait(wait).await;
             }
             if self.control.is_cancelled() {
                 return Err(LlmError::Cancelled);
@@ -112,10 +119,14 @@ impl Shared {
                         && attempt + 1 < MAX_ATTEMPTS
                         && !self.control.is_cancelled() =>
                 {
-                    self.rt
-                        .sleep(backoff_ms(&e, attempt, self.rt.random()))
-                        .await;
+                    self.wait(backoff_ms(&e, attempt, self.rt.random())).await;
                     attempt += 1;
+                }
+                // Stop here rather than when the result loop reads this: by
+                // then the next request would already have gone out.
+                Err(e) if e.stops_run() => {
+                    self.control.cancel();
+                    return Err(e);
                 }
                 other => return other,
             }

@@ -3,7 +3,9 @@
 
 use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
-use crate::services::runner::{execute, Counts, RunControl, RunEvent, RunProgress, RunTask};
+use crate::services::runner::{
+    execute, Counts, RunControl, RunDeps, RunEvent, RunProgress, RunTask,
+};
 use crate::services::storage::Storage;
 use crate::state::Topic;
 use crate::state::{ActiveRun, AppState, ClearOnDrop, ToastKind};
@@ -405,7 +407,7 @@ pub async fn launch(
     state.touch(&[Topic::Runs]);
     let run_id = run.id.clone();
     let result = execute(
-        state.storage(),
+        RunDeps::browser(state.storage()),
         run,
         attribute,
         key,

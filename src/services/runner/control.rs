@@ -1,46 +1,65 @@
 //! [`RunControl`]: pausing and cancelling a run.
 
+use super::abort::Abort;
 use super::error::RunError;
-use crate::services::browser::sleep;
-use crate::services::files::js_message;
+use super::wakers::Wakers;
 use std::cell::Cell;
 use std::rc::Rc;
-use web_sys::AbortController;
-
-/// How often a paused task looks whether it may go on (milliseconds).
-const PAUSE_POLL_MS: f64 = 100.0;
 
 /// Pauses or cancels a run. Pausing lets requests in flight finish and starts no
 /// new ones; cancelling aborts those in flight too.
 #[derive(Clone)]
 pub struct RunControl {
-    /// Aborts the requests in flight on cancel.
-    pub(super) abort: AbortController,
-    cancelled: Rc<Cell<bool>>,
-    paused: Rc<Cell<bool>>,
+    abort: Abort,
+    pause: Rc<Pause>,
+}
+
+#[derive(Default)]
+struct Pause {
+    paused: Cell<bool>,
     /// Requests now waiting at the pause.
-    held: Rc<Cell<u32>>,
+    held: Cell<u32>,
+    /// Those requests, woken on continue or cancel.
+    waiting: Wakers,
+}
+
+/// Counts a request as held for as long as it waits, however the wait ends.
+struct Held<'a>(&'a Cell<u32>);
+
+impl<'a> Held<'a> {
+    fn new(held: &'a Cell<u32>) -> Self {
+        held.set(held.get() + 1);
+        Held(held)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 impl RunControl {
-    /// A fresh control, not cancelled.
+    /// A fresh control, neither paused nor cancelled. Fails only when the
+    /// browser cannot make an `AbortController`.
     pub fn new() -> Result<Self, RunError> {
         Ok(RunControl {
-            abort: AbortController::new().map_err(|e| RunError::Controller(js_message(&e)))?,
-            cancelled: Rc::new(Cell::new(false)),
-            paused: Rc::new(Cell::new(false)),
-            held: Rc::new(Cell::new(0)),
+            abort: Abort::new()?,
+            pause: Rc::default(),
         })
     }
 
     /// Hold (`true`) or release (`false`) new requests.
     pub fn set_paused(&self, paused: bool) {
-        self.paused.set(paused);
+        self.pause.paused.set(paused);
+        if !paused {
+            self.pause.waiting.wake_all();
+        }
     }
 
     /// Whether new requests are held.
     pub fn is_paused(&self) -> bool {
-        self.paused.get()
+        self.pause.paused.get()
     }
 
     /// Wait while the run is paused (returns at once when cancelled).
@@ -48,27 +67,32 @@ impl RunControl {
         if !self.is_paused() {
             return;
         }
-        self.held.set(self.held.get() + 1);
-        while self.is_paused() && !self.is_cancelled() {
-            sleep(PAUSE_POLL_MS).await;
-        }
-        self.held.set(self.held.get() - 1);
+        let _held = Held::new(&self.pause.held);
+        self.pause
+            .waiting
+            .until(|| !self.is_paused() || self.is_cancelled())
+            .await;
     }
 
     /// Requests waiting at the pause: once every worker is held and none is in
     /// flight, nothing can go out until the run continues.
     pub fn held(&self) -> u32 {
-        self.held.get()
+        self.pause.held.get()
     }
 
     /// Stop the run.
     pub fn cancel(&self) {
-        self.cancelled.set(true);
         self.abort.abort();
+        self.pause.waiting.wake_all();
     }
 
     /// Whether [`RunControl::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
+        self.abort.is_aborted()
+    }
+
+    /// What the run's requests watch to stop.
+    pub(super) fn abort(&self) -> &Abort {
+        &self.abort
     }
 }

@@ -1,13 +1,12 @@
 //! [`execute`]: a run's request loop, from its tasks to its final record.
 
 use super::control::RunControl;
+use super::deps::RunDeps;
 use super::error::RunError;
 use super::progress::{Counts, RunEvent, RunProgress};
 use super::requests::{snapshot, RunTask, Shared};
 use super::writer::Writer;
-use crate::services::browser::{mono_ms, now_ms, sleep};
 use crate::services::llm::LlmError;
-use crate::services::storage::Storage;
 use fannotate_core::records::{
     Annotation, AnnotationStatus, ChatAnswer, Failure, Pool, RunRecord, RunStatus, TokenBucket,
 };
@@ -41,10 +40,12 @@ fn failure(e: &LlmError) -> Failure {
 
 /// Run `tasks` through the endpoint of `run`, persisting every result; `base`
 /// holds the outcomes of rows finished earlier (a resumed or retried run). Returns
-/// the final run record (completed, cancelled or failed).
+/// the final run record (completed, cancelled or failed). `deps` says where
+/// results go, what answers the requests and whose clock the run keeps: in the
+/// app [`RunDeps::browser`].
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
-    storage: Rc<dyn Storage>,
+    deps: RunDeps,
     mut run: RunRecord,
     attribute: Attribute,
     api_key: String,
@@ -53,8 +54,13 @@ pub async fn execute(
     control: RunControl,
     on_event: impl Fn(RunEvent<'_>),
 ) -> Result<RunRecord, RunError> {
+    let RunDeps {
+        storage,
+        client,
+        runtime: rt,
+    } = deps;
     let on_progress = |p: RunProgress| on_event(RunEvent::Progress(p));
-    let started = mono_ms();
+    let started = rt.mono_ms();
     let mut progress = RunProgress {
         total: tasks.len() as u32 + base.valid + base.invalid + base.failed,
         valid: base.valid,
@@ -78,12 +84,14 @@ pub async fn execute(
     };
     let concurrency = run.endpoint.concurrency.clamp(1, 256) as usize;
     let shared = Rc::new(Shared {
+        client,
+        rt: rt.clone(),
         pool: RefCell::new(Pool::new(urls.len())),
         urls,
         bucket: RefCell::new(
             run.endpoint
                 .requests_per_minute
-                .map(|rpm| TokenBucket::per_minute(rpm, mono_ms())),
+                .map(|rpm| TokenBucket::per_minute(rpm, rt.mono_ms())),
         ),
         run: run.clone(),
         attribute: attribute.clone(),
@@ -98,7 +106,7 @@ pub async fn execute(
     // been read, counted and queued for writing.
     let (tx, mut results) = mpsc::unbounded();
     let driver_shared = shared.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    rt.spawn(Box::pin(async move {
         let mut requests = futures::stream::iter(tasks)
             .map(|task| {
                 let shared = driver_shared.clone();
@@ -114,11 +122,11 @@ pub async fn execute(
                 break;
             }
         }
-    });
+    }));
 
-    let writer = Writer::start(storage.clone());
+    let writer = Writer::start(storage, &*rt);
     let mut pending: Vec<Annotation> = Vec::new();
-    let mut last_flush = mono_ms();
+    let mut last_flush = rt.mono_ms();
     let mut last_progress = f64::NEG_INFINITY;
     // Wakes the loop to write results that have waited a second, even when no
     // new answer arrives (a paused run, a slow endpoint).
@@ -139,7 +147,7 @@ pub async fn execute(
             };
             let tick = async {
                 if paused {
-                    sleep(PROGRESS_INTERVAL_MS).await
+                    rt.sleep(PROGRESS_INTERVAL_MS).await
                 } else {
                     futures::future::pending::<()>().await
                 }
@@ -157,11 +165,11 @@ pub async fn execute(
                         control.cancel();
                         return Err(e);
                     }
-                    last_flush = mono_ms();
+                    last_flush = rt.mono_ms();
                     continue;
                 }
                 Woke::Tick => {
-                    last_progress = mono_ms();
+                    last_progress = rt.mono_ms();
                     on_progress(snapshot(&mut progress, &shared, started));
                     continue;
                 }
@@ -186,7 +194,8 @@ pub async fn execute(
             .into_iter()
             .map(|r| r.map_err(|e| failure(&e)))
             .collect();
-        let a = Annotation::from_answers(&run.dataset_id, &run.id, &attribute, row, &res, now_ms());
+        let a =
+            Annotation::from_answers(&run.dataset_id, &run.id, &attribute, row, &res, rt.now_ms());
         match a.status {
             AnnotationStatus::Valid => progress.valid += 1,
             AnnotationStatus::Invalid => progress.invalid += 1,
@@ -197,7 +206,7 @@ pub async fn execute(
         progress.tokens_estimated |= a.tokens_estimated;
         on_event(RunEvent::Annotation(&a, &row_id));
         pending.push(a);
-        let now = mono_ms();
+        let now = rt.mono_ms();
         if pending.len() >= FLUSH_BATCH || now - last_flush >= FLUSH_INTERVAL_MS {
             if let Err(e) = writer.write(&mut run, &progress, &mut pending) {
                 // Nothing more can be saved (e.g. the disk is full): stop asking.
@@ -205,16 +214,16 @@ pub async fn execute(
                 return Err(e);
             }
             flush_timer = None;
-            last_flush = mono_ms();
+            last_flush = rt.mono_ms();
         } else if flush_timer.is_none() {
-            flush_timer = Some(Box::pin(sleep(FLUSH_INTERVAL_MS - (now - last_flush))));
+            flush_timer = Some(rt.sleep(FLUSH_INTERVAL_MS - (now - last_flush)));
         }
         if now - last_progress >= PROGRESS_INTERVAL_MS {
             last_progress = now;
             on_progress(snapshot(&mut progress, &shared, started));
         }
     }
-    run.finished_at = Some(now_ms());
+    run.finished_at = Some(rt.now_ms());
     run.status = match (&fatal, control.is_cancelled()) {
         (Some(e), _) => {
             run.error = Some(e.user_message());

@@ -1,13 +1,16 @@
 //! One row's requests: paced by the endpoint's rate limit, spread over its
 //! replicas, retried with backoff; and the live figures they leave.
 
+use super::client::{ChatRequest, LlmClient};
 use super::control::RunControl;
 use super::progress::RunProgress;
-use crate::services::browser::{mono_ms, sleep};
-use crate::services::llm::{annotate, LlmError};
+use super::runtime::Runtime;
+use crate::services::llm::LlmError;
 use fannotate_core::records::{ChatAnswer, Pool, RunRecord, TokenBucket};
 use fannotate_core::Attribute;
+use futures::future::select;
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// Attempts per request for retryable failures.
 const MAX_ATTEMPTS: u32 = 4;
@@ -26,8 +29,9 @@ pub struct RunTask {
 }
 
 /// Milliseconds to wait before attempt `attempt + 1`: the server's `Retry-After`
-/// when given, else exponential backoff with full jitter.
-fn backoff_ms(err: &LlmError, attempt: u32) -> f64 {
+/// when given, else exponential backoff with jitter: `random` in `[0, 1)` picks
+/// a wait in the upper half of the cap.
+fn backoff_ms(err: &LlmError, attempt: u32, random: f64) -> f64 {
     if let LlmError::Http {
         retry_after: Some(s),
         ..
@@ -36,11 +40,13 @@ fn backoff_ms(err: &LlmError, attempt: u32) -> f64 {
         return (s * 1000.0).min(MAX_BACKOFF_MS);
     }
     let cap = (500.0 * 2f64.powi(attempt as i32)).min(MAX_BACKOFF_MS);
-    cap / 2.0 + js_sys::Math::random() * cap / 2.0
+    cap / 2.0 + random * cap / 2.0
 }
 
 /// What a run shares between its concurrent tasks.
 pub(super) struct Shared {
+    pub(super) client: Rc<dyn LlmClient>,
+    pub(super) rt: Rc<dyn Runtime>,
     pub(super) run: RunRecord,
     pub(super) attribute: Attribute,
     pub(super) api_key: String,
@@ -56,8 +62,14 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Wait `ms` milliseconds, or less if the run is cancelled meanwhile: a
+    /// cancel should not sit out a 30 s backoff before the run can end.
+    async fn wait(&self, ms: f64) {
+        select(self.rt.sleep(ms), self.control.abort().aborted()).await;
+    }
+
     /// One request with retries, each attempt on the next replica in rotation.
-    async fn request(&self, text: &str, replicate: u32) -> Result<ChatAnswer, LlmError> {
+    async fn request(&self, row: u32, text: &str, replicate: u32) -> Result<ChatAnswer, LlmError> {
         let mut attempt = 0;
         loop {
             self.control.wait_while_paused().await;
@@ -65,14 +77,14 @@ impl Shared {
                 .bucket
                 .borrow_mut()
                 .as_mut()
-                .map_or(0.0, |b| b.take(mono_ms()));
+                .map_or(0.0, |b| b.take(self.rt.mono_ms()));
             if wait > 0.0 {
-                sleep(wait).await;
+                self.wait(wait).await;
             }
             if self.control.is_cancelled() {
                 return Err(LlmError::Cancelled);
             }
-            let i = self.pool.borrow_mut().pick(mono_ms());
+            let i = self.pool.borrow_mut().pick(self.rt.mono_ms());
             self.in_flight.set(self.in_flight.get() + 1);
             // Report what the browser really has open, not what it was handed.
             self.max_in_flight.set(
@@ -80,20 +92,26 @@ impl Shared {
                     .get()
                     .max(self.in_flight.get().min(self.wire)),
             );
-            let res = annotate(
-                &self.run.endpoint,
-                &self.urls[i],
-                &self.api_key,
-                &self.attribute,
-                text,
-                replicate,
-                Some(&self.control.abort.signal()),
-            )
-            .await;
+            let res = self
+                .client
+                .annotate(ChatRequest {
+                    endpoint: &self.run.endpoint,
+                    base_url: &self.urls[i],
+                    api_key: &self.api_key,
+                    attribute: &self.attribute,
+                    text,
+                    row,
+                    replicate,
+                    attempt,
+                    abort: self.control.abort(),
+                })
+                .await;
             self.in_flight.set(self.in_flight.get() - 1);
             let replica_fault = matches!(&res, Err(e) if e.is_retryable() || matches!(e, LlmError::Malformed { .. }));
             if !matches!(res, Err(LlmError::Cancelled)) {
-                self.pool.borrow_mut().report(i, !replica_fault, mono_ms());
+                self.pool
+                    .borrow_mut()
+                    .report(i, !replica_fault, self.rt.mono_ms());
             }
             match res {
                 Err(e)
@@ -101,8 +119,14 @@ impl Shared {
                         && attempt + 1 < MAX_ATTEMPTS
                         && !self.control.is_cancelled() =>
                 {
-                    sleep(backoff_ms(&e, attempt)).await;
+                    self.wait(backoff_ms(&e, attempt, self.rt.random())).await;
                     attempt += 1;
+                }
+                // Stop here rather than when the result loop reads this: by
+                // then the next request would already have gone out.
+                Err(e) if e.stops_run() => {
+                    self.control.cancel();
+                    return Err(e);
                 }
                 other => return other,
             }
@@ -117,7 +141,7 @@ impl Shared {
     ) -> Vec<Result<ChatAnswer, LlmError>> {
         let mut out = Vec::with_capacity(replications as usize);
         for k in 0..replications {
-            let res = self.request(&task.text, k).await;
+            let res = self.request(task.row, &task.text, k).await;
             let stop = matches!(&res, Err(e) if *e == LlmError::Cancelled || e.stops_run());
             out.push(res);
             if stop {
@@ -130,7 +154,7 @@ impl Shared {
 
 /// Progress with the live figures filled in.
 pub(super) fn snapshot(progress: &mut RunProgress, shared: &Shared, started: f64) -> RunProgress {
-    let now = mono_ms();
+    let now = shared.rt.mono_ms();
     let sent = shared.in_flight.get();
     progress.in_flight = sent.min(shared.wire);
     progress.queued = sent - progress.in_flight;
@@ -144,4 +168,27 @@ pub(super) fn snapshot(progress: &mut RunProgress, shared: &Shared, started: f64
         .endpoint
         .cost(progress.tokens_in, progress.tokens_out);
     *progress
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_its_cap_and_obeys_retry_after() {
+        let busy = |retry_after| LlmError::Http {
+            status: 503,
+            body: String::new(),
+            retry_after,
+        };
+        assert_eq!(backoff_ms(&busy(None), 0, 0.0), 250.0);
+        assert_eq!(backoff_ms(&busy(None), 0, 0.5), 375.0);
+        assert_eq!(backoff_ms(&busy(None), 2, 0.0), 1000.0);
+        assert_eq!(
+            backoff_ms(&busy(None), 20, 0.999),
+            15_000.0 + 0.999 * 15_000.0
+        );
+        assert_eq!(backoff_ms(&busy(Some(2.0)), 0, 0.9), 2000.0);
+        assert_eq!(backoff_ms(&busy(Some(3600.0)), 0, 0.0), MAX_BACKOFF_MS);
+    }
 }

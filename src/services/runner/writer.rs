@@ -2,6 +2,7 @@
 
 use super::error::RunError;
 use super::progress::RunProgress;
+use super::runtime::Runtime;
 use crate::services::storage::Storage;
 use fannotate_core::records::{Annotation, RunRecord};
 use futures::channel::{mpsc, oneshot};
@@ -18,13 +19,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Start the writing task on `storage`.
-    pub(super) fn start(storage: Rc<dyn Storage>) -> Self {
+    /// Start the writing task on `storage`, spawned on `rt`.
+    pub(super) fn start(storage: Rc<dyn Storage>, rt: &dyn Runtime) -> Self {
         let (tx, mut rx) = mpsc::unbounded::<(Vec<Annotation>, RunRecord)>();
         let (done_tx, done) = oneshot::channel();
         let failed = Rc::new(RefCell::new(None));
         let seen = failed.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        rt.spawn(Box::pin(async move {
             let mut result = Ok(());
             while let Some((batch, run)) = rx.next().await {
                 if let Err(e) = storage.put_annotations(batch, Some(run)).await {
@@ -35,7 +36,7 @@ impl Writer {
                 }
             }
             let _ = done_tx.send(result);
-        });
+        }));
         Writer { tx, done, failed }
     }
 

@@ -675,3 +675,27 @@ fn progress_is_reported_at_most_four_times_a_second() {
     assert_eq!(between[..3], [100.0, 400.0, 700.0]);
     assert_eq!(done.last().done(), 1000);
 }
+
+#[test]
+fn a_full_disk_stops_the_run_with_its_storage_error_and_asks_no_more() {
+    // Room for 60 annotations: the first batch of fifty is kept, the second refused.
+    let w = World::new(|_| answer("spam"));
+    w.storage.set_annotation_quota(Some(60));
+    let done = w.fresh(endpoint(64), 0..500);
+    assert_eq!(
+        done.result,
+        Err(RunError::Storage(
+            fannotate::services::storage::StorageError::QuotaExceeded
+        ))
+    );
+    assert!(w.control.is_cancelled(), "the run stops asking");
+    assert_eq!(w.stored().len(), 50, "the refused batch keeps nothing");
+    // At 200 ms each answer frees a slot for the next row; the 36th answer
+    // fills the second batch (14 left from 100 ms + 36), whose write fails and
+    // cancels the run at once: 64 + 64 + 36 requests, then none (the failure
+    // used to wait for the next write to be noticed, 50 answers later).
+    let calls = w.calls();
+    assert_eq!(calls.len(), 164);
+    assert!(calls.iter().all(|c| c.start <= 200.0));
+    assert_eq!(done.ended, 200.0);
+}

@@ -1,7 +1,7 @@
 //! An in-memory [`Storage`] for tests: same contract, no browser (the contract
 //! suite in `tests/contract` runs against both).
 
-use super::storage::{Storage, StorageResult};
+use super::storage::{Storage, StorageError, StorageResult};
 use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
     RowRecord, RunRecord,
@@ -43,6 +43,17 @@ impl Tables {
 #[derive(Default)]
 pub struct MemoryStorage {
     t: RefCell<Tables>,
+    /// Annotations it holds before a write is refused as a full disk (tests).
+    annotation_quota: std::cell::Cell<Option<usize>>,
+}
+
+impl MemoryStorage {
+    /// Refuse, as a full disk does, any annotation write that would hold more
+    /// than `quota` annotations in all (nothing of that write is kept): how
+    /// tests meet a browser out of space.
+    pub fn set_annotation_quota(&self, quota: Option<usize>) {
+        self.annotation_quota.set(quota);
+    }
 }
 
 fn done<'a, T: 'a>(v: T) -> LocalBoxFuture<'a, StorageResult<T>> {
@@ -262,6 +273,23 @@ impl Storage for MemoryStorage {
         run: Option<RunRecord>,
     ) -> LocalBoxFuture<'_, StorageResult<()>> {
         let mut t = self.t.borrow_mut();
+        if let Some(quota) = self.annotation_quota.get() {
+            let new = batch
+                .iter()
+                .filter(|a| {
+                    let key = (
+                        a.dataset_id.clone(),
+                        a.row,
+                        a.attribute.clone(),
+                        a.source.clone(),
+                    );
+                    !t.annotations.contains_key(&key)
+                })
+                .count();
+            if t.annotations.len() + new > quota {
+                return ready(Err(StorageError::QuotaExceeded)).boxed_local();
+            }
+        }
         for a in batch {
             t.annotations.insert(
                 (

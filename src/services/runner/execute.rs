@@ -124,7 +124,7 @@ pub async fn execute(
         }
     }));
 
-    let writer = Writer::start(storage, &*rt);
+    let writer = Writer::start(storage, &*rt, control.clone());
     let mut pending: Vec<Annotation> = Vec::new();
     let mut last_flush = rt.mono_ms();
     let mut last_progress = f64::NEG_INFINITY;

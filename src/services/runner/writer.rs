@@ -1,5 +1,6 @@
 //! [`Writer`]: persisting batches of results in order, off the request loop.
 
+use super::control::RunControl;
 use super::error::RunError;
 use super::progress::RunProgress;
 use super::runtime::Runtime;
@@ -19,8 +20,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Start the writing task on `storage`, spawned on `rt`.
-    pub(super) fn start(storage: Rc<dyn Storage>, rt: &dyn Runtime) -> Self {
+    /// Start the writing task on `storage`, spawned on `rt`. A failed write
+    /// cancels the run through `control` at once: nothing more can be saved
+    /// (e.g. the disk is full), so no more requests should go out.
+    pub(super) fn start(storage: Rc<dyn Storage>, rt: &dyn Runtime, control: RunControl) -> Self {
         let (tx, mut rx) = mpsc::unbounded::<(Vec<Annotation>, RunRecord)>();
         let (done_tx, done) = oneshot::channel();
         let failed = Rc::new(RefCell::new(None));
@@ -31,6 +34,7 @@ impl Writer {
                 if let Err(e) = storage.put_annotations(batch, Some(run)).await {
                     let e = RunError::from(e);
                     *seen.borrow_mut() = Some(e.clone());
+                    control.cancel();
                     result = Err(e);
                     break;
                 }

@@ -6,7 +6,7 @@
 
 use fannotate::services::browser::{random_id, sleep};
 use fannotate::services::idb::{db_name, open_database, stores, IdbStorage, DB_VERSION};
-use fannotate::services::storage::Storage;
+use fannotate::services::storage::{Storage, StorageError};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, CodebookVersion, DatasetMeta, EndpointConfig,
     Project, Provider, RowRecord,
@@ -70,15 +70,38 @@ async fn fresh_database_has_every_store_of_the_current_version() {
     let name = db_name(&format!("test-{}", random_id()));
     let db = open_database(&name, DB_VERSION).await.unwrap();
     assert_eq!(db.version() as u32, DB_VERSION);
-    let names = db.object_store_names();
+    let names: Vec<String> = db.object_store_names().collect();
     for s in stores::ALL {
-        assert!(names.contains(s), "missing store {s}");
+        assert!(names.iter().any(|n| n == s), "missing store {s}");
     }
     db.close();
     // Opening again at the same version runs no migration and keeps the stores.
     let db = open_database(&name, DB_VERSION).await.unwrap();
-    assert_eq!(db.object_store_names().length(), stores::ALL.len() as u32);
+    assert_eq!(db.object_store_names().len(), stores::ALL.len());
     db.close();
+}
+
+/// Open an existing database at its version with raw web-sys, as an older
+/// release (or another tool reading the data) would.
+async fn raw_open(name: &str) -> web_sys::IdbDatabase {
+    let req = web_sys::window()
+        .unwrap()
+        .indexed_db()
+        .unwrap()
+        .unwrap()
+        .open(name)
+        .unwrap();
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        req.set_onsuccess(Some(&resolve));
+        req.set_onerror(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+    req.result().unwrap().unchecked_into()
+}
+
+/// Whether `db` has a store named `store`.
+fn has_store(db: &indexed_db_futures::database::Database, store: &str) -> bool {
+    db.object_store_names().any(|n| n == store)
 }
 
 /// Write records straight into a store, as an older release would have.
@@ -102,7 +125,10 @@ async fn a_version_1_database_upgrades_with_its_data_intact() {
     let key = format!("migrate-{}", random_id());
     // A database as the first release made it: version 1, one record per row.
     let db = open_database(&db_name(&key), 1).await.unwrap();
-    assert!(!db.object_store_names().contains(stores::IMPORTS));
+    assert!(!has_store(&db, stores::IMPORTS));
+    db.close();
+    let db = raw_open(&db_name(&key)).await;
+    assert_eq!(db.version(), 1.0);
     let p = project("old");
     let (meta, rows) = dataset(&p.id, 30);
     raw_put(&db, stores::PROJECTS, std::slice::from_ref(&p)).await;
@@ -174,20 +200,16 @@ fn experiment(
     }
 }
 
-#[wasm_bindgen_test]
-async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
-    let key = format!("migrate3-{}", random_id());
-    let db = open_database(&db_name(&key), 2).await.unwrap();
-    assert!(!db.object_store_names().contains(stores::EXPERIMENTS));
-    let p = project("v2");
-    let mut run = fannotate_core::records::RunRecord {
+/// A finished run of one row (no error: its `error` is `None`).
+fn run_record(project_id: &str) -> fannotate_core::records::RunRecord {
+    fannotate_core::records::RunRecord {
         id: "r1".into(),
-        project_id: p.id.clone(),
+        project_id: project_id.into(),
         dataset_id: "d".into(),
         attribute: "spam".into(),
         free_text: false,
         codebook_version: 1,
-        endpoint: EndpointConfig::new(&p.id, Provider::Vllm, None, Some("m")),
+        endpoint: EndpointConfig::new(project_id, Provider::Vllm, None, Some("m")),
         status: fannotate_core::records::RunStatus::Completed,
         total: 1,
         valid: 1,
@@ -199,7 +221,19 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
         scope: fannotate_core::records::Scope::Validation,
         task_rows: None,
         experiment: None,
-    };
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
+    let key = format!("migrate3-{}", random_id());
+    let db = open_database(&db_name(&key), 2).await.unwrap();
+    assert!(!has_store(&db, stores::EXPERIMENTS));
+    db.close();
+    let db = raw_open(&db_name(&key)).await;
+    assert_eq!(db.version(), 2.0);
+    let p = project("v2");
+    let mut run = run_record(&p.id);
     raw_put(&db, stores::PROJECTS, std::slice::from_ref(&p)).await;
     raw_put(&db, stores::RUNS, std::slice::from_ref(&run)).await;
     db.close();
@@ -219,6 +253,117 @@ async fn a_version_2_database_gains_experiments_and_keeps_its_runs() {
     s.delete_project(p.id.clone()).await.unwrap();
     assert!(s.experiments(p.id.clone()).await.unwrap().is_empty());
     assert!(s.runs(p.id.clone()).await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn stores_indexes_and_records_keep_the_stored_format_of_earlier_releases() {
+    let key = format!("format-{}", random_id());
+    let s = IdbStorage::open(&key).await.unwrap();
+    let p = project("format");
+    let (meta, rows) = dataset(&p.id, 3);
+    s.put_dataset(meta.clone(), rows).await.unwrap();
+    s.put_run(run_record(&p.id)).await.unwrap();
+    drop(s);
+
+    // Read back with raw web-sys: what an older release would open.
+    let db = raw_open(&db_name(&key)).await;
+    let names: js_sys::Array = stores::ALL
+        .iter()
+        .map(|n| wasm_bindgen::JsValue::from_str(n))
+        .collect();
+    let tx = db.transaction_with_str_sequence(&names).unwrap();
+    let json = |v: &wasm_bindgen::JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+    for (store, key_path, by_project) in [
+        (stores::PROJECTS, r#""id""#, false),
+        (stores::DATASETS, r#""id""#, true),
+        (stores::ROWS, r#"["dataset_id","idx"]"#, false),
+        (stores::CODEBOOKS, r#"["project_id","version"]"#, false),
+        (stores::ENDPOINTS, r#""project_id""#, false),
+        (stores::RUNS, r#""id""#, true),
+        (
+            stores::ANNOTATIONS,
+            r#"["dataset_id","source","row","attribute"]"#,
+            false,
+        ),
+        (stores::IMPORTS, r#""dataset_id""#, false),
+        (stores::ROW_CHUNKS, r#"["dataset_id","chunk"]"#, false),
+        (stores::EXPERIMENTS, r#""id""#, true),
+    ] {
+        let os = tx.object_store(store).unwrap();
+        assert_eq!(
+            json(&os.key_path().unwrap()),
+            key_path,
+            "key path of {store}"
+        );
+        assert!(!os.auto_increment(), "{store} has no key generator");
+        let indexes = os.index_names();
+        if by_project {
+            assert_eq!(indexes.length(), 1, "indexes of {store}");
+            let idx = os.index(stores::BY_PROJECT).unwrap();
+            assert_eq!(json(&idx.key_path().unwrap()), r#""project_id""#);
+            assert!(!idx.unique() && !idx.multi_entry(), "index of {store}");
+        } else {
+            assert_eq!(indexes.length(), 0, "indexes of {store}");
+        }
+    }
+
+    // Records are JSON-compatible: a missing value is stored as null.
+    let get = |store: &str, k: wasm_bindgen::JsValue| {
+        let req = tx.object_store(store).unwrap().get(&k).unwrap();
+        async move {
+            let done = js_sys::Promise::new(&mut |resolve, _| req.set_onsuccess(Some(&resolve)));
+            wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+            req.result().unwrap()
+        }
+    };
+    let run = get(stores::RUNS, "r1".into()).await;
+    let error = js_sys::Reflect::get(&run, &"error".into()).unwrap();
+    assert!(error.is_null(), "a run without error stores error: null");
+    // Rows: one chunk record holding `[[id, [cells…]], …]` as one JSON string.
+    let chunk_key: js_sys::Array = [meta.id.as_str().into(), wasm_bindgen::JsValue::from(0)]
+        .into_iter()
+        .collect::<js_sys::Array>();
+    let chunk = get(stores::ROW_CHUNKS, chunk_key.into()).await;
+    let body = js_sys::Reflect::get(&chunk, &"rows".into()).unwrap();
+    let rows: Vec<(String, Vec<String>)> =
+        serde_json::from_str(&body.as_string().unwrap()).unwrap();
+    assert_eq!(rows.len(), 3);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_migration_step_reports_its_error_and_keeps_the_old_version() {
+    let name = db_name(&format!("badmigrate-{}", random_id()));
+    // A version 1 database that already has the store step 2 creates.
+    let req = web_sys::window()
+        .unwrap()
+        .indexed_db()
+        .unwrap()
+        .unwrap()
+        .open_with_u32(&name, 1)
+        .unwrap();
+    let on_upgrade =
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            let req: web_sys::IdbOpenDbRequest = ev.target().unwrap().unchecked_into();
+            let db: web_sys::IdbDatabase = req.result().unwrap().unchecked_into();
+            db.create_object_store(stores::IMPORTS).unwrap();
+        });
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let done = js_sys::Promise::new(&mut |resolve, _| req.set_onsuccess(Some(&resolve)));
+    wasm_bindgen_futures::JsFuture::from(done).await.unwrap();
+    let db: web_sys::IdbDatabase = req.result().unwrap().unchecked_into();
+    db.close();
+
+    let err = open_database(&name, 2).await.expect_err("step 2 must fail");
+    match err {
+        StorageError::Other(m) => assert!(m.starts_with("ConstraintError: "), "{m}"),
+        e => panic!("expected the step's ConstraintError, got {e}"),
+    }
+    // The upgrade was rolled back: still version 1, without step 2's stores.
+    let db = raw_open(&name).await;
+    assert_eq!(db.version(), 1.0);
+    assert!(!db.object_store_names().contains(stores::ROW_CHUNKS));
+    db.close();
 }
 
 #[wasm_bindgen_test]

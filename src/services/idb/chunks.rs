@@ -1,11 +1,13 @@
 //! Rows stored in chunks: one `row_chunks` record per [`ROWS_PER_CHUNK`] rows.
 
-use super::request::{js_err, to_js};
 use super::schema::stores;
+use super::transaction::send;
+use super::values::to_js;
 use crate::services::storage::{StorageError, StorageResult};
 use fannotate_core::records::RowRecord;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::Transaction;
 use serde::Serialize;
-use web_sys::IdbTransaction;
 
 /// Rows per record of the `row_chunks` store. Part of the stored format: do not
 /// change without a migration.
@@ -69,10 +71,10 @@ pub(super) fn from_chunk(c: RowChunk) -> StorageResult<Vec<RowRecord>> {
 }
 
 /// Write rows as chunk records inside `tx`.
-pub(super) fn put_chunks(tx: &IdbTransaction, rows: &[RowRecord]) -> StorageResult<()> {
-    let store = tx.object_store(stores::ROW_CHUNKS).map_err(js_err)?;
+pub(super) fn put_chunks(tx: &Transaction<'_>, rows: &[RowRecord]) -> StorageResult<()> {
+    let store = tx.object_store(stores::ROW_CHUNKS)?;
     for c in to_chunks(rows)? {
-        store.put(&to_js(&c)?).map_err(js_err)?;
+        send(store.put(to_js(&c)?).primitive())?;
     }
     Ok(())
 }

@@ -1,18 +1,14 @@
 //! The database's schema: its name, version and object stores, the migration
 //! per version, and opening a database (which upgrades it).
 
-use super::request::{dom_error, js_err, wait_event};
+use super::errors::open_error;
 use crate::services::storage::{StorageError, StorageResult};
-use js_sys::Array;
-use std::cell::RefCell;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::factory::DBFactory;
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::{Build, KeyPath};
+use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::JsValue;
-use web_sys::{
-    Event, IdbDatabase, IdbIndexParameters, IdbObjectStore, IdbObjectStoreParameters,
-    IdbOpenDbRequest, IdbTransaction, IdbVersionChangeEvent,
-};
 
 /// Prefix of every database name. Do not change without a migration: users'
 /// data lives under it.
@@ -68,30 +64,30 @@ pub fn db_name(persistence_key: &str) -> String {
     format!("{DB_PREFIX}:{persistence_key}")
 }
 
-fn create_store(
-    db: &IdbDatabase,
+/// A store keyed by one field (a string key path) or by several (an array key
+/// path, so keys are arrays).
+fn create_store<'a>(
+    db: &'a Database,
     name: &str,
     key_path: &[&str],
-) -> Result<IdbObjectStore, JsValue> {
-    let params = IdbObjectStoreParameters::new();
-    if let [one] = key_path {
-        params.set_key_path(&JsValue::from_str(one));
-    } else {
-        let arr: Array = key_path.iter().map(|k| JsValue::from_str(k)).collect();
-        params.set_key_path(&arr);
-    }
-    db.create_object_store_with_optional_parameters(name, &params)
+) -> indexed_db_futures::Result<ObjectStore<'a>> {
+    let key_path: KeyPath<&str> = match key_path {
+        [one] => KeyPath::One(*one),
+        many => many.iter().copied().collect(),
+    };
+    db.create_object_store(name).with_key_path(key_path).build()
 }
 
-fn add_project_index(store: &IdbObjectStore) -> Result<(), JsValue> {
-    let p = IdbIndexParameters::new();
-    p.set_unique(false);
-    store.create_index_with_str_and_optional_parameters(stores::BY_PROJECT, "project_id", &p)?;
-    Ok(())
+fn add_project_index(store: &ObjectStore<'_>) -> indexed_db_futures::Result<()> {
+    store
+        .create_index(stores::BY_PROJECT, KeyPath::One("project_id"))
+        .with_unique(false)
+        .build()
+        .map(drop)
 }
 
 /// Version 1: every store of the first schema.
-fn migrate_to_1(db: &IdbDatabase) -> Result<(), JsValue> {
+fn migrate_to_1(db: &Database) -> indexed_db_futures::Result<()> {
     create_store(db, stores::PROJECTS, &["id"])?;
     add_project_index(&create_store(db, stores::DATASETS, &["id"])?)?;
     create_store(db, stores::ROWS, &["dataset_id", "idx"])?;
@@ -109,7 +105,7 @@ fn migrate_to_1(db: &IdbDatabase) -> Result<(), JsValue> {
 /// Version 2: markers of imports in progress, so rows of an import that never
 /// finished (a closed tab) can be found and removed; and rows in chunks. Rows
 /// stored per record by version 1 are still read from `rows`.
-fn migrate_to_2(db: &IdbDatabase) -> Result<(), JsValue> {
+fn migrate_to_2(db: &Database) -> indexed_db_futures::Result<()> {
     create_store(db, stores::IMPORTS, &["dataset_id"])?;
     create_store(db, stores::ROW_CHUNKS, &["dataset_id", "chunk"])?;
     Ok(())
@@ -117,14 +113,14 @@ fn migrate_to_2(db: &IdbDatabase) -> Result<(), JsValue> {
 
 /// Version 3: experiments (grids of configurations measured on the validation
 /// set); their cells are ordinary runs.
-fn migrate_to_3(db: &IdbDatabase) -> Result<(), JsValue> {
+fn migrate_to_3(db: &Database) -> indexed_db_futures::Result<()> {
     add_project_index(&create_store(db, stores::EXPERIMENTS, &["id"])?)?;
     Ok(())
 }
 
 /// Upgrade a database from `old` to `new`, one step per version. Runs inside the
 /// versionchange transaction, so a failed step leaves the old version intact.
-pub fn migrate(db: &IdbDatabase, _tx: &IdbTransaction, old: u32, new: u32) -> Result<(), JsValue> {
+pub fn migrate(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> {
     if old < 1 && new >= 1 {
         migrate_to_1(db)?;
     }
@@ -138,47 +134,36 @@ pub fn migrate(db: &IdbDatabase, _tx: &IdbTransaction, old: u32, new: u32) -> Re
 }
 
 /// Open (creating or upgrading) a database at a version.
-pub async fn open_database(name: &str, version: u32) -> StorageResult<IdbDatabase> {
-    let factory = web_sys::window()
-        .and_then(|w| w.indexed_db().ok().flatten())
-        .ok_or(StorageError::Unavailable)?;
-    let req: IdbOpenDbRequest = factory.open_with_u32(name, version).map_err(js_err)?;
-    let failure: Rc<RefCell<Option<StorageError>>> = Rc::default();
-    let fail = failure.clone();
-    let on_upgrade =
-        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |ev: IdbVersionChangeEvent| {
-            let Some(req) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
-            else {
-                return;
-            };
-            let (Ok(db), Some(tx)) = (req.result(), req.transaction()) else {
-                return;
-            };
-            let db: IdbDatabase = db.unchecked_into();
-            let new = ev.new_version().unwrap_or(version as f64) as u32;
-            if let Err(e) = migrate(&db, &tx, ev.old_version() as u32, new) {
-                *fail.borrow_mut() = Some(js_err(e));
-                let _ = tx.abort();
-            }
-        });
-    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let on_blocked = {
-        let fail = failure.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            fail.borrow_mut().get_or_insert(StorageError::Blocked);
+pub async fn open_database(name: &str, version: u32) -> StorageResult<Database> {
+    if version == 0 {
+        return Err(StorageError::Other("IndexedDB versions start at 1".into()));
+    }
+    let factory = DBFactory::new().map_err(|_| StorageError::Unavailable)?;
+    // Another tab holding an older version open delays the upgrade until it
+    // closes; the open then still reports that it was blocked.
+    let blocked = Rc::new(Cell::new(false));
+    let on_blocked = blocked.clone();
+    let opened = factory
+        .open_db(name)
+        .with_version(version)
+        .with_on_blocked(move |_| {
+            on_blocked.set(true);
+            Ok(())
         })
-    };
-    req.set_onblocked(Some(on_blocked.as_ref().unchecked_ref()));
-    let res = wait_event(&req, "success", &["error"]).await;
-    req.set_onupgradeneeded(None);
-    req.set_onblocked(None);
-    if let Some(e) = failure.borrow_mut().take() {
-        return Err(e);
+        // A failed step makes the handler throw, which aborts the versionchange
+        // transaction; the open then fails with the step's error.
+        .with_on_upgrade_needed(move |event, db| {
+            let new = event.new_version().map_or(version, |v| v as u32);
+            migrate(&db, event.old_version() as u32, new)
+        })
+        .build()
+        .map_err(open_error)?
+        .await;
+    if blocked.get() {
+        if let Ok(db) = opened {
+            db.close();
+        }
+        return Err(StorageError::Blocked);
     }
-    match res {
-        Ok(()) => Ok(req.result().map_err(js_err)?.unchecked_into()),
-        Err(_) => Err(dom_error(req.error().ok().flatten())),
-    }
+    opened.map_err(open_error)
 }

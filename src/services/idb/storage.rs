@@ -2,8 +2,9 @@
 //! in one transaction.
 
 use super::chunks::{from_chunk, put_chunks, RowChunk, ROWS_PER_CHUNK};
-use super::request::{commit, from_array, from_js, js_err, key, prefix_range, put, request, to_js};
 use super::schema::{db_name, open_database, stores, DB_VERSION};
+use super::transaction::{open, send, write};
+use super::values::{between, from_js, key, prefix_range, records, to_js};
 use crate::services::storage::{Storage, StorageError, StorageResult};
 use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
@@ -11,19 +12,24 @@ use fannotate_core::records::{
 };
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use js_sys::Array;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use indexed_db_futures::KeyRange;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
-use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode};
 
 /// [`Storage`] backed by one IndexedDB database.
 pub struct IdbStorage {
-    db: IdbDatabase,
+    db: Database,
 }
 
 impl Drop for IdbStorage {
     fn drop(&mut self) {
-        self.db.close();
+        // A handle to the same connection: closing it closes ours.
+        self.db.clone().close();
     }
 }
 
@@ -41,116 +47,97 @@ impl IdbStorage {
         })
     }
 
-    fn tx(&self, names: &[&str], mode: IdbTransactionMode) -> StorageResult<IdbTransaction> {
-        let arr: Array = names.iter().map(|n| JsValue::from_str(n)).collect();
-        self.db
-            .transaction_with_str_sequence_and_mode(&arr, mode)
-            .map_err(js_err)
-    }
-
-    /// Run `body` in one transaction over `names` and wait for it to commit. Every
-    /// write of the app goes through here, so each is all-or-nothing.
-    async fn write<F>(&self, names: &[&str], body: F) -> StorageResult<()>
-    where
-        F: AsyncFnOnce(&IdbTransaction) -> StorageResult<()>,
-    {
-        let tx = self.tx(names, IdbTransactionMode::Readwrite)?;
-        if let Err(e) = body(&tx).await {
-            let _ = tx.abort();
-            return Err(e);
-        }
-        commit(&tx).await
-    }
-
     /// Put one record into one store, in its own transaction.
     async fn put_one<T: Serialize>(&self, store: &str, v: &T) -> StorageResult<()> {
-        self.write(&[store], async |tx| put(tx, store, v).map(drop))
-            .await
+        write(&self.db, &[store], async |tx| {
+            send(tx.object_store(store)?.put(to_js(v)?).primitive())
+        })
+        .await
     }
 
-    async fn get_all(
+    fn read(&self, store: &str) -> StorageResult<Transaction<'_>> {
+        open(&self.db, &[store], TransactionMode::Readonly)
+    }
+
+    /// Every record of `store` in `range` (all of them without one).
+    async fn get_all<T: DeserializeOwned>(
         &self,
         store: &str,
-        range: Option<&JsValue>,
-        limit: Option<u32>,
-    ) -> StorageResult<JsValue> {
-        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
-        let s = tx.object_store(store).map_err(js_err)?;
-        let req = match (range, limit) {
-            (Some(r), Some(l)) => s.get_all_with_key_and_limit(r, l),
-            (Some(r), None) => s.get_all_with_key(r),
-            _ => s.get_all(),
-        }
-        .map_err(js_err)?;
-        request(req).await
+        range: Option<KeyRange<JsValue>>,
+    ) -> StorageResult<Vec<T>> {
+        let tx = self.read(store)?;
+        let s = tx.object_store(store)?;
+        let all = s.get_all::<JsValue>();
+        records(match range {
+            Some(r) => all.with_query::<JsValue, _>(r).primitive()?.await?,
+            None => all.primitive()?.await?,
+        })
     }
 
-    async fn by_project(&self, store: &str, project_id: &str) -> StorageResult<JsValue> {
-        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
-        let idx = tx
-            .object_store(store)
-            .map_err(js_err)?
-            .index(stores::BY_PROJECT)
-            .map_err(js_err)?;
-        request(
-            idx.get_all_with_key(&JsValue::from_str(project_id))
-                .map_err(js_err)?,
-        )
-        .await
+    /// The records of `store` whose `project_id` is `project_id`.
+    async fn by_project<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        project_id: &str,
+    ) -> StorageResult<Vec<T>> {
+        let tx = self.read(store)?;
+        let s = tx.object_store(store)?;
+        project_records(&s, project_id).await
     }
 
-    async fn get(&self, store: &str, k: &JsValue) -> StorageResult<JsValue> {
-        let tx = self.tx(&[store], IdbTransactionMode::Readonly)?;
-        request(
-            tx.object_store(store)
-                .map_err(js_err)?
-                .get(k)
-                .map_err(js_err)?,
-        )
-        .await
+    /// The record of `store` under `k`, if there is one.
+    async fn get<T: DeserializeOwned>(&self, store: &str, k: JsValue) -> StorageResult<Option<T>> {
+        let tx = self.read(store)?;
+        let found: Option<JsValue> = tx.object_store(store)?.get(k).primitive()?.await?;
+        found.map(from_js).transpose()
     }
+}
+
+/// The records of `store` (one with a [`stores::BY_PROJECT`] index) of a project.
+async fn project_records<T: DeserializeOwned>(
+    store: &ObjectStore<'_>,
+    project_id: &str,
+) -> StorageResult<Vec<T>> {
+    let found = store
+        .index(stores::BY_PROJECT)?
+        .get_all::<JsValue>()
+        .with_query(JsValue::from_str(project_id))
+        .primitive()?
+        .await?;
+    records(found)
 }
 
 /// Delete a dataset's rows and annotations inside `tx`.
-fn delete_dataset_contents(tx: &IdbTransaction, dataset_id: &str) -> StorageResult<()> {
-    let range = prefix_range(&[JsValue::from_str(dataset_id)])?;
+fn delete_dataset_contents(tx: &Transaction<'_>, dataset_id: &str) -> StorageResult<()> {
+    let ds = JsValue::from_str(dataset_id);
     for store in [stores::ROWS, stores::ROW_CHUNKS, stores::ANNOTATIONS] {
-        tx.object_store(store)
-            .map_err(js_err)?
-            .delete(&range)
-            .map_err(js_err)?;
+        send(
+            tx.object_store(store)?
+                .delete::<JsValue, _>(prefix_range(std::slice::from_ref(&ds)))
+                .primitive(),
+        )?;
     }
-    tx.object_store(stores::DATASETS)
-        .map_err(js_err)?
-        .delete(&JsValue::from_str(dataset_id))
-        .map_err(js_err)?;
-    Ok(())
+    send(tx.object_store(stores::DATASETS)?.delete(ds).primitive())
 }
 
 /// Ids of the project's datasets, read inside `tx`.
-async fn project_dataset_ids(tx: &IdbTransaction, project_id: &str) -> StorageResult<Vec<String>> {
-    let idx = tx
-        .object_store(stores::DATASETS)
-        .map_err(js_err)?
-        .index(stores::BY_PROJECT)
-        .map_err(js_err)?;
-    let metas: Vec<DatasetMeta> = from_array(
-        request(
-            idx.get_all_with_key(&JsValue::from_str(project_id))
-                .map_err(js_err)?,
-        )
-        .await?,
-    )?;
+async fn project_dataset_ids(tx: &Transaction<'_>, project_id: &str) -> StorageResult<Vec<String>> {
+    let metas: Vec<DatasetMeta> =
+        project_records(&tx.object_store(stores::DATASETS)?, project_id).await?;
     Ok(metas.into_iter().map(|m| m.id).collect())
 }
 
 /// Inside `tx`: delete the project's datasets with their rows and annotations,
 /// and store `meta` as its dataset.
-async fn replace_project_dataset(tx: &IdbTransaction, meta: &DatasetMeta) -> StorageResult<()> {
+async fn replace_project_dataset(tx: &Transaction<'_>, meta: &DatasetMeta) -> StorageResult<()> {
     for old in project_dataset_ids(tx, &meta.project_id).await? {
         delete_dataset_contents(tx, &old)?;
     }
-    put(tx, stores::DATASETS, meta).map(drop)
+    send(
+        tx.object_store(stores::DATASETS)?
+            .put(to_js(meta)?)
+            .primitive(),
+    )
 }
 
 type Fut<'a, T> = LocalBoxFuture<'a, StorageResult<T>>;
@@ -158,8 +145,7 @@ type Fut<'a, T> = LocalBoxFuture<'a, StorageResult<T>>;
 impl Storage for IdbStorage {
     fn list_projects(&self) -> Fut<'_, Vec<Project>> {
         async move {
-            let mut v: Vec<Project> =
-                from_array(self.get_all(stores::PROJECTS, None, None).await?)?;
+            let mut v: Vec<Project> = self.get_all(stores::PROJECTS, None).await?;
             v.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
             Ok(v)
         }
@@ -172,39 +158,35 @@ impl Storage for IdbStorage {
 
     fn delete_project(&self, project_id: String) -> Fut<'_, ()> {
         async move {
-            self.write(&stores::ALL, async |tx| {
+            write(&self.db, &stores::ALL, async |tx| {
                 for ds in project_dataset_ids(tx, &project_id).await? {
                     delete_dataset_contents(tx, &ds)?;
                 }
                 let pid = JsValue::from_str(&project_id);
                 for name in [stores::RUNS, stores::EXPERIMENTS] {
-                    let store = tx.object_store(name).map_err(js_err)?;
-                    let keys = request(
-                        store
-                            .index(stores::BY_PROJECT)
-                            .map_err(js_err)?
-                            .get_all_keys_with_key(&pid)
-                            .map_err(js_err)?,
-                    )
-                    .await?;
-                    for k in Array::from(&keys).iter() {
-                        store.delete(&k).map_err(js_err)?;
+                    let store = tx.object_store(name)?;
+                    let keys = store
+                        .index(stores::BY_PROJECT)?
+                        .get_all_keys::<JsValue>()
+                        .with_query(pid.clone())
+                        .primitive()?
+                        .await?;
+                    for k in keys {
+                        send(store.delete(k?).primitive())?;
                     }
                 }
-                let codebooks = prefix_range(std::slice::from_ref(&pid))?;
-                tx.object_store(stores::CODEBOOKS)
-                    .map_err(js_err)?
-                    .delete(&codebooks)
-                    .map_err(js_err)?;
-                tx.object_store(stores::ENDPOINTS)
-                    .map_err(js_err)?
-                    .delete(&pid)
-                    .map_err(js_err)?;
-                tx.object_store(stores::PROJECTS)
-                    .map_err(js_err)?
-                    .delete(&pid)
-                    .map_err(js_err)?;
-                Ok(())
+                let codebooks = prefix_range(std::slice::from_ref(&pid));
+                send(
+                    tx.object_store(stores::CODEBOOKS)?
+                        .delete::<JsValue, _>(codebooks)
+                        .primitive(),
+                )?;
+                send(
+                    tx.object_store(stores::ENDPOINTS)?
+                        .delete(pid.clone())
+                        .primitive(),
+                )?;
+                send(tx.object_store(stores::PROJECTS)?.delete(pid).primitive())
             })
             .await
         }
@@ -213,7 +195,8 @@ impl Storage for IdbStorage {
 
     fn put_dataset(&self, meta: DatasetMeta, rows: Vec<RowRecord>) -> Fut<'_, ()> {
         async move {
-            self.write(
+            write(
+                &self.db,
                 &[
                     stores::DATASETS,
                     stores::ROWS,
@@ -240,15 +223,18 @@ impl Storage for IdbStorage {
 
     fn put_rows(&self, rows: Vec<RowRecord>) -> Fut<'_, ()> {
         async move {
-            self.write(&[stores::ROW_CHUNKS], async |tx| put_chunks(tx, &rows))
-                .await
+            write(&self.db, &[stores::ROW_CHUNKS], async |tx| {
+                put_chunks(tx, &rows)
+            })
+            .await
         }
         .boxed_local()
     }
 
     fn commit_import(&self, meta: DatasetMeta) -> Fut<'_, ()> {
         async move {
-            self.write(
+            write(
+                &self.db,
                 &[
                     stores::DATASETS,
                     stores::ROWS,
@@ -259,17 +245,14 @@ impl Storage for IdbStorage {
                 async |tx| {
                     // Another tab may have swept this import as abandoned; its
                     // rows are then gone and it must not become a dataset.
-                    let imports = tx.object_store(stores::IMPORTS).map_err(js_err)?;
+                    let imports = tx.object_store(stores::IMPORTS)?;
                     let id = JsValue::from_str(&meta.id);
-                    if request(imports.get(&id).map_err(js_err)?)
-                        .await?
-                        .is_undefined()
-                    {
+                    let marker: Option<JsValue> = imports.get(id.clone()).primitive()?.await?;
+                    if marker.is_none() {
                         return Err(StorageError::Interrupted);
                     }
                     replace_project_dataset(tx, &meta).await?;
-                    imports.delete(&id).map_err(js_err)?;
-                    Ok(())
+                    send(imports.delete(id).primitive())
                 },
             )
             .await
@@ -280,28 +263,34 @@ impl Storage for IdbStorage {
     fn abort_imports(&self, dataset_id: Option<String>) -> Fut<'_, u32> {
         async move {
             let mut n = 0;
-            self.write(&[stores::ROW_CHUNKS, stores::IMPORTS], async |tx| {
-                let imports = tx.object_store(stores::IMPORTS).map_err(js_err)?;
-                let ids: Vec<String> = match &dataset_id {
-                    Some(id) => vec![id.clone()],
-                    None => from_array::<ImportMarker>(
-                        request(imports.get_all().map_err(js_err)?).await?,
-                    )?
-                    .into_iter()
-                    .map(|m| m.dataset_id)
-                    .collect(),
-                };
-                for id in &ids {
-                    let range = prefix_range(&[JsValue::from_str(id)])?;
-                    tx.object_store(stores::ROW_CHUNKS)
-                        .map_err(js_err)?
-                        .delete(&range)
-                        .map_err(js_err)?;
-                    imports.delete(&JsValue::from_str(id)).map_err(js_err)?;
-                }
-                n = ids.len() as u32;
-                Ok(())
-            })
+            write(
+                &self.db,
+                &[stores::ROW_CHUNKS, stores::IMPORTS],
+                async |tx| {
+                    let imports = tx.object_store(stores::IMPORTS)?;
+                    let ids: Vec<String> = match &dataset_id {
+                        Some(id) => vec![id.clone()],
+                        None => records::<ImportMarker>(
+                            imports.get_all::<JsValue>().primitive()?.await?,
+                        )?
+                        .into_iter()
+                        .map(|m| m.dataset_id)
+                        .collect(),
+                    };
+                    let chunks = tx.object_store(stores::ROW_CHUNKS)?;
+                    for id in &ids {
+                        let id = JsValue::from_str(id);
+                        send(
+                            chunks
+                                .delete::<JsValue, _>(prefix_range(std::slice::from_ref(&id)))
+                                .primitive(),
+                        )?;
+                        send(imports.delete(id).primitive())?;
+                    }
+                    n = ids.len() as u32;
+                    Ok(())
+                },
+            )
             .await?;
             Ok(n)
         }
@@ -310,8 +299,7 @@ impl Storage for IdbStorage {
 
     fn dataset(&self, project_id: String) -> Fut<'_, Option<DatasetMeta>> {
         async move {
-            let mut v: Vec<DatasetMeta> =
-                from_array(self.by_project(stores::DATASETS, &project_id).await?)?;
+            let mut v: Vec<DatasetMeta> = self.by_project(stores::DATASETS, &project_id).await?;
             v.sort_by(|a, b| b.imported_at.total_cmp(&a.imported_at));
             Ok(v.into_iter().next())
         }
@@ -325,15 +313,11 @@ impl Storage for IdbStorage {
                 return Ok(Vec::new());
             }
             let ds = JsValue::from_str(&dataset_id);
-            let chunks = IdbKeyRange::bound(
-                &key(&[ds.clone(), JsValue::from(start / ROWS_PER_CHUNK)]),
-                &key(&[ds.clone(), JsValue::from((end - 1) / ROWS_PER_CHUNK)]),
-            )
-            .map_err(js_err)?;
-            let found: Vec<RowChunk> = from_array(
-                self.get_all(stores::ROW_CHUNKS, Some(&chunks), None)
-                    .await?,
-            )?;
+            let chunks = between(
+                &[ds.clone(), JsValue::from(start / ROWS_PER_CHUNK)],
+                &[ds.clone(), JsValue::from((end - 1) / ROWS_PER_CHUNK)],
+            );
+            let found: Vec<RowChunk> = self.get_all(stores::ROW_CHUNKS, Some(chunks)).await?;
             if !found.is_empty() {
                 let mut out = Vec::with_capacity(limit.min(1 << 20) as usize);
                 for c in found {
@@ -346,15 +330,19 @@ impl Storage for IdbStorage {
                 return Ok(out);
             }
             // A dataset imported by version 1 keeps one record per row.
-            let range = IdbKeyRange::bound(
-                &key(&[ds.clone(), JsValue::from(start)]),
-                &key(&[ds, JsValue::from(end)]),
-            )
-            .map_err(js_err)?;
-            let mut v: Vec<RowRecord> = from_array(
-                self.get_all(stores::ROWS, Some(&range), Some(limit))
-                    .await?,
-            )?;
+            let range = between(
+                &[ds.clone(), JsValue::from(start)],
+                &[ds, JsValue::from(end)],
+            );
+            let tx = self.read(stores::ROWS)?;
+            let found = tx
+                .object_store(stores::ROWS)?
+                .get_all::<JsValue>()
+                .with_query::<JsValue, _>(range)
+                .with_limit(limit)
+                .primitive()?
+                .await?;
+            let mut v: Vec<RowRecord> = records(found)?;
             v.retain(|r| r.idx < end);
             Ok(v)
         }
@@ -367,9 +355,8 @@ impl Storage for IdbStorage {
 
     fn latest_codebook(&self, project_id: String) -> Fut<'_, Option<CodebookVersion>> {
         async move {
-            let range = prefix_range(&[JsValue::from_str(&project_id)])?;
-            let v: Vec<CodebookVersion> =
-                from_array(self.get_all(stores::CODEBOOKS, Some(&range), None).await?)?;
+            let range = prefix_range(&[JsValue::from_str(&project_id)]);
+            let v: Vec<CodebookVersion> = self.get_all(stores::CODEBOOKS, Some(range)).await?;
             Ok(v.into_iter().max_by_key(|c| c.version))
         }
         .boxed_local()
@@ -377,19 +364,16 @@ impl Storage for IdbStorage {
 
     fn codebook_versions(&self, project_id: String) -> Fut<'_, Vec<CodebookVersion>> {
         async move {
-            let range = prefix_range(&[JsValue::from_str(&project_id)])?;
-            from_array(self.get_all(stores::CODEBOOKS, Some(&range), None).await?)
+            let range = prefix_range(&[JsValue::from_str(&project_id)]);
+            self.get_all(stores::CODEBOOKS, Some(range)).await
         }
         .boxed_local()
     }
 
     fn all_annotations(&self, dataset_id: String) -> Fut<'_, Vec<Annotation>> {
         async move {
-            let range = prefix_range(&[JsValue::from_str(&dataset_id)])?;
-            from_array(
-                self.get_all(stores::ANNOTATIONS, Some(&range), None)
-                    .await?,
-            )
+            let range = prefix_range(&[JsValue::from_str(&dataset_id)]);
+            self.get_all(stores::ANNOTATIONS, Some(range)).await
         }
         .boxed_local()
     }
@@ -400,14 +384,8 @@ impl Storage for IdbStorage {
 
     fn endpoint(&self, project_id: String) -> Fut<'_, Option<EndpointConfig>> {
         async move {
-            let v = self
-                .get(stores::ENDPOINTS, &JsValue::from_str(&project_id))
-                .await?;
-            if v.is_undefined() {
-                Ok(None)
-            } else {
-                from_js(v).map(Some)
-            }
+            self.get(stores::ENDPOINTS, JsValue::from_str(&project_id))
+                .await
         }
         .boxed_local()
     }
@@ -418,8 +396,7 @@ impl Storage for IdbStorage {
 
     fn runs(&self, project_id: String) -> Fut<'_, Vec<RunRecord>> {
         async move {
-            let mut v: Vec<RunRecord> =
-                from_array(self.by_project(stores::RUNS, &project_id).await?)?;
+            let mut v: Vec<RunRecord> = self.by_project(stores::RUNS, &project_id).await?;
             v.sort_by(|a, b| b.started_at.total_cmp(&a.started_at));
             Ok(v)
         }
@@ -432,8 +409,7 @@ impl Storage for IdbStorage {
 
     fn experiments(&self, project_id: String) -> Fut<'_, Vec<Experiment>> {
         async move {
-            let mut v: Vec<Experiment> =
-                from_array(self.by_project(stores::EXPERIMENTS, &project_id).await?)?;
+            let mut v: Vec<Experiment> = self.by_project(stores::EXPERIMENTS, &project_id).await?;
             v.sort_by(|a, b| b.created_at.total_cmp(&a.created_at));
             Ok(v)
         }
@@ -442,12 +418,12 @@ impl Storage for IdbStorage {
 
     fn delete_experiment(&self, id: String) -> Fut<'_, ()> {
         async move {
-            self.write(&[stores::EXPERIMENTS], async |tx| {
-                tx.object_store(stores::EXPERIMENTS)
-                    .map_err(js_err)?
-                    .delete(&JsValue::from_str(&id))
-                    .map_err(js_err)?;
-                Ok(())
+            write(&self.db, &[stores::EXPERIMENTS], async |tx| {
+                send(
+                    tx.object_store(stores::EXPERIMENTS)?
+                        .delete(JsValue::from_str(&id))
+                        .primitive(),
+                )
             })
             .await
         }
@@ -456,13 +432,15 @@ impl Storage for IdbStorage {
 
     fn put_annotations(&self, batch: Vec<Annotation>, run: Option<RunRecord>) -> Fut<'_, ()> {
         async move {
-            self.write(&[stores::ANNOTATIONS, stores::RUNS], async |tx| {
-                let store = tx.object_store(stores::ANNOTATIONS).map_err(js_err)?;
+            // One transaction: the run's counters never disagree with its
+            // stored annotations.
+            write(&self.db, &[stores::ANNOTATIONS, stores::RUNS], async |tx| {
+                let store = tx.object_store(stores::ANNOTATIONS)?;
                 for a in &batch {
-                    store.put(&to_js(a)?).map_err(js_err)?;
+                    send(store.put(to_js(a)?).primitive())?;
                 }
                 if let Some(r) = &run {
-                    put(tx, stores::RUNS, r)?;
+                    send(tx.object_store(stores::RUNS)?.put(to_js(r)?).primitive())?;
                 }
                 Ok(())
             })
@@ -479,18 +457,14 @@ impl Storage for IdbStorage {
         attribute: String,
     ) -> Fut<'_, ()> {
         async move {
-            self.write(&[stores::ANNOTATIONS], async |tx| {
+            write(&self.db, &[stores::ANNOTATIONS], async |tx| {
                 let k = key(&[
                     JsValue::from_str(&dataset_id),
                     JsValue::from_str(&source),
                     JsValue::from(row),
                     JsValue::from_str(&attribute),
                 ]);
-                tx.object_store(stores::ANNOTATIONS)
-                    .map_err(js_err)?
-                    .delete(&k)
-                    .map_err(js_err)?;
-                Ok(())
+                send(tx.object_store(stores::ANNOTATIONS)?.delete(k).primitive())
             })
             .await
         }
@@ -499,12 +473,8 @@ impl Storage for IdbStorage {
 
     fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>> {
         async move {
-            let range =
-                prefix_range(&[JsValue::from_str(&dataset_id), JsValue::from_str(&source)])?;
-            from_array(
-                self.get_all(stores::ANNOTATIONS, Some(&range), None)
-                    .await?,
-            )
+            let range = prefix_range(&[JsValue::from_str(&dataset_id), JsValue::from_str(&source)]);
+            self.get_all(stores::ANNOTATIONS, Some(range)).await
         }
         .boxed_local()
     }

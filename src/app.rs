@@ -100,7 +100,7 @@ fn Workbench(
                 if matches!(*b, crate::state::Mounted::Unmounted) {
                     return;
                 }
-                *b = crate::state::Mounted::Ready(state);
+                *b = crate::state::Mounted::Ready(Box::new(state));
             }
             state.emit("ready", &serde_json::json!({ "persistenceKey": key }));
         });

@@ -39,8 +39,11 @@ impl PartialEq for Picked {
 /// How far parsing got: bytes read, bytes in all, when it started (monotonic ms).
 pub type ParseProgress = (u64, u64, f64);
 
+/// A read file: its name and bytes (shared: they can be hundreds of megabytes).
+pub type ReadFile = (String, Arc<Vec<u8>>);
+
 /// Read a picked file's bytes (the action behind the file input).
-pub fn read_action() -> Action<web_sys::File, Result<(String, Arc<Vec<u8>>), AppError>> {
+pub fn read_action() -> Action<web_sys::File, Result<ReadFile, AppError>> {
     Action::new_local(move |file: &web_sys::File| {
         let file = file.clone();
         async move {

@@ -108,7 +108,7 @@ impl MountHandle {
 async fn ready_state(bridge: &Bridge) -> Result<AppState, JsValue> {
     for _ in 0..500 {
         match *bridge.borrow() {
-            Mounted::Ready(s) => return Ok(s),
+            Mounted::Ready(ref s) => return Ok(**s),
             Mounted::Unmounted => {
                 return Err(JsValue::from_str(
                     "Fannotate was unmounted: mount it again before calling it",

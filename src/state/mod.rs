@@ -65,13 +65,13 @@ pub struct AppState {
 }
 
 /// Where a mount handle's app is: opening its storage, running, or gone.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub enum Mounted {
     /// Storage is still opening.
     #[default]
     Opening,
     /// Running, with this state.
-    Ready(AppState),
+    Ready(Box<AppState>),
     /// `unmount()` was called: calls fail at once instead of waiting (issue #22).
     Unmounted,
 }

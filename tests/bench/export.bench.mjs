@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Fannotate } from '../e2e/support.mjs';
-import { ROOT, launchBrowser, newContext, startWeb, writeResult, figureTable, tempDir, spamTexts, check } from './common.mjs';
+import { ROOT, launchBrowser, newContext, startWeb, writeResult, figureTable, tempDir, writeBackup, check } from './common.mjs';
 
 const TARGET_S = 3;
 const IDS = { project: 'bench-export-project', dataset: 'bench-export-dataset', run: 'bench-export-run' };
@@ -31,95 +31,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument: ${argv[i]}`);
   }
   return out;
-}
-
-/** EndpointConfig as `crates/core/src/records/endpoint.rs` serialises it (every field written). */
-function endpoint(projectId) {
-  return {
-    project_id: projectId,
-    provider: 'Generic',
-    base_url: 'http://127.0.0.1:8000/v1',
-    model: 'mock-model',
-    api_key: null,
-    store_key: false,
-    temperature: 0.0,
-    max_tokens: 16,
-    max_text_chars: 4000,
-    concurrency: 8,
-    timeout_secs: 60,
-    constraint: 'GuidedChoice',
-    system_prompt: null,
-    api_version: null,
-    logprobs: true,
-    top_p: null,
-    seed: null,
-    requests_per_minute: null,
-    free_text_max_tokens: 256,
-    constraint_mode: 'Auto',
-    capabilities: { guided_choice: true, json_schema: true, grammar: false, logprobs: true },
-    replicas: [],
-    replications: 1,
-    price_in_per_m: null,
-    price_out_per_m: null,
-  };
-}
-
-/**
- * A `services::backup::Backup` JSON text with `n` rows, a codebook, an endpoint,
- * one completed run and `n` annotations from it. Written piecewise: the file is
- * tens of megabytes.
- */
-function buildBackup(n) {
-  const texts = spamTexts();
-  const corpus = texts.map((t) => t.text.replace(/\s+/g, ' ')).join(' ');
-  const now = Date.UTC(2025, 0, 1);
-  const project = { id: IDS.project, name: NAME, created_at: now, updated_at: now };
-  const dataset = {
-    id: IDS.dataset, project_id: IDS.project, name: `bench-${n}.csv`, columns: ['id', 'text', 'label'],
-    text_col: 1, id_col: 0, gold_col: 2, row_count: n, encoding: 'UTF-8', delimiter: ',', imported_at: now,
-  };
-  const codebook = {
-    codes: [{
-      attribute: 'spam', description: 'Whether the email is spam', type: 'categorical',
-      instruction: 'Classify the email.\n<<categories>>\nEmail:\n<<text>>\nAnswer with the category only.',
-      categories: [{ category: 'ham', description: 'a normal email' }, { category: 'spam', description: 'unsolicited bulk email' }],
-    }],
-  };
-  const codebooks = [{ project_id: IDS.project, version: 1, saved_at: now, json: JSON.stringify(codebook) }];
-  const run = {
-    id: IDS.run, project_id: IDS.project, dataset_id: IDS.dataset, attribute: 'spam', free_text: false,
-    codebook_version: 1, endpoint: endpoint(IDS.project), status: 'Completed', total: n, valid: n, invalid: 0,
-    failed: 0, started_at: now + 1000, finished_at: now + 1000 + n * 10, error: null, scope: 'All', task_rows: null,
-  };
-  const rows = [];
-  const annotations = [];
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    const len = 250 + ((i * 7919) % 101); // 250–350 characters
-    if (pos + len > corpus.length) pos = (pos * 31 + 17) % (corpus.length - len);
-    const text = corpus.slice(pos, pos + len);
-    pos += len;
-    const id = `r${String(i + 1).padStart(7, '0')}`;
-    const gold = texts[i % texts.length].label;
-    // The model agrees with the gold label nine times in ten.
-    const value = i % 10 === 3 ? (gold === 'spam' ? 'ham' : 'spam') : gold;
-    rows.push({ dataset_id: IDS.dataset, idx: i, id, cells: [id, text, gold] });
-    annotations.push({
-      dataset_id: IDS.dataset, row: i, attribute: 'spam', source: `run:${IDS.run}`, value, raw: value,
-      status: 'Valid', reason: null, latency_ms: 80 + (i % 50), tokens_in: 90 + (len >> 2), tokens_out: 1,
-      tokens_estimated: false, confidence: 0.5 + ((i * 37) % 50) / 100, ts: now + 1000 + i * 10,
-    });
-  }
-  // Bytes of cell text (the app's per-project storage figure).
-  dataset.bytes = rows.reduce((n, r) => n + r.cells.reduce((m, c) => m + Buffer.byteLength(c), 0), 0);
-  const head = { format: 'fannotate-backup', version: 1, project, dataset };
-  const parts = [JSON.stringify(head).slice(0, -1), ',"rows":['];
-  rows.forEach((r, i) => parts.push((i ? ',' : '') + JSON.stringify(r)));
-  parts.push('],"codebooks":', JSON.stringify(codebooks), ',"endpoint":', JSON.stringify(endpoint(IDS.project)));
-  parts.push(',"runs":', JSON.stringify([run]), ',"annotations":[');
-  annotations.forEach((a, i) => parts.push((i ? ',' : '') + JSON.stringify(a)));
-  parts.push(']}');
-  return parts.join('');
 }
 
 /** Export in `format` from a freshly opened Results step; the app's and node's timings. */
@@ -157,10 +68,9 @@ async function exportOnce(app, format, rows) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const backup = buildBackup(args.rows);
   const file = path.join(tempDir(), 'bench-export.fannotate.json');
-  fs.writeFileSync(file, backup);
-  console.log(`backup: ${args.rows} rows + ${args.rows} annotations, ${(backup.length / 1e6).toFixed(1)} MB (${((Date.now() - t0) / 1000).toFixed(1)} s to build)`);
+  const bytes = writeBackup(file, args.rows, { ids: IDS, name: NAME });
+  console.log(`backup: ${args.rows} rows + ${args.rows} annotations, ${(bytes / 1e6).toFixed(1)} MB (${((Date.now() - t0) / 1000).toFixed(1)} s to build)`);
 
   const web = await startWeb();
   const browser = await launchBrowser();

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Fannotate } from '../e2e/support.mjs';
 import {
-  ROOT, launchBrowser, newContext, startWeb, writeResult, figureTable, csvField, tempDir, spamTexts,
+  ROOT, launchBrowser, newContext, startWeb, writeResult, figureTable, tempDir, buildImportCsv,
   CAPTURE_WASM, startProbe, stopProbe, gapsText, importThroughUi, check,
 } from './common.mjs';
 
@@ -32,48 +32,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument: ${argv[i]}`);
   }
   return out;
-}
-
-/**
- * `id,text,label` CSV of `n` rows totalling about `targetBytes`: each text is a
- * stretch of the SpamAssassin texts run together, cut to a length that keeps the
- * running total on target (with some spread), labelled by the email it starts in.
- */
-function buildCsv(n, targetBytes) {
-  const texts = spamTexts();
-  const corpus = texts.map((t) => t.text).join('\n\n');
-  // Which email each corpus offset falls in, for the label.
-  const starts = [];
-  let off = 0;
-  for (const t of texts) { starts.push(off); off += t.text.length + 2; }
-  const labelAt = (pos) => {
-    let lo = 0, hi = starts.length - 1;
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= pos) lo = mid; else hi = mid - 1; }
-    return texts[lo].label;
-  };
-  const parts = ['id,text,label\n'];
-  let bytes = Buffer.byteLength(parts[0]);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    const id = `r${String(i + 1).padStart(7, '0')}`;
-    const label = labelAt(pos);
-    const budget = (targetBytes - bytes) / (n - i) - id.length - label.length - 5;
-    // ±50 % spread around the budget, deterministic.
-    let len = Math.max(20, Math.round(budget * (0.5 + ((i * 7919) % 1000) / 1000)));
-    let text = '';
-    while (text.length < len) {
-      const take = Math.min(len - text.length, corpus.length - pos);
-      text += corpus.slice(pos, pos + take);
-      pos = (pos + take) % corpus.length;
-    }
-    // Do not end on half a surrogate pair.
-    const last = text.charCodeAt(text.length - 1);
-    if (last >= 0xd800 && last <= 0xdbff) text = text.slice(0, -1);
-    const line = `${id},${csvField(text)},${label}\n`;
-    parts.push(line);
-    bytes += Buffer.byteLength(line);
-  }
-  return { csv: parts.join(''), bytes };
 }
 
 /** Time PapaParse on the file's bytes in the page (after loading the library). */
@@ -109,7 +67,7 @@ async function papaparse(page, file, runs = 2) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const { csv, bytes } = buildCsv(args.rows, args.mb * 1_000_000);
+  const { csv, bytes } = buildImportCsv(args.rows, args.mb * 1_000_000);
   const file = path.join(tempDir(), `import-${args.rows}.csv`);
   fs.writeFileSync(file, csv);
   console.log(`input: ${args.rows} rows, ${(bytes / 1e6).toFixed(1)} MB (${((Date.now() - t0) / 1000).toFixed(1)} s to build)`);

@@ -72,7 +72,6 @@ pub fn RunView() -> impl IntoView {
                             .filter(|a| a == ALL_ATTRIBUTES || names.contains(a))
                             .unwrap_or_else(|| names.first().cloned().unwrap_or_default())
                     };
-                    let runs = s.runs.clone();
                     let s_start = s.clone();
                     view! {
                         <div class="fa-card">
@@ -116,11 +115,13 @@ pub fn RunView() -> impl IntoView {
                                 <RunControls enabled=Signal::derive(running) paused=Signal::derive(move || state.run_paused())
                                     on_pause=Callback::new(move |_| state.toggle_pause()) on_cancel=Callback::new(move |_| state.cancel_run()) cancel_label="Cancel" />
                             </div>
-                            <RunProgressPanel progress=state.progress run=state.progress_run live=Signal::derive(move || state.run_live()) />
                         </div>
-                        <RunList runs/>
                     }.into_any()
                 })}
+            // Outside the loaded form: a write that reloads the setup (the run's own
+            // start touches the runs) rebuilds the form, never the live panel.
+            <RunProgressPanel progress=state.progress run=state.progress_run live=Signal::derive(move || state.run_live()) />
+            {when_loaded(setup, "Loading runs…", move |s| view! { <RunList runs=s.runs/> }.into_any())}
         </section>
     }
 }

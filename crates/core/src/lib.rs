@@ -9,6 +9,7 @@ pub mod codebook;
 pub mod diff;
 pub mod experiment;
 pub mod export;
+mod fastcsv;
 pub mod import;
 pub mod metrics;
 pub mod projection;

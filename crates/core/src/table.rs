@@ -515,6 +515,18 @@ pub fn decode_as(bytes: &[u8], enc: TextEncoding) -> String {
     }
 }
 
+/// [`decode_as`] the [`detect_encoding`] of `bytes`, validating plain UTF-8
+/// (the common case, and hundreds of megabytes) once, not twice.
+fn decode_detected(bytes: &[u8]) -> (String, TextEncoding) {
+    match detect_encoding(&bytes[..bytes.len().min(3)]) {
+        TextEncoding::Utf8 | TextEncoding::Windows1252 => match std::str::from_utf8(bytes) {
+            Ok(text) => (text.to_owned(), TextEncoding::Utf8),
+            Err(_) => (decode_cp1252(bytes), TextEncoding::Windows1252),
+        },
+        bom => (decode_as(bytes, bom), bom),
+    }
+}
+
 /// Decode bytes to text, detecting the encoding from a BOM, UTF-8 validity, or
 /// falling back to Windows-1252.
 pub fn decode_text(bytes: &[u8]) -> Result<(String, TextEncoding), TableError> {
@@ -526,8 +538,10 @@ pub fn decode_text_as(
     bytes: &[u8],
     enc: Option<TextEncoding>,
 ) -> Result<(String, TextEncoding), TableError> {
-    let enc = enc.unwrap_or_else(|| detect_encoding(bytes));
-    let text = decode_as(bytes, enc);
+    let (text, enc) = match enc {
+        Some(enc) => (decode_as(bytes, enc), enc),
+        None => decode_detected(bytes),
+    };
     if text.trim().is_empty() {
         return Err(TableError::Empty);
     }
@@ -860,7 +874,8 @@ pub const MAX_FIELD_BYTES: usize = 1 << 20;
 /// Reads delimited text a chunk of rows at a time, so a caller can show progress
 /// and stay responsive between chunks. Same rules and errors as [`parse_text_with`].
 pub struct TableReader {
-    rdr: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    source: Source,
+    delim: u8,
     columns: Vec<String>,
     encoding: TextEncoding,
     delimiter: char,
@@ -871,6 +886,49 @@ pub struct TableReader {
     /// Rows of the wrong length seen under [`RaggedRows::Reject`].
     ragged: Listed<(u64, usize)>,
     lines: LineCursor,
+}
+
+/// Where the rows come from.
+enum Source {
+    /// Text that passed the strict quote scan, split by [`crate::fastcsv`]
+    /// from byte `at` until a record needs the `csv` crate.
+    Fast { text: String, at: usize },
+    /// The `csv` crate, for repairs, errors and everything unusual.
+    Csv(csv::Reader<std::io::Cursor<Vec<u8>>>),
+}
+
+impl Source {
+    /// The `csv` crate's reader, positioned at byte `at` of `text`: the start
+    /// of a record after the header, which a seek keeps it from reading as one.
+    fn csv_at(text: String, delim: u8, at: usize) -> Source {
+        let bytes = text.as_bytes();
+        // A seek makes csv_core strip a BOM again, so it starts on the line end
+        // before the record (read as a skipped blank line): a U+FEFF that
+        // starts a row is the row's text.
+        let from = match at.checked_sub(1) {
+            Some(prev) if matches!(bytes[prev], b'\n' | b'\r') => prev,
+            _ => at,
+        };
+        let newlines = memchr::memchr_iter(b'\n', &bytes[..from]).count() as u64;
+        let mut rdr = csv_reader(text, delim);
+        if from > 0 {
+            let mut pos = csv::Position::new();
+            pos.set_byte(from as u64).set_line(newlines + 1);
+            // Seeking an in-memory cursor cannot fail.
+            let _ = rdr.seek(pos);
+        }
+        Source::Csv(rdr)
+    }
+}
+
+/// How the `csv` crate reads: row lengths are checked by the reader, to list
+/// or repair them all.
+fn csv_reader(text: String, delim: u8) -> csv::Reader<std::io::Cursor<Vec<u8>>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(text.into_bytes()))
 }
 
 impl std::fmt::Debug for TableReader {
@@ -893,28 +951,66 @@ impl TableReader {
         delimiter: char,
         rules: ReadRules,
     ) -> Result<Self, TableError> {
+        Self::open_as(text, encoding, delimiter, rules, true)
+    }
+
+    /// [`TableReader::open`], with the fast path allowed or not (tests compare both).
+    fn open_as(
+        text: String,
+        encoding: TextEncoding,
+        delimiter: char,
+        rules: ReadRules,
+        fast: bool,
+    ) -> Result<Self, TableError> {
         let delim = delimiter_byte(delimiter)?;
         let mut repairs = Repairs::default();
-        scan_quotes(&text, delim, rules.quotes, &mut repairs.quotes)?;
+        // The csv crate strips a BOM the decoder left (a second one) from the
+        // header, and only it reads quotes leniently.
+        let fast = fast && rules.quotes == QuoteMode::Strict && !text.starts_with('\u{feff}');
+        // The fast splitter meets every quote problem the strict scan finds, so
+        // the scan (a pass over the whole text) only runs once it gives up.
+        if !fast {
+            scan_quotes(&text, delim, rules.quotes, &mut repairs.quotes)?;
+        }
         let total_bytes = text.len() as u64;
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(delim)
-            .has_headers(true)
-            // Row lengths are checked here, to list or repair them all.
-            .flexible(true)
-            .from_reader(std::io::Cursor::new(text.into_bytes()));
-        let columns: Vec<String> = rdr
-            .headers()
-            .map_err(|e| TableError::Syntax {
-                line: 1,
-                message: e.to_string(),
-            })?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
-        check_header(&columns)?;
+        let mut head = Vec::new();
+        let fast_at = match fast {
+            true => match crate::fastcsv::split_record(&text, 0, delim, &mut head) {
+                Ok(Some((_, at))) => Some(at),
+                _ => None,
+            },
+            false => None,
+        };
+        let (source, header) = match fast_at {
+            Some(at) => (Source::Fast { text, at }, head),
+            None => {
+                if fast {
+                    scan_quotes(&text, delim, rules.quotes, &mut repairs.quotes)?;
+                }
+                let mut rdr = csv_reader(text, delim);
+                let head = rdr
+                    .headers()
+                    .map_err(|e| TableError::Syntax {
+                        line: 1,
+                        message: e.to_string(),
+                    })?
+                    .iter()
+                    .map(str::to_string)
+                    .collect();
+                (Source::Csv(rdr), head)
+            }
+        };
+        let columns: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+        if let Err(bad_header) = check_header(&columns) {
+            // A quote problem is reported before the header's.
+            if let Source::Fast { text, .. } = &source {
+                scan_quotes(text, delim, rules.quotes, &mut repairs.quotes)?;
+            }
+            return Err(bad_header);
+        }
         Ok(TableReader {
-            rdr,
+            source,
+            delim,
             columns,
             encoding,
             delimiter,
@@ -934,7 +1030,10 @@ impl TableReader {
 
     /// Bytes of the text read so far.
     pub fn position(&self) -> u64 {
-        self.rdr.position().byte()
+        match &self.source {
+            Source::Fast { at, .. } => *at as u64,
+            Source::Csv(rdr) => rdr.position().byte(),
+        }
     }
 
     /// Size of the text in bytes.
@@ -964,17 +1063,68 @@ impl TableReader {
         if self.done {
             return Ok(false);
         }
+        let mut n = 0;
+        if let Source::Fast { text, at } = &mut self.source {
+            let width = self.columns.len();
+            while n < max {
+                let mut row = Vec::with_capacity(width);
+                match crate::fastcsv::split_record(text, *at, self.delim, &mut row) {
+                    Ok(None) => {
+                        *at = text.len();
+                        self.done = true;
+                        return Ok(false);
+                    }
+                    Ok(Some((start, end))) => {
+                        // A blank line in a multi-column file is not a row.
+                        if row.len() == 1 && width > 1 && row[0].trim().is_empty() {
+                            *at = end;
+                            continue;
+                        }
+                        // Wrong widths and huge fields are reported (or
+                        // repaired) with their line by the csv crate.
+                        if row.len() != width || row.iter().any(|f| f.len() > MAX_FIELD_BYTES) {
+                            *at = start;
+                            break;
+                        }
+                        *at = end;
+                        n += 1;
+                        out.push(row);
+                    }
+                    // Unreachable after the strict scan, but the csv crate
+                    // knows what to make of it.
+                    Err(crate::fastcsv::Fallback) => break,
+                }
+            }
+            if n == max {
+                return Ok(true);
+            }
+            let at = *at;
+            let text = std::mem::take(text);
+            // Strict: names the quote problem the splitter met, with its line.
+            scan_quotes(
+                &text,
+                self.delim,
+                self.rules.quotes,
+                &mut self.repairs.quotes,
+            )?;
+            self.source = Source::csv_at(text, self.delim, at);
+        }
+        self.read_csv(max - n, out)
+    }
+
+    /// [`TableReader::read_chunk`] by the `csv` crate.
+    fn read_csv(&mut self, max: usize, out: &mut Vec<Vec<String>>) -> Result<bool, TableError> {
+        let Source::Csv(rdr) = &mut self.source else {
+            return Ok(true);
+        };
         let width = self.columns.len();
         let mut rec = csv::StringRecord::new();
         let mut n = 0;
         while n < max {
-            let more = self
-                .rdr
-                .read_record(&mut rec)
-                .map_err(|e| TableError::Syntax {
-                    line: e.position().map_or(0, |p| p.line()),
-                    message: e.to_string(),
-                })?;
+            let more = rdr.read_record(&mut rec).map_err(|e| TableError::Syntax {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            })?;
             if !more {
                 self.done = true;
                 self.check_ragged()?;
@@ -986,7 +1136,7 @@ impl TableReader {
             }
             n += 1;
             let offset = rec.position().map_or(0, |p| p.byte() as usize);
-            let bytes = self.rdr.get_ref().get_ref();
+            let bytes = rdr.get_ref().get_ref();
             let lines = &mut self.lines;
             let mut line = || lines.line_of_record(bytes, offset);
             if let Some((c, f)) = rec
@@ -1469,5 +1619,93 @@ mod tests {
         assert_eq!(t.columns, vec!["id", "text", "label"]);
         assert_eq!(t.rows.len(), 5894);
         assert_eq!(t.rows.iter().filter(|r| r[2] == "spam").count(), 1785);
+    }
+
+    /// Everything a reader gives for `text`, read `chunk` rows at a time.
+    fn read_all(
+        text: &str,
+        rules: ReadRules,
+        chunk: usize,
+        fast: bool,
+    ) -> Result<(Vec<String>, Vec<Vec<String>>, Repairs, u64), TableError> {
+        let mut r = TableReader::open_as(text.to_string(), TextEncoding::Utf8, ',', rules, fast)?;
+        let mut rows = Vec::new();
+        while r.read_chunk(chunk, &mut rows)? {}
+        let (end, repairs) = (r.position(), r.repairs().clone());
+        let table = r.finish(rows)?;
+        Ok((table.columns, table.rows, repairs, end))
+    }
+
+    fn all_rules() -> Vec<ReadRules> {
+        let mut all = Vec::new();
+        for ragged in [RaggedRows::Reject, RaggedRows::Pad, RaggedRows::Drop] {
+            for quotes in [QuoteMode::Strict, QuoteMode::Lenient] {
+                all.push(ReadRules { ragged, quotes });
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_fast_path_reads_as_the_csv_crate_does() {
+        let cases = [
+            "id,text\n1,a\n2,b\n",
+            "id,text\r\n1,a\r\n2,b",
+            "id,text\r1,a\r2,b\r",
+            " id , text \n1,\"a,b\"\n\n\n2,\"x\"\"y\"\"\"\n",
+            "id,text\n1,\"multi\r\nline\"\n2,\n",
+            "id,text\n1,\n,\n   \n1,x\n",
+            "id\n  \n1\n",
+            "id,text\n1,ab\"c\"d\n1,\"\"\n",
+            "id,text\n1,x,\n2,y\n3\n4,z\n",
+            "id,text\n1,\"a\"b\n2,\"open\n",
+            "\n\nid,text\n1,2\n",
+            "\u{feff}id,text\n1,blåbær ✓\n",
+            "id,text\n1,\"x\"",
+        ];
+        for c in cases {
+            for rules in all_rules() {
+                for chunk in [1, 2, usize::MAX] {
+                    assert_eq!(
+                        read_all(c, rules, chunk, true),
+                        read_all(c, rules, chunk, false),
+                        "{c:?} {rules:?} chunk {chunk}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_field_after_fast_rows_is_named_by_its_line() {
+        let text = format!("id,text\n1,a\n2,b\n3,{}\n", "x".repeat(MAX_FIELD_BYTES + 1));
+        let err = read_all(&text, ReadRules::default(), 1, true).unwrap_err();
+        assert!(
+            matches!(err, TableError::FieldTooLarge { line: 4, .. }),
+            "{err:?}"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_fast_path_agrees_on_any_text(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "bé", ",", ",", "\"", "\n", "\n", "\r", " ", "\r\n", "\u{feff}"]),
+                0..40,
+            ),
+            head in proptest::sample::select(vec!["a,b\n", "a\n", "a,b,c\r\n", "\"a\",b\n", ""]),
+            rule in 0usize..6,
+            chunk in 1usize..4,
+        ) {
+            let text = format!("{head}{}", body.concat());
+            let rules = all_rules()[rule];
+            proptest::prop_assert_eq!(
+                read_all(&text, rules, chunk, true),
+                read_all(&text, rules, chunk, false),
+                "{:?}", text
+            );
+        }
     }
 }

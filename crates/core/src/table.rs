@@ -1621,13 +1621,16 @@ mod tests {
         assert_eq!(t.rows.iter().filter(|r| r[2] == "spam").count(), 1785);
     }
 
+    /// Columns, rows, repairs and the end position.
+    type ReadAll = (Vec<String>, Vec<Vec<String>>, Repairs, u64);
+
     /// Everything a reader gives for `text`, read `chunk` rows at a time.
     fn read_all(
         text: &str,
         rules: ReadRules,
         chunk: usize,
         fast: bool,
-    ) -> Result<(Vec<String>, Vec<Vec<String>>, Repairs, u64), TableError> {
+    ) -> Result<ReadAll, TableError> {
         let mut r = TableReader::open_as(text.to_string(), TextEncoding::Utf8, ',', rules, fast)?;
         let mut rows = Vec::new();
         while r.read_chunk(chunk, &mut rows)? {}

@@ -27,7 +27,11 @@ export const SW_TEMPLATE = path.join(HERE, 'sw.template.js');
 export const DEFAULT_CONNECT_SRC = ['http://127.0.0.1:*', 'http://localhost:*', 'https://127.0.0.1:*', 'https://localhost:*'];
 
 /** Files the service worker precaches (paths relative to the app's directory). */
-export const SHELL_FILES = ['index.html', 'boot.js', 'fannotate.js', 'fannotate_bg.wasm', 'app.css', 'fannotate-element.js'];
+export const SHELL_FILES = [
+  'index.html', 'boot.js', 'fannotate.js', 'fannotate_bg.wasm', 'app.css', 'fannotate-element.js',
+  // The compute worker, fetched on first use but cached up front for offline use.
+  'fannotate-worker_loader.js', 'fannotate-worker.js', 'fannotate-worker_bg.wasm',
+];
 
 /** Marks Trunk's start-up script (wasm-bindgen init + its "started" event). */
 const TRUNK_MARKERS = ['TrunkApplicationStarted', 'init('];

@@ -9,6 +9,7 @@ use crate::services::llm::LlmError;
 use crate::services::runner::RunError;
 use crate::services::sample::SampleError;
 use crate::services::storage::StorageError;
+use crate::services::worker::WorkerError;
 use fannotate_core::{CodebookError, TableError};
 
 /// Any failure the user can be told about.
@@ -41,6 +42,9 @@ pub enum AppError {
     /// A download could not be offered (a read failure is an import's).
     #[error(transparent)]
     File(FileError),
+    /// A calculation in the compute worker failed.
+    #[error(transparent)]
+    Compute(#[from] WorkerError),
 }
 
 /// An error that can tell the user what happened.
@@ -78,6 +82,7 @@ impl AppError {
                 "A run is already in progress: wait for it to finish, or cancel it.".into()
             }
             AppError::File(e) => format!("The download failed: {e}."),
+            AppError::Compute(e) => e.user_message(),
         }
     }
 }

@@ -3,6 +3,17 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+#[wasm_bindgen(
+    inline_js = "export function fannotate_asset_base() { return new URL('../../', import.meta.url).href; }"
+)]
+extern "C" {
+    /// The directory the app's files are served from (this snippet lives two
+    /// levels below it, in `snippets/<crate>/`): the page's own directory in the
+    /// standalone app, the script's directory on a host page that embeds it.
+    #[wasm_bindgen(js_name = fannotate_asset_base)]
+    pub fn asset_base() -> String;
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

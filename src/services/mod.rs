@@ -14,3 +14,4 @@ pub mod place;
 pub mod runner;
 pub mod sample;
 pub mod storage;
+pub mod worker;

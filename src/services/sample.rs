@@ -2,7 +2,7 @@
 //! SpamAssassin emails (PDDL-1.0 / CC0-1.0) shipped beside the app, with a
 //! two-category codebook and no saved endpoint, so runs use the default one.
 
-use super::browser::{now_ms, random_id};
+use super::browser::{asset_base, now_ms, random_id};
 use super::importer::ImportError;
 use super::importer::{new_dataset, row_records};
 use super::storage::Storage;
@@ -10,22 +10,11 @@ use super::storage::StorageError;
 use fannotate_core::import::{import_file, ImportOptions};
 use fannotate_core::records::{CodebookVersion, Project};
 use fannotate_core::{Attribute, Category, Codebook};
-use wasm_bindgen::prelude::*;
 
 /// The sample's file, relative to the app's files (`public/sample/`).
 pub const SAMPLE_FILE: &str = "sample/spamassassin-300.csv";
 /// The sample project's name.
 pub const SAMPLE_NAME: &str = "Sample: SpamAssassin emails";
-
-#[wasm_bindgen(
-    inline_js = "export function fannotate_asset_base() { return new URL('../../', import.meta.url).href; }"
-)]
-extern "C" {
-    /// The directory the app's files are served from (this snippet lives two
-    /// levels below it, in `snippets/<crate>/`): the page's own directory in the
-    /// standalone app, the script's directory on a host page that embeds it.
-    fn fannotate_asset_base() -> String;
-}
 
 /// The sample's codebook: one attribute, spam or ham.
 pub fn sample_codebook() -> Codebook {
@@ -44,7 +33,7 @@ pub fn sample_codebook() -> Codebook {
 }
 
 async fn fetch_sample() -> Result<Vec<u8>, ImportError> {
-    let url = format!("{}{SAMPLE_FILE}", fannotate_asset_base());
+    let url = format!("{}{SAMPLE_FILE}", asset_base());
     let fail = |e: gloo_net::Error| ImportError::Sample(e.to_string());
     let resp = gloo_net::http::Request::get(&url)
         .send()

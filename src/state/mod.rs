@@ -10,6 +10,7 @@ use crate::options::MountOptions;
 pub use crate::route::Step;
 use crate::services::runner::{RunControl, RunProgress};
 use crate::services::storage::Storage;
+use crate::services::worker::ComputeWorker;
 pub use changes::{Changes, Topic};
 use fannotate_core::records::{DatasetMeta, EndpointConfig, Project};
 use leptos::prelude::*;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub host: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
     /// The rows of the dataset in use, read once for every reader.
     pub rows: StoredValue<RowStore, LocalStorage>,
+    /// The compute worker, started on first use.
+    pub worker: StoredValue<ComputeWorker, LocalStorage>,
 }
 
 /// Where a mount handle's app is: opening its storage, running, or gone.
@@ -121,7 +124,13 @@ impl AppState {
             progress_run: RwSignal::new(None),
             toasts: RwSignal::new(Vec::new()),
             rows: StoredValue::new_local(RowStore::default()),
+            worker: StoredValue::new_local(ComputeWorker::default()),
         }
+    }
+
+    /// The compute worker (one per mounted app).
+    pub fn worker(&self) -> ComputeWorker {
+        self.worker.get_value()
     }
 
     /// The storage handle.

@@ -7,8 +7,11 @@ use crate::components::{
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
 use crate::services::export::ExportFormat;
+use crate::services::worker::{ComputeWorker, WorkerError};
 use crate::state::AppState;
 use crate::state::Topic;
+use fannotate_core::jobs::{Job, JobOutput};
+use fannotate_core::metrics::{bootstrap_coded, intern, BootstrapCis, Interned, Interval};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord,
 };
@@ -44,13 +47,10 @@ struct Labelled {
 type Labels<'a> = Vec<Option<&'a str>>;
 
 impl Labelled {
-    /// Bootstrap 95 % intervals for accuracy, macro-F1 and κ (1,000 resamples,
-    /// fixed seed so the figures do not move between visits).
-    fn intervals(&self) -> Option<fannotate_core::metrics::BootstrapCis> {
+    /// The rows with both labels as codes: the bootstrap job's input.
+    fn coded(&self) -> Option<Interned> {
         let (gold, pred) = self.gold_pred()?;
-        Some(fannotate_core::metrics::bootstrap_cis(
-            &gold, &pred, 1000, 0.95, 42,
-        ))
+        Some(intern(&gold, &pred))
     }
 
     /// Gold labels (a cell that names a category loosely, like "Spam ", counts
@@ -139,50 +139,163 @@ fn ci(i: Option<fannotate_core::metrics::Interval>, pct: bool) -> String {
 /// cells list their rows) and per-class bars of a categorical run.
 fn classification_view(
     report: Option<ClassificationReport>,
-    cis: Option<fannotate_core::metrics::BootstrapCis>,
+    cis: Option<Intervals>,
     on_cell: Callback<(usize, usize)>,
 ) -> impl IntoView {
-    match report {
-        None => view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any(),
-        Some(r) => {
-            let cis = cis.unwrap_or(fannotate_core::metrics::BootstrapCis {
-                resamples: 0,
-                level: 0.95,
-                accuracy: None,
-                macro_f1: None,
-                cohen_kappa: None,
-            });
-            let n_gold = r.n_rows - r.n_missing_gold;
-            view! {
-                <dl class="fa-stats" data-testid="metrics">
-                    <div>
-                        <dt>"Accuracy"</dt>
-                        <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
-                        <dd class="fa-muted">{format!("n = {n_gold} with gold; invalid and failed count as wrong")}</dd>
-                    </div>
-                    <div>
-                        <dt>"Accuracy on valid answers"</dt>
-                        <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
-                        <dd class="fa-muted" data-testid="accuracy-ci">{format!("n = {} · {}", r.n_used, ci(cis.accuracy, true))}</dd>
-                    </div>
-                    <div>
-                        <dt>"Cohen's κ"</dt>
-                        <dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd>
-                        <dd class="fa-muted" data-testid="kappa-ci">{format!("n = {} · {}", r.n_used, ci(cis.cohen_kappa, false))}</dd>
-                    </div>
-                    <div>
-                        <dt>"Macro F1"</dt>
-                        <dd>{format!("{:.3}", r.macro_f1)}</dd>
-                        <dd class="fa-muted" data-testid="f1-ci">{format!("n = {} · {}", r.n_used, ci(cis.macro_f1, false))}</dd>
-                    </div>
-                </dl>
-                <p class="fa-muted">{format!("Intervals: {} bootstrap resamples of the rows with both labels (seed 42).", cis.resamples)}</p>
-                <div class="fa-row fa-row--top">
-                    <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() on_cell />
-                    <ClassBars classes=r.per_class.clone() />
-                </div>
-            }.into_any()
+    let (Some(r), Some(cis)) = (report, cis) else {
+        return view! { <p class="fa-empty">{NO_GOLD}</p> }.into_any();
+    };
+    let n_gold = r.n_rows - r.n_missing_gold;
+    let n = r.n_used;
+    let shown = move |pick: fn(&BootstrapCis) -> Option<Interval>, pct: bool| {
+        move || match cis.state.get() {
+            CiState::Done(c, _) => format!("n = {n} · {}", ci(pick(&c), pct)),
+            _ => format!("n = {n} · interval pending"),
         }
+    };
+    view! {
+        <dl class="fa-stats" data-testid="metrics">
+            <div>
+                <dt>"Accuracy"</dt>
+                <dd data-testid="accuracy" data-value=r.accuracy_missing_pred_as_wrong.to_string()>{pct(r.accuracy_missing_pred_as_wrong)}</dd>
+                <dd class="fa-muted">{format!("n = {n_gold} with gold; invalid and failed count as wrong")}</dd>
+            </div>
+            <div>
+                <dt>"Accuracy on valid answers"</dt>
+                <dd data-testid="accuracy-valid" data-value=r.accuracy.to_string()>{pct(r.accuracy)}</dd>
+                <dd class="fa-muted" data-testid="accuracy-ci">{shown(|c| c.accuracy, true)}</dd>
+            </div>
+            <div>
+                <dt>"Cohen's κ"</dt>
+                <dd data-testid="kappa">{r.cohen_kappa.map_or("undefined".to_string(), |k| format!("{k:.3}"))}</dd>
+                <dd class="fa-muted" data-testid="kappa-ci">{shown(|c| c.cohen_kappa, false)}</dd>
+            </div>
+            <div>
+                <dt>"Macro F1"</dt>
+                <dd>{format!("{:.3}", r.macro_f1)}</dd>
+                <dd class="fa-muted" data-testid="f1-ci">{shown(|c| c.macro_f1, false)}</dd>
+            </div>
+        </dl>
+        <IntervalsStatus cis />
+        <div class="fa-row fa-row--top">
+            <ConfusionMatrix labels=r.labels.clone() matrix=r.confusion_matrix.clone() on_cell />
+            <ClassBars classes=r.per_class.clone() />
+        </div>
+    }
+    .into_any()
+}
+
+/// Bootstrap resamples behind the intervals.
+const RESAMPLES: usize = 1000;
+/// Seed of the resampling, so the figures do not move between visits.
+const SEED: u64 = 42;
+
+/// Where the bootstrap intervals stand.
+#[derive(Debug, Clone, PartialEq)]
+enum CiState {
+    /// Resamples drawn so far, of all.
+    Running(u64, u64),
+    /// The intervals, and whether they were computed on the page (no worker).
+    Done(BootstrapCis, Option<String>),
+    /// Stopped by the user.
+    Cancelled,
+    /// The worker failed; the message says what to do.
+    Failed(String),
+}
+
+/// The bootstrap intervals of one results screen, computed in the compute
+/// worker (95 %, 1,000 resamples, seed 42).
+#[derive(Clone, Copy)]
+struct Intervals {
+    state: RwSignal<CiState>,
+    start: Callback<()>,
+    cancel: Callback<()>,
+}
+
+impl Intervals {
+    /// Start computing the intervals of `coded` (and again on `start`).
+    fn new(state: AppState, coded: Interned) -> Self {
+        let cis = RwSignal::new(CiState::Running(0, RESAMPLES as u64));
+        let coded = StoredValue::new_local(coded);
+        let start = Callback::new(move |()| {
+            cis.set(CiState::Running(0, RESAMPLES as u64));
+            let worker = state.worker();
+            let (job, columns) =
+                coded.with_value(|c| Job::bootstrap(c.clone(), RESAMPLES, 0.95, SEED));
+            leptos::task::spawn_local(async move {
+                let progress = move |done, total| {
+                    cis.try_set(CiState::Running(done, total));
+                };
+                let next = match worker.run(job, columns, progress).await {
+                    Ok(JobOutput::Bootstrap { cis }) => CiState::Done(cis, None),
+                    // The same function on the page's thread: slower to
+                    // wait for, never a different figure.
+                    Err(WorkerError::Unavailable(why)) => match coded
+                        .try_with_value(|c| bootstrap_coded(c, RESAMPLES, 0.95, SEED, &mut |_| {}))
+                    {
+                        Some(c) => CiState::Done(c, Some(why)),
+                        None => return,
+                    },
+                    Err(WorkerError::Cancelled) => CiState::Cancelled,
+                    Err(e) => CiState::Failed(AppError::from(e).user_message()),
+                };
+                cis.try_set(next);
+            });
+        });
+        let cancel = Callback::new(move |()| state.worker().cancel());
+        // Leaving the screen mid-job stops the job and frees the worker.
+        on_cleanup(move || {
+            if matches!(cis.try_get_untracked(), Some(CiState::Running(..))) {
+                state.worker.try_with_value(ComputeWorker::cancel);
+            }
+        });
+        start.run(());
+        Intervals {
+            state: cis,
+            start,
+            cancel,
+        }
+    }
+}
+
+/// The intervals' progress (with Cancel), or how they were made (with Retry
+/// after a failure).
+#[component]
+fn IntervalsStatus(
+    /// The intervals shown.
+    cis: Intervals,
+) -> impl IntoView {
+    move || {
+        match cis.state.get() {
+        CiState::Running(done, total) => view! {
+            <div class="fa-row" data-testid="intervals-status" data-state="running">
+                <p class="fa-muted" role="status">{format!("Computing 95 % intervals in the background: {done} of {total} bootstrap resamples.")}</p>
+                <Button label="Cancel" attr:data-testid="intervals-cancel" on_click=move || cis.cancel.run(()) />
+            </div>
+        }
+        .into_any(),
+        CiState::Done(c, on_page) => view! {
+            <p class="fa-muted" data-testid="intervals-status" data-state="done">
+                {format!("Intervals: {} bootstrap resamples of the rows with both labels (seed {SEED}).", c.resamples)}
+                {on_page.map(|why| format!(" Computed on the page: {why}."))}
+            </p>
+        }
+        .into_any(),
+        CiState::Cancelled => view! {
+            <div class="fa-row" data-testid="intervals-status" data-state="cancelled">
+                <p class="fa-muted">"Intervals cancelled."</p>
+                <Button label="Compute intervals" attr:data-testid="intervals-retry" on_click=move || cis.start.run(()) />
+            </div>
+        }
+        .into_any(),
+        CiState::Failed(message) => view! {
+            <div class="fa-row" data-testid="intervals-status" data-state="failed">
+                <p class="fa-error" role="alert">{message}</p>
+                <Button label="Retry" attr:data-testid="intervals-retry" on_click=move || cis.start.run(()) />
+            </div>
+        }
+        .into_any(),
+    }
     }
 }
 
@@ -348,7 +461,8 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
     let metrics = if l.run.free_text {
         rouge_view(&l).into_any()
     } else {
-        classification_view(report, l.intervals(), on_cell).into_any()
+        let cis = l.coded().map(|coded| Intervals::new(state, coded));
+        classification_view(report, cis, on_cell).into_any()
     };
     let gold_col = l.meta.gold_for(&l.run.attribute);
     let text_col = l.meta.text_col;

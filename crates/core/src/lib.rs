@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod export;
 mod fastcsv;
 pub mod import;
+pub mod jobs;
 pub mod metrics;
 pub mod projection;
 pub mod prompt;

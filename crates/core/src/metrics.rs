@@ -5,7 +5,7 @@
 //! matrix has gold rows and predicted columns; precision/recall with no
 //! denominator are 0; Cohen's κ is `None` when undefined; MCC is 0 when undefined.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -496,7 +496,7 @@ impl SplitMix64 {
 }
 
 /// A two-sided percentile interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     /// Lower bound.
     pub lo: f64,
@@ -505,7 +505,7 @@ pub struct Interval {
 }
 
 /// Bootstrap confidence intervals of the headline metrics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapCis {
     /// Resamples drawn.
     pub resamples: usize,
@@ -547,19 +547,32 @@ pub(crate) fn bootstrap_with(
     resamples: usize,
     level: f64,
     seed: u64,
+    stats: impl FnMut(&[usize]) -> (f64, f64, Option<f64>),
+) -> BootstrapCis {
+    bootstrap_watched(n, resamples, level, seed, stats, &mut |_| {})
+}
+
+/// [`bootstrap_with`], telling `done` how many resamples are drawn after each.
+fn bootstrap_watched(
+    n: usize,
+    resamples: usize,
+    level: f64,
+    seed: u64,
     mut stats: impl FnMut(&[usize]) -> (f64, f64, Option<f64>),
+    done: &mut dyn FnMut(usize),
 ) -> BootstrapCis {
     let mut rng = SplitMix64::new(seed);
     let (mut acc, mut f1, mut kappa) = (Vec::new(), Vec::new(), Vec::new());
     let mut idx = Vec::with_capacity(n);
     if n > 0 {
-        for _ in 0..resamples {
+        for r in 0..resamples {
             idx.clear();
             idx.extend((0..n).map(|_| rng.below(n)));
             let (a, f, k) = stats(&idx);
             acc.push(a);
             f1.push(f);
             kappa.extend(k);
+            done(r + 1);
         }
     }
     BootstrapCis {
@@ -580,12 +593,31 @@ pub fn bootstrap_cis(
     level: f64,
     seed: u64,
 ) -> BootstrapCis {
-    let p = prepare(gold, pred);
-    let Interned { labels, gold, pred } = p.interned;
-    bootstrap_with(gold.len(), resamples, level, seed, |idx| {
-        let cm = Confusion::from_indices(labels.len(), &gold, &pred, idx.iter().copied());
+    let coded = intern(gold, pred);
+    bootstrap_coded(&coded, resamples, level, seed, &mut |_| {})
+}
+
+/// The complete rows of a gold/prediction pairing as label codes: what
+/// [`bootstrap_coded`] needs, small enough to hand to a worker.
+pub fn intern(gold: &[Option<&str>], pred: &[Option<&str>]) -> Interned {
+    prepare(gold, pred).interned
+}
+
+/// [`bootstrap_cis`] of rows already interned, telling `done` how many of the
+/// resamples are drawn as it goes (a worker reports progress with it).
+pub fn bootstrap_coded(
+    coded: &Interned,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+    done: &mut dyn FnMut(usize),
+) -> BootstrapCis {
+    let Interned { labels, gold, pred } = coded;
+    let stats = |idx: &[usize]| {
+        let cm = Confusion::from_indices(labels.len(), gold, pred, idx.iter().copied());
         (cm.accuracy(), cm.macro_f1(), cm.cohen_kappa())
-    })
+    };
+    bootstrap_watched(gold.len(), resamples, level, seed, stats, done)
 }
 
 /// McNemar's test of two classifiers on the same items.

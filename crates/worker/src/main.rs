@@ -1,0 +1,81 @@
+//! The compute worker: receives `{id, msg, columns}`: a [`ToWorker`] as JSON in `msg`, integer
+//! columns as transferred `ArrayBuffer`s in `columns`. It runs each with
+//! [`fannotate_core::jobs::run`] and answers with [`FromWorker`] JSON. Jobs run
+//! one at a time, in the order they come; the page cancels by terminating.
+
+use fannotate_core::jobs::{run, FromWorker, JobError, ToWorker};
+use js_sys::{Array, Reflect, Uint32Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// Post one message to the page.
+fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {
+    // Serialising these plain enums cannot fail; posting a string cannot either.
+    let json = serde_json::to_string(msg).unwrap_or_default();
+    let _ = scope.post_message(&JsValue::from_str(&json));
+}
+
+/// The message's job and columns.
+fn read(data: &JsValue) -> Result<(ToWorker, Vec<Vec<u32>>), JobError> {
+    let field = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let header = field("msg")
+        .as_string()
+        .ok_or_else(|| JobError::Protocol("no msg".into()))?;
+    let to: ToWorker =
+        serde_json::from_str(&header).map_err(|e| JobError::Protocol(e.to_string()))?;
+    let columns = field("columns")
+        .dyn_into::<Array>()
+        .map_err(|_| JobError::Protocol("no columns".into()))?
+        .iter()
+        .map(|buf| Uint32Array::new(&buf).to_vec())
+        .collect();
+    Ok((to, columns))
+}
+
+/// Do one message's job and answer.
+fn handle(scope: &DedicatedWorkerGlobalScope, data: JsValue) {
+    let id = Reflect::get(&data, &JsValue::from_str("id"))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map_or(0, |v| v as u32);
+    let reply = match read(&data) {
+        Err(e) => FromWorker::Failed {
+            id,
+            message: e.to_string(),
+        },
+        Ok((to, columns)) => {
+            let mut progress = |done, total| {
+                post(
+                    scope,
+                    &FromWorker::Progress {
+                        id: to.id,
+                        done,
+                        total,
+                    },
+                )
+            };
+            match run(&to.job, columns, &mut progress) {
+                Ok(output) => FromWorker::Done { id: to.id, output },
+                Err(e) => FromWorker::Failed {
+                    id: to.id,
+                    message: e.to_string(),
+                },
+            }
+        }
+    };
+    post(scope, &reply);
+}
+
+fn main() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let listener = scope.clone();
+    let onmessage =
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| handle(&listener, e.data()));
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    // The worker lives as long as its handler.
+    onmessage.forget();
+    // Messages posted before the handler was set were dispatched to nothing:
+    // the page sends its first job only after this.
+    post(&scope, &FromWorker::Ready);
+}

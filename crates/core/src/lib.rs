@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod records;
 pub mod rouge;
 pub mod sample;
+pub mod student;
 pub mod table;
 pub mod time;
 pub mod url;

@@ -143,7 +143,7 @@ pub struct DawidSkene {
     pub priors: Vec<f64>,
     /// `errors[worker][k]` = P(worker says k | true label c) for each c, or `None`
     /// where the worker never said k.
-    pub errors: Vec<Vec<Option<Vec<f64>>>>,
+    pub errors: ErrorRates,
     /// Per-row ELBO after each iteration; its length is the iteration count.
     pub loss_history: Vec<f64>,
 }
@@ -157,6 +157,20 @@ impl DawidSkene {
     /// The last per-row ELBO (crowd-kit's `loss_history_[-1]`), `None` before iterating.
     pub fn final_loss(&self) -> Option<f64> {
         self.loss_history.last().copied()
+    }
+
+    /// Posteriors with columns in `codebook` order: a class nobody gave gets 0 (it does
+    /// not exist for Dawid–Skene). Observed labels missing from `codebook` are dropped,
+    /// so such rows no longer sum to 1.
+    pub fn probas_over<S: AsRef<str>>(&self, r: &Responses, codebook: &[S]) -> Vec<Vec<f64>> {
+        let cols: Vec<Option<usize>> = codebook
+            .iter()
+            .map(|c| r.labels.iter().position(|l| l == c.as_ref()))
+            .collect();
+        self.probas
+            .iter()
+            .map(|row| cols.iter().map(|c| c.map_or(0.0, |k| row[k])).collect())
+            .collect()
     }
 }
 
@@ -265,6 +279,79 @@ pub enum AggregateError {
     /// There are no responses.
     #[error("no responses to aggregate")]
     Empty,
+    /// Priors, posteriors or error matrices whose sizes do not fit the responses.
+    #[error("{0} do not match the responses' tasks, workers or labels")]
+    Shape(&'static str),
+    /// A response whose (worker, label) has no error-rate row.
+    #[error("worker {worker:?} has no error rates for label {label:?}")]
+    NoErrorRates {
+        /// The worker.
+        worker: String,
+        /// The label.
+        label: String,
+    },
+}
+
+/// Error matrices in the nested form of [`DawidSkene::errors`]:
+/// `[worker][k]` = `Some(P(says k | true c) for each c)` or `None`.
+pub type ErrorRates = Vec<Vec<Option<Vec<f64>>>>;
+
+fn nest(r: &Responses, e: &Errors) -> ErrorRates {
+    let k = r.labels.len();
+    (0..r.workers.len())
+        .map(|w| {
+            (0..k)
+                .map(|y| {
+                    e.given[w * k + y].then(|| e.e[(w * k + y) * k..(w * k + y + 1) * k].to_vec())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The Dawid–Skene M-step on its own: each worker's error rates given posteriors
+/// `q[task][label]`. A worker who used one label only gets rates of exactly 1 for it.
+pub fn m_step_errors(r: &Responses, q: &[Vec<f64>]) -> Result<ErrorRates, AggregateError> {
+    if q.len() != r.tasks.len() || q.iter().any(|row| row.len() != r.labels.len()) {
+        return Err(AggregateError::Shape("posteriors"));
+    }
+    Ok(nest(r, &m_step(r, q)))
+}
+
+/// The Dawid–Skene E-step on its own: unclipped posteriors `[task][label]` of the
+/// responses' tasks under `priors` and `errors` (for example a fitted model's, to
+/// label new tasks by the same workers).
+pub fn e_step_posteriors(
+    r: &Responses,
+    priors: &[f64],
+    errors: &ErrorRates,
+) -> Result<Vec<Vec<f64>>, AggregateError> {
+    let k = r.labels.len();
+    if priors.len() != k {
+        return Err(AggregateError::Shape("priors"));
+    }
+    if errors.len() != r.workers.len() || errors.iter().any(|w| w.len() != k) {
+        return Err(AggregateError::Shape("error rates"));
+    }
+    let mut log_e = vec![0.0; r.workers.len() * k * k];
+    for &(_, w, y) in &r.rows {
+        let rates = errors[w][y]
+            .as_ref()
+            .ok_or_else(|| AggregateError::NoErrorRates {
+                worker: r.workers[w].clone(),
+                label: r.labels[y].clone(),
+            })?;
+        if rates.len() != k {
+            return Err(AggregateError::Shape("error rates"));
+        }
+        for (l, v) in log_e[(w * k + y) * k..(w * k + y + 1) * k]
+            .iter_mut()
+            .zip(rates)
+        {
+            *l = v.ln();
+        }
+    }
+    Ok(e_step(r, priors, &log_e))
 }
 
 /// Dawid–Skene EM (crowd-kit `DawidSkene(n_iter, tol)`).
@@ -295,15 +382,7 @@ pub fn dawid_skene(r: &Responses, opts: &DsOptions) -> Result<DawidSkene, Aggreg
         .map(|row| row.iter().map(|v| v.max(EPS)).collect())
         .collect();
     let labels = probas.iter().map(|row| first_max(row)).collect();
-    let errors = (0..r.workers.len())
-        .map(|w| {
-            (0..k)
-                .map(|y| {
-                    e.given[w * k + y].then(|| e.e[(w * k + y) * k..(w * k + y + 1) * k].to_vec())
-                })
-                .collect()
-        })
-        .collect();
+    let errors = nest(r, &e);
     Ok(DawidSkene {
         labels,
         probas,
@@ -344,6 +423,25 @@ mod tests {
             dawid_skene(&r, &DsOptions::default()),
             Err(AggregateError::Empty)
         );
+    }
+
+    #[test]
+    fn the_steps_refuse_mismatched_inputs() {
+        let r = Responses::new([("t", "a", "x"), ("t", "b", "y")]);
+        assert!(m_step_errors(&r, &[vec![1.0]]).is_err());
+        let e = m_step_errors(&r, &[vec![0.5, 0.5]]).unwrap();
+        assert!(e_step_posteriors(&r, &[1.0], &e).is_err());
+        let mut missing = e.clone();
+        missing[1][1] = None;
+        assert_eq!(
+            e_step_posteriors(&r, &[0.5, 0.5], &missing),
+            Err(AggregateError::NoErrorRates {
+                worker: "b".into(),
+                label: "y".into()
+            })
+        );
+        let q = e_step_posteriors(&r, &[0.5, 0.5], &e).unwrap();
+        assert!((q[0].iter().sum::<f64>() - 1.0).abs() < 1e-15);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! No leptos, web-sys, js-sys or wasm-bindgen here: this crate is host-tested with
 //! `cargo test`, and the app calls it from WASM.
 
+pub mod aggregate;
 pub mod agreement;
 pub mod answer;
 pub mod codebook;
@@ -18,6 +19,7 @@ pub mod prompt;
 pub mod records;
 pub mod rouge;
 pub mod sample;
+pub mod student;
 pub mod table;
 pub mod time;
 pub mod url;

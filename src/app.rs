@@ -11,6 +11,7 @@ use crate::views::review::ReviewView;
 use crate::views::{
     codebook::CodebookView,
     data::DataView,
+    distil::DistilView,
     endpoint::EndpointView,
     experiments::ExperimentsView,
     projects::ProjectsView,
@@ -184,6 +185,7 @@ fn Workbench(
                             Step::Run => view! { <RunView/> }.into_any(),
                             Step::Review => view! { <ReviewView/> }.into_any(),
                             Step::Results => view! { <ResultsView/> }.into_any(),
+                            Step::Distil => view! { <DistilView/> }.into_any(),
                         }}
                     </main>
                 </div>

@@ -17,11 +17,13 @@ pub enum Step {
     Review,
     /// Labels, metrics and export.
     Results,
+    /// Train a fast classifier on the LLM's labels and compare it with the LLM.
+    Distil,
 }
 
 impl Step {
     /// Every step, in workflow order.
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Data,
         Step::Codebook,
         Step::Endpoint,
@@ -29,6 +31,7 @@ impl Step {
         Step::Run,
         Step::Review,
         Step::Results,
+        Step::Distil,
     ];
 
     /// Name shown in the stepper.
@@ -41,6 +44,7 @@ impl Step {
             Step::Run => "Run",
             Step::Review => "Review",
             Step::Results => "Results",
+            Step::Distil => "Distil",
         }
     }
 
@@ -59,6 +63,7 @@ impl Step {
             Step::Run => "run",
             Step::Review => "review",
             Step::Results => "results",
+            Step::Distil => "distil",
         }
     }
 }

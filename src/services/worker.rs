@@ -5,9 +5,11 @@
 //! [`WorkerError::Crashed`], and the next job starts a fresh one.
 
 use super::browser::asset_base;
-use fannotate_core::jobs::{FromWorker, Job, JobOutput, ToWorker};
+use fannotate_core::jobs::{FromWorker, Job, JobOutput, Payload, ToWorker};
+use fannotate_core::metrics::{BootstrapCis, Interned};
+use fannotate_core::student::distil::{DistilInput, DistilReport};
 use futures::channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint32Array};
+use js_sys::{Array, Object, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -84,11 +86,11 @@ pub struct ComputeWorker {
 }
 
 impl ComputeWorker {
-    /// Run `job` on `columns` in the worker, telling `progress` as it goes.
-    pub async fn run(
+    /// Run `job` on `payload` in the worker, telling `progress` as it goes.
+    async fn run(
         &self,
         job: Job,
-        columns: Vec<Vec<u32>>,
+        payload: Payload,
         progress: impl Fn(u64, u64) + 'static,
     ) -> Result<JobOutput, WorkerError> {
         let (tx, rx) = oneshot::channel();
@@ -102,7 +104,7 @@ impl ComputeWorker {
             let Some(live) = inner.live.as_mut() else {
                 return Err(WorkerError::Unavailable("not started".into()));
             };
-            let (msg, transfer) = message(id, job, columns);
+            let (msg, transfer) = message(id, job, payload);
             live.pending.insert(
                 id,
                 Pending {
@@ -117,6 +119,35 @@ impl ComputeWorker {
             }
         }
         rx.await.unwrap_or(Err(WorkerError::Cancelled))
+    }
+
+    /// Bootstrap intervals of interned rows ([`Job::bootstrap`]).
+    pub async fn bootstrap(
+        &self,
+        coded: Interned,
+        resamples: usize,
+        level: f64,
+        seed: u64,
+        progress: impl Fn(u64, u64) + 'static,
+    ) -> Result<BootstrapCis, WorkerError> {
+        let (job, payload) = Job::bootstrap(coded, resamples, level, seed);
+        match self.run(job, payload, progress).await? {
+            JobOutput::Bootstrap { cis } => Ok(cis),
+            _ => Err(WorkerError::Job("the worker answered another job".into())),
+        }
+    }
+
+    /// Train and measure a student ([`Job::distil`]).
+    pub async fn distil(
+        &self,
+        input: &DistilInput,
+        progress: impl Fn(u64, u64) + 'static,
+    ) -> Result<DistilReport, WorkerError> {
+        let (job, payload) = Job::distil(input);
+        match self.run(job, payload, progress).await? {
+            JobOutput::Distil { report } => Ok(*report),
+            _ => Err(WorkerError::Job("the worker answered another job".into())),
+        }
     }
 
     /// Stop every job: the worker is terminated (its memory freed) and the
@@ -212,21 +243,25 @@ impl ComputeWorker {
     }
 }
 
-/// `{id, msg, columns}` and the buffers to transfer with it.
-fn message(id: u32, job: Job, columns: Vec<Vec<u32>>) -> (JsValue, Array) {
+/// `{id, msg, columns, text}` and the buffers to transfer with it.
+fn message(id: u32, job: Job, payload: Payload) -> (JsValue, Array) {
     let json = serde_json::to_string(&ToWorker { id, job }).unwrap_or_default();
-    let buffers: Array = columns
+    let columns: Array = payload
+        .columns
         .iter()
         .map(|c| Uint32Array::from(c.as_slice()).buffer())
         .collect();
+    let text = Uint8Array::from(payload.text.as_slice()).buffer();
     let msg = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&msg, &JsValue::from_str(k), v);
     let _ = (
         set("id", &JsValue::from(id)),
         set("msg", &JsValue::from_str(&json)),
-        set("columns", &buffers),
+        set("columns", &columns),
+        set("text", &text),
     );
-    (msg.into(), buffers)
+    let transfer = columns.concat(&Array::of1(&text));
+    (msg.into(), transfer)
 }
 
 fn post(worker: &Worker, msg: &JsValue, transfer: &Array) {

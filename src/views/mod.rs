@@ -2,6 +2,7 @@
 
 pub mod codebook;
 pub mod data;
+pub mod distil;
 pub mod endpoint;
 pub mod experiments;
 pub mod locality;

@@ -10,7 +10,6 @@ use crate::services::export::ExportFormat;
 use crate::services::worker::{ComputeWorker, WorkerError};
 use crate::state::AppState;
 use crate::state::Topic;
-use fannotate_core::jobs::{Job, JobOutput};
 use fannotate_core::metrics::{bootstrap_coded, intern, BootstrapCis, Interned, Interval};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord,
@@ -220,14 +219,14 @@ impl Intervals {
         let start = Callback::new(move |()| {
             cis.set(CiState::Running(0, RESAMPLES as u64));
             let worker = state.worker();
-            let (job, columns) =
-                coded.with_value(|c| Job::bootstrap(c.clone(), RESAMPLES, 0.95, SEED));
+            let coded_now = coded.with_value(Interned::clone);
             leptos::task::spawn_local(async move {
                 let progress = move |done, total| {
                     cis.try_set(CiState::Running(done, total));
                 };
-                let next = match worker.run(job, columns, progress).await {
-                    Ok(JobOutput::Bootstrap { cis }) => CiState::Done(cis, None),
+                let result = worker.bootstrap(coded_now, RESAMPLES, 0.95, SEED, progress);
+                let next = match result.await {
+                    Ok(cis) => CiState::Done(cis, None),
                     // The same function on the page's thread: slower to
                     // wait for, never a different figure.
                     Err(WorkerError::Unavailable(why)) => match coded

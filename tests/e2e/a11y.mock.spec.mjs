@@ -121,6 +121,11 @@ async function everyScreen(app, check) {
   await expect(app.byTest('export-data')).toBeVisible();
   await check('results');
 
+  // Every row of this dataset has a gold label: the step says none is left to train on.
+  await app.step('distil');
+  await expect(app.byTest('distil-blocked')).toBeVisible();
+  await check('distil');
+
   await app.byTest('nav-locality').click();
   await app.byTest('locality-refresh').click();
   await expect(app.byTest('locality-host').first()).toBeVisible();
@@ -162,7 +167,7 @@ for (const theme of ['light', 'dark']) {
 
 test('every control has a clean accessible name: steps by name only, selects by their label only', async ({ page }) => {
   const app = new Fannotate(page);
-  const steps = ['Data', 'Codebook', 'Endpoint', 'Experiments', 'Run', 'Review', 'Results'];
+  const steps = ['Data', 'Codebook', 'Endpoint', 'Experiments', 'Run', 'Review', 'Results', 'Distil'];
   let checked = 0;
   await everyScreen(app, async () => {
     // Issue #14: screen readers heard "1Data", and "Attribute spam" for a select.

@@ -2,11 +2,13 @@
 //! back, and [`run`], which does a job (the worker is a thin shell around it,
 //! so every job is host-tested here).
 //!
-//! A message is a small JSON header plus columns of integers. The columns
-//! travel beside the JSON as transferred `ArrayBuffer`s, so a million labels
-//! are neither encoded as text nor copied by the structured clone.
+//! A message is a small JSON header plus a [`Payload`]: columns of integers
+//! and one buffer of texts, which travel beside the JSON as transferred
+//! `ArrayBuffer`s, so a million labels are neither encoded as JSON nor copied
+//! by the structured clone.
 
 use crate::metrics::{bootstrap_coded, BootstrapCis, Interned};
+use crate::student::distil::{distil, DistilInput, DistilReport};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -26,17 +28,68 @@ pub enum Job {
         /// Seed of the resampling.
         seed: u64,
     },
+    /// Train the student on a teacher's labels and measure it
+    /// ([`crate::student::distil`]). Columns: teacher codes, gold codes (both
+    /// [`NO_LABEL`] for none) and the texts' end offsets.
+    Distil {
+        /// The attribute's categories; codes index them.
+        classes: Vec<String>,
+        /// Seed of the subsets, folds and bootstrap.
+        seed: u64,
+    },
+}
+
+/// Code of "no label" in a label column.
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// The bulk data of a job: integer columns, and texts as one UTF-8 buffer
+/// whose end offsets are one of the columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload {
+    /// Integer columns.
+    pub columns: Vec<Vec<u32>>,
+    /// Every text of the job, one after the other.
+    pub text: Vec<u8>,
+}
+
+impl Payload {
+    /// Add `texts` (their end offsets become the next column).
+    pub fn push_texts<'a>(&mut self, texts: impl IntoIterator<Item = &'a str>) {
+        let mut ends = Vec::new();
+        for t in texts {
+            self.text.extend_from_slice(t.as_bytes());
+            ends.push(self.text.len() as u32);
+        }
+        self.columns.push(ends);
+    }
+
+    /// The texts whose end offsets are column `col`.
+    fn texts(&self, col: usize) -> Result<Vec<String>, JobError> {
+        let mut start = 0usize;
+        self.columns[col]
+            .iter()
+            .map(|&end| {
+                let piece = self
+                    .text
+                    .get(start..end as usize)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .ok_or_else(|| JobError::Columns(format!("text {start}..{end}")))?;
+                start = end as usize;
+                Ok(piece.to_string())
+            })
+            .collect()
+    }
+}
+
+/// A label column with [`NO_LABEL`] for none.
+pub fn label_column(codes: impl IntoIterator<Item = Option<u32>>) -> Vec<u32> {
+    codes.into_iter().map(|c| c.unwrap_or(NO_LABEL)).collect()
 }
 
 impl Job {
     /// The job of [`crate::metrics::bootstrap_cis`] over interned rows, with
     /// its two columns.
-    pub fn bootstrap(
-        coded: Interned,
-        resamples: usize,
-        level: f64,
-        seed: u64,
-    ) -> (Job, Vec<Vec<u32>>) {
+    pub fn bootstrap(coded: Interned, resamples: usize, level: f64, seed: u64) -> (Job, Payload) {
         let Interned { labels, gold, pred } = coded;
         let job = Job::Bootstrap {
             labels,
@@ -44,13 +97,37 @@ impl Job {
             level,
             seed,
         };
-        (job, vec![gold, pred])
+        (
+            job,
+            Payload {
+                columns: vec![gold, pred],
+                text: Vec::new(),
+            },
+        )
+    }
+
+    /// The job of [`distil`]: columns teacher codes, gold codes, text ends.
+    pub fn distil(input: &DistilInput) -> (Job, Payload) {
+        let mut payload = Payload {
+            columns: vec![
+                label_column(input.teacher.iter().copied()),
+                label_column(input.gold.iter().copied()),
+            ],
+            text: Vec::new(),
+        };
+        payload.push_texts(input.texts.iter().map(String::as_str));
+        let job = Job::Distil {
+            classes: input.classes.clone(),
+            seed: input.seed,
+        };
+        (job, payload)
     }
 
     /// Columns the job reads.
     fn columns(&self) -> usize {
         match self {
             Job::Bootstrap { .. } => 2,
+            Job::Distil { .. } => 3,
         }
     }
 }
@@ -72,6 +149,11 @@ pub enum JobOutput {
     Bootstrap {
         /// The intervals.
         cis: BootstrapCis,
+    },
+    /// The report of [`Job::Distil`].
+    Distil {
+        /// What the distillation found.
+        report: Box<DistilReport>,
     },
 }
 
@@ -115,22 +197,27 @@ pub enum JobError {
     /// The columns do not fit the job.
     #[error("the job's data is inconsistent: {0}")]
     Columns(String),
+    /// The job ran and could not finish (for example a student with one class).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Progress is reported at most this many times per job: a message per
 /// resample would cost more than the resample.
 const PROGRESS_STEPS: u64 = 100;
 
-/// Do `job` on its `columns`, telling `progress` (done, total) as it goes.
+/// Do `job` on its `payload`, telling `progress` (done, total) as it goes;
+/// `now` is a clock in milliseconds, for the jobs that measure speed.
 pub fn run(
     job: &Job,
-    columns: Vec<Vec<u32>>,
+    payload: Payload,
     progress: &mut dyn FnMut(u64, u64),
+    now: &dyn Fn() -> f64,
 ) -> Result<JobOutput, JobError> {
-    if columns.len() != job.columns() {
+    if payload.columns.len() != job.columns() {
         return Err(JobError::Columns(format!(
             "{} columns, expected {}",
-            columns.len(),
+            payload.columns.len(),
             job.columns()
         )));
     }
@@ -141,7 +228,7 @@ pub fn run(
             level,
             seed,
         } => {
-            let mut it = columns.into_iter();
+            let mut it = payload.columns.into_iter();
             let (gold, pred) = (it.next().unwrap_or_default(), it.next().unwrap_or_default());
             if gold.len() != pred.len() {
                 return Err(JobError::Columns(format!(
@@ -170,6 +257,35 @@ pub fn run(
             let cis = bootstrap_coded(&coded, *resamples, *level, *seed, &mut tick);
             Ok(JobOutput::Bootstrap { cis })
         }
+        Job::Distil { classes, seed } => {
+            let texts = payload.texts(2)?;
+            let k = classes.len() as u32;
+            let codes = |col: usize| -> Result<Vec<Option<u32>>, JobError> {
+                payload.columns[col]
+                    .iter()
+                    .map(|&c| match c {
+                        NO_LABEL => Ok(None),
+                        c if c < k => Ok(Some(c)),
+                        c => Err(JobError::Columns(format!("label code {c} of {k} labels"))),
+                    })
+                    .collect()
+            };
+            let input = DistilInput {
+                classes: classes.clone(),
+                teacher: codes(0)?,
+                gold: codes(1)?,
+                texts,
+                seed: *seed,
+            };
+            if input.teacher.len() != input.texts.len() || input.gold.len() != input.texts.len() {
+                return Err(JobError::Columns("columns of different lengths".into()));
+            }
+            let report =
+                distil(&input, progress, now).map_err(|e| JobError::Failed(e.to_string()))?;
+            Ok(JobOutput::Distil {
+                report: Box::new(report),
+            })
+        }
     }
 }
 
@@ -188,7 +304,7 @@ mod tests {
         let back: ToWorker = serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
         assert_eq!(back, msg);
         let mut seen = Vec::new();
-        let out = run(&back.job, columns, &mut |d, t| seen.push((d, t))).unwrap();
+        let out = run(&back.job, columns, &mut |d, t| seen.push((d, t)), &|| 0.0).unwrap();
         assert_eq!(
             out,
             JobOutput::Bootstrap {
@@ -202,20 +318,66 @@ mod tests {
 
     #[test]
     fn inconsistent_columns_are_refused() {
-        let (job, mut columns) = Job::bootstrap(intern(&[Some("a")], &[Some("a")]), 10, 0.95, 1);
-        columns[1].push(0);
+        let (job, mut payload) = Job::bootstrap(intern(&[Some("a")], &[Some("a")]), 10, 0.95, 1);
+        let clock = || 0.0;
+        payload.columns[1].push(0);
         assert!(matches!(
-            run(&job, columns.clone(), &mut |_, _| {}),
+            run(&job, payload.clone(), &mut |_, _| {}, &clock),
             Err(JobError::Columns(_))
         ));
-        columns[0].push(3);
+        payload.columns[0].push(3);
         assert!(matches!(
-            run(&job, columns, &mut |_, _| {}),
+            run(&job, payload, &mut |_, _| {}, &clock),
             Err(JobError::Columns(m)) if m.contains("code 3")
         ));
+        let one = Payload {
+            columns: vec![vec![0]],
+            text: Vec::new(),
+        };
         assert!(matches!(
-            run(&job, vec![vec![0]], &mut |_, _| {}),
+            run(&job, one, &mut |_, _| {}, &clock),
             Err(JobError::Columns(_))
+        ));
+    }
+
+    #[test]
+    fn the_distil_job_carries_texts_and_missing_labels_intact() {
+        let texts = [
+            "offer cash now",
+            "lunch at noon",
+            "blåbær ✓ prize",
+            "notes",
+            "win money",
+            "agenda",
+        ];
+        let input = DistilInput {
+            classes: vec!["ham".into(), "spam".into()],
+            texts: texts.iter().map(|t| t.to_string()).collect(),
+            teacher: vec![Some(1), Some(0), Some(1), None, Some(1), Some(0)],
+            gold: vec![None, None, Some(1), Some(0), None, None],
+            seed: 3,
+        };
+        let (job, payload) = Job::distil(&input);
+        assert_eq!(payload.texts(2).unwrap(), input.texts);
+        assert_eq!(payload.columns[0][3], NO_LABEL);
+        let clock = std::cell::Cell::new(0.0);
+        let now = || {
+            clock.set(clock.get() + 1.0);
+            clock.get()
+        };
+        let out = run(&job, payload.clone(), &mut |_, _| {}, &now).unwrap();
+        let JobOutput::Distil { report } = out else {
+            panic!("not a distil report")
+        };
+        assert_eq!(
+            (report.n_train, report.n_validation, report.held_out),
+            (4, 2, 1)
+        );
+        let mut bad = payload;
+        bad.columns[1][0] = 5;
+        assert!(matches!(
+            run(&job, bad, &mut |_, _| {}, &now),
+            Err(JobError::Columns(m)) if m.contains("code 5")
         ));
     }
 

@@ -621,7 +621,7 @@ pub fn bootstrap_coded(
 }
 
 /// McNemar's test of two classifiers on the same items.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct McNemar {
     /// Items the first got right and the second wrong.
     pub b: u64,

@@ -40,6 +40,51 @@ pub struct Projection {
     pub cost_per_day: f64,
 }
 
+impl ProjectionInput {
+    /// The figures a finished run measured: mean latency and tokens over its
+    /// answers (`(latency_ms, tokens_in, tokens_out)` each), at `concurrency`.
+    /// `None` without answers.
+    pub fn measured(
+        answers: &[(f64, u32, u32)],
+        concurrency: u32,
+        price_in_per_million: f64,
+        price_out_per_million: f64,
+        daily_volume: u64,
+    ) -> Option<Self> {
+        if answers.is_empty() {
+            return None;
+        }
+        let n = answers.len() as f64;
+        let mean = |f: fn(&(f64, u32, u32)) -> f64| answers.iter().map(f).sum::<f64>() / n;
+        Some(ProjectionInput {
+            latency_s: mean(|a| a.0) / 1000.0,
+            concurrency: concurrency.max(1),
+            tokens_in_per_item: mean(|a| f64::from(a.1)),
+            tokens_out_per_item: mean(|a| f64::from(a.2)),
+            price_in_per_million,
+            price_out_per_million,
+            daily_volume,
+        })
+    }
+
+    /// A local scorer measured at `items_per_s` on one thread, at no token cost.
+    pub fn local(items_per_s: f64, daily_volume: u64) -> Self {
+        ProjectionInput {
+            latency_s: if items_per_s > 0.0 {
+                1.0 / items_per_s
+            } else {
+                f64::INFINITY
+            },
+            concurrency: 1,
+            tokens_in_per_item: 0.0,
+            tokens_out_per_item: 0.0,
+            price_in_per_million: 0.0,
+            price_out_per_million: 0.0,
+            daily_volume,
+        }
+    }
+}
+
 /// Project a configuration to its daily volume. Throughput assumes the endpoint
 /// keeps `concurrency` requests in flight, each taking `latency_s`.
 pub fn project(i: &ProjectionInput) -> Projection {
@@ -82,6 +127,26 @@ mod tests {
             price_out_per_million: 0.60,
             daily_volume: 6500,
         }
+    }
+
+    #[test]
+    fn measured_and_local_inputs_project_as_their_figures_say() {
+        let m =
+            ProjectionInput::measured(&[(1000.0, 600, 10), (3000.0, 700, 20)], 4, 0.15, 0.6, 6500)
+                .unwrap();
+        assert_eq!(
+            (m.latency_s, m.tokens_in_per_item, m.tokens_out_per_item),
+            (2.0, 650.0, 15.0)
+        );
+        // 4 in flight at 2 s each: 7,200 an hour.
+        assert!((project(&m).items_per_hour - 7200.0).abs() < 1e-9);
+        assert!(ProjectionInput::measured(&[], 4, 0.0, 0.0, 1).is_none());
+        let l = project(&ProjectionInput::local(6500.0 / 3600.0, 6500));
+        assert!((l.hours_per_day - 1.0).abs() < 1e-9);
+        assert_eq!(l.cost_per_day, 0.0);
+        assert!(!project(&ProjectionInput::local(0.0, 10))
+            .hours_per_day
+            .is_finite());
     }
 
     #[test]

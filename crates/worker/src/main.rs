@@ -1,10 +1,10 @@
-//! The compute worker: receives `{id, msg, columns}`: a [`ToWorker`] as JSON in `msg`, integer
-//! columns as transferred `ArrayBuffer`s in `columns`. It runs each with
+//! The compute worker: receives `{id, msg, columns, text}`: a [`ToWorker`] as JSON in `msg`, integer
+//! columns and the texts as transferred `ArrayBuffer`s. It runs each with
 //! [`fannotate_core::jobs::run`] and answers with [`FromWorker`] JSON. Jobs run
 //! one at a time, in the order they come; the page cancels by terminating.
 
-use fannotate_core::jobs::{run, FromWorker, JobError, ToWorker};
-use js_sys::{Array, Reflect, Uint32Array};
+use fannotate_core::jobs::{run, FromWorker, JobError, Payload, ToWorker};
+use js_sys::{Array, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -16,8 +16,8 @@ fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {
     let _ = scope.post_message(&JsValue::from_str(&json));
 }
 
-/// The message's job and columns.
-fn read(data: &JsValue) -> Result<(ToWorker, Vec<Vec<u32>>), JobError> {
+/// The message's job and payload.
+fn read(data: &JsValue) -> Result<(ToWorker, Payload), JobError> {
     let field = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
     let header = field("msg")
         .as_string()
@@ -30,7 +30,11 @@ fn read(data: &JsValue) -> Result<(ToWorker, Vec<Vec<u32>>), JobError> {
         .iter()
         .map(|buf| Uint32Array::new(&buf).to_vec())
         .collect();
-    Ok((to, columns))
+    let text = match field("text") {
+        t if t.is_undefined() => Vec::new(),
+        t => Uint8Array::new(&t).to_vec(),
+    };
+    Ok((to, Payload { columns, text }))
 }
 
 /// Do one message's job and answer.
@@ -44,7 +48,7 @@ fn handle(scope: &DedicatedWorkerGlobalScope, data: JsValue) {
             id,
             message: e.to_string(),
         },
-        Ok((to, columns)) => {
+        Ok((to, payload)) => {
             let mut progress = |done, total| {
                 post(
                     scope,
@@ -55,7 +59,7 @@ fn handle(scope: &DedicatedWorkerGlobalScope, data: JsValue) {
                     },
                 )
             };
-            match run(&to.job, columns, &mut progress) {
+            match run(&to.job, payload, &mut progress, &js_sys::Date::now) {
                 Ok(output) => FromWorker::Done { id: to.id, output },
                 Err(e) => FromWorker::Failed {
                     id: to.id,

@@ -42,7 +42,7 @@ impl Default for FitOptions {
 }
 
 /// The value of the objective at the fitted model.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Objective {
     /// Σ_i s_i · log-loss_i.
     pub sum_logloss: f64,
@@ -53,7 +53,7 @@ pub struct Objective {
 }
 
 /// How the optimiser ended.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FitReport {
     /// Newton steps taken.
     pub iterations: usize,

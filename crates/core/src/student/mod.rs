@@ -3,6 +3,7 @@
 //! example Dawid–Skene posteriors from [`crate::aggregate`]) and scored without the
 //! LLM. Both halves match scikit-learn; see `shared/reference/student/README.md`.
 
+pub mod distil;
 mod hashing;
 mod logreg;
 mod word_chars;

@@ -1,0 +1,162 @@
+// Distil (issue #17): a student trained in the compute worker on an LLM run's
+// labels, never on the gold rows, compared with the LLM on them; the learning
+// curve, the time per day, and both exports, re-read here and by fannotate-core.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Fannotate, ROOT, startServers, spamSample } from './support.mjs';
+import { parseCsv } from '../mock/server.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+// axe is injected as an inline script, which the app's CSP forbids (see a11y.mock.spec.mjs).
+// Routes must see the worker's own requests, which a service worker would answer.
+test.use({ bypassCSP: true, serviceWorkers: 'block' });
+
+const ROWS = 400;
+const GOLD = 120;
+
+let servers;
+test.beforeAll(async () => {
+  servers = await startServers({ mock: { latencyMs: 20, wrongRate: 0.12 } });
+});
+test.afterAll(async () => servers?.close());
+
+const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+
+/** The first ROWS SpamAssassin rows; only the first GOLD keep their label. */
+function partlyLabelled() {
+  const { header, rows } = spamSample(ROWS);
+  const li = header.indexOf('label');
+  const kept = rows.map((r, i) => r.map((c, j) => (j === li && i >= GOLD ? '' : c)));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fa-distil-')), 'spam-partly.csv');
+  fs.writeFileSync(file, [header, ...kept].map((r) => r.map(csvField).join(',')).join('\n') + '\n');
+  return { file, header, rows };
+}
+
+async function download(page, control) {
+  const d = page.waitForEvent('download');
+  await control.click();
+  const file = await (await d).path();
+  return { name: (await d).suggestedFilename(), text: fs.readFileSync(file, 'utf8'), file };
+}
+
+test('a student trained on the LLM labels is compared with the LLM on the held-out gold rows, with a learning curve, time per day and exports', async ({ page }) => {
+  const app = new Fannotate(page);
+  const data = partlyLabelled();
+  await app.open(servers.web.url);
+  await app.createProject('Distil');
+  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 6, constraint: 'none', provider: 'generic' });
+  await app.startRun();
+  await app.waitRunFinished(ROWS);
+
+  await app.step('distil');
+  const split = app.byTest('distil-split');
+  await expect(split).toHaveAttribute('data-gold', String(GOLD));
+  const nTrain = Number(await split.getAttribute('data-train'));
+  // Every row without gold that the LLM labelled validly (the mock answers some outside the set).
+  expect(nTrain).toBeGreaterThan(ROWS - GOLD - 40);
+  expect(nTrain).toBeLessThanOrEqual(ROWS - GOLD);
+
+  await app.byTest('distil-train').click();
+  const status = app.byTest('distil-status');
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(status).not.toContainText('on the page');
+  await expect(status).toContainText(`Trained on ${nTrain} rows`);
+  const report = app.byTest('distil-report');
+  await expect(report.getByTestId('distil-student')).toBeVisible();
+  await expect(report.getByTestId('distil-teacher')).toBeVisible();
+  await expect(report.getByTestId('distil-human')).toBeVisible();
+  const heldOut = Number(/the (\d+) held-out rows/.exec(await app.byTest('distil-held-out').textContent())[1]);
+  expect(heldOut).toBeGreaterThan(GOLD - 20);
+  expect(heldOut).toBeLessThanOrEqual(GOLD);
+  const studentAcc = Number(await report.getByTestId('distil-student').getAttribute('data-accuracy'));
+  const teacherAcc = Number(await report.getByTestId('distil-teacher').getAttribute('data-accuracy'));
+  // The mock is right on about 88 % of rows; a hashed-n-gram student on 280 rows does far better than chance.
+  expect(teacherAcc).toBeGreaterThan(0.75);
+  expect(studentAcc).toBeGreaterThan(0.6);
+  await expect(app.byTest('distil-mcnemar')).toContainText('McNemar');
+  await expect(app.byTest('curve-point')).toHaveCount(4);
+  const ns = await app.byTest('curve-point').evaluateAll((els) => els.map((e) => Number(e.dataset.n)));
+  expect(ns).toEqual([0.1, 0.25, 0.5, 1].map((f) => Math.ceil(nTrain * f)));
+  await expect(app.byTest('distil-projection').getByTestId('chart-bar')).toHaveCount(2);
+  expect(Number(await app.byTest('distil-throughput').getAttribute('data-items-per-s'))).toBeGreaterThan(0);
+
+  // The training set: every labelled row once, split and source named.
+  const jsonl = await download(page, app.byTest('distil-export-jsonl'));
+  const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.filter((l) => l.split === 'validation')).toHaveLength(GOLD);
+  expect(lines.filter((l) => l.split === 'train')).toHaveLength(nTrain);
+  expect(lines.filter((l) => l.split === 'validation').every((l) => l.source === 'human')).toBe(true);
+  expect(new Set(lines.map((l) => l.id)).size).toBe(lines.length);
+  const csv = parseCsv((await download(page, app.byTest('distil-export-csv'))).text);
+  expect(csv[0]).toEqual(['id', 'text', 'label', 'source', 'confidence', 'split']);
+  expect(csv.length - 1).toBe(lines.length);
+
+  // The model: fannotate-core's own scorer reproduces the student's accuracy on the held-out rows.
+  const model = await download(page, app.byTest('distil-export-model'));
+  const parsed = JSON.parse(model.text);
+  expect(parsed.classes).toEqual(['ham', 'spam']);
+  const gold = new Map(lines.filter((l) => l.split === 'validation').map((l) => [l.id, l.label]));
+  const llm = new Map(lines.filter((l) => l.split === 'train').map((l) => [l.id, l.label]));
+  const dir = path.dirname(data.file);
+  const toScore = path.join(dir, 'validation.csv');
+  const validation = data.rows.slice(0, GOLD);
+  fs.writeFileSync(toScore, ['id,text', ...validation.map((r) => `${csvField(r[0])},${csvField(r[1])}`)].join('\n') + '\n');
+  const out = JSON.parse(execFileSync('cargo', ['run', '-q', '--locked', '-p', 'fannotate-core', '--example', 'student', '--', 'score', model.file, toScore], {
+    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024,
+  }));
+  expect(out.ids).toHaveLength(GOLD);
+  expect(llm.size).toBe(nTrain);
+  // The report scores the held-out rows the LLM also labelled: the LLM's answers
+  // are not in the export for gold rows, so compare over all of them, and check
+  // the app's figure lies within what leaving out the unlabelled ones can change.
+  const right = out.ids.filter((id, k) => out.pred[k] === gold.get(id)).length;
+  const accAll = right / GOLD;
+  expect(Math.abs(accAll - studentAcc)).toBeLessThanOrEqual((GOLD - heldOut) / GOLD + 1e-9);
+
+  await page.screenshot({ path: 'test-results/distil-report.png', fullPage: true });
+  // axe on the report.
+  await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const blocking = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(blocking.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+});
+
+test('training can be cancelled and started again, by keyboard', async ({ page }) => {
+  const app = new Fannotate(page);
+  const data = partlyLabelled();
+  await app.open(servers.web.url);
+  await app.createProject('Distil cancel');
+  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 6, constraint: 'none', provider: 'generic' });
+  await app.startRun();
+  await app.waitRunFinished(ROWS);
+  // A worker that reports a step and never finishes: only Cancel ends the job.
+  await page.route('**/fannotate-worker_loader.js', (route) => route.fulfill({
+    status: 200,
+    contentType: 'text/javascript',
+    body: `postMessage(JSON.stringify({ type: 'ready' }));
+onmessage = (e) => postMessage(JSON.stringify({ type: 'progress', id: e.data.id, done: 1, total: 11 }));`,
+  }));
+  await app.step('distil');
+  await app.byTest('distil-train').focus();
+  await page.keyboard.press('Enter');
+  const status = app.byTest('distil-status');
+  await expect(status).toHaveAttribute('data-state', 'running');
+  await expect(status).toContainText('step 1 of 11');
+  await app.byTest('distil-cancel').focus();
+  await page.keyboard.press('Enter');
+  await expect(status).toHaveAttribute('data-state', 'cancelled');
+  await page.unroute('**/fannotate-worker_loader.js');
+  await app.byTest('distil-train').focus();
+  await page.keyboard.press('Enter');
+  await expect(status).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(app.byTest('curve-point')).toHaveCount(4);
+});

@@ -123,6 +123,9 @@ pub enum Missing {
     /// The codebook version has no such attribute.
     #[error("The codebook has no attribute \"{0}\"; pick another")]
     Attribute(String),
+    /// Combining runs needs at least two of one attribute.
+    #[error("Choose at least two runs of the same attribute to combine")]
+    Runs,
 }
 
 impl From<ExportError> for AppError {

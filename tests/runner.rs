@@ -74,6 +74,7 @@ fn run_of(endpoint: EndpointConfig, attribute: &Attribute) -> RunRecord {
         scope: Scope::All,
         task_rows: None,
         experiment: None,
+        aggregate: None,
     }
 }
 

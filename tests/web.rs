@@ -221,6 +221,7 @@ fn run_record(project_id: &str) -> fannotate_core::records::RunRecord {
         scope: fannotate_core::records::Scope::Validation,
         task_rows: None,
         experiment: None,
+        aggregate: None,
     }
 }
 

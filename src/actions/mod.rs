@@ -1,6 +1,7 @@
 //! The user's workflows: each an action with a pending state, so no button
 //! runs one twice; views call them and render.
 
+pub mod aggregate;
 pub mod codebook;
 pub mod endpoint;
 pub mod experiment;

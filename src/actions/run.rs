@@ -208,6 +208,7 @@ pub fn new_run(
         scope,
         task_rows,
         experiment: None,
+        aggregate: None,
     };
     (run, tasks)
 }

@@ -331,6 +331,7 @@ mod tests {
                 scope: fannotate_core::records::Scope::Validation,
                 task_rows: Some(vec![[0, 3]]),
                 experiment: Some("x1".into()),
+                aggregate: None,
             };
             storage.put_run(run).await.unwrap();
             storage

@@ -287,6 +287,7 @@ mod tests {
             scope: Scope::All,
             task_rows: None,
             experiment: None,
+            aggregate: None,
         }
     }
 

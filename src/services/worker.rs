@@ -5,7 +5,8 @@
 //! [`WorkerError::Crashed`], and the next job starts a fresh one.
 
 use super::browser::asset_base;
-use fannotate_core::jobs::{FromWorker, Job, JobOutput, Payload, ToWorker};
+use fannotate_core::aggregate::AggregateMethod;
+use fannotate_core::jobs::{FromWorker, Job, JobOutput, Payload, ToWorker, NO_LABEL};
 use fannotate_core::metrics::{BootstrapCis, Interned};
 use fannotate_core::student::distil::{DistilInput, DistilReport};
 use futures::channel::oneshot;
@@ -146,6 +147,27 @@ impl ComputeWorker {
         let (job, payload) = Job::distil(input);
         match self.run(job, payload, progress).await? {
             JobOutput::Distil { report } => Ok(*report),
+            _ => Err(WorkerError::Job("the worker answered another job".into())),
+        }
+    }
+
+    /// One label (and its probability) per row from several runs' labels
+    /// ([`Job::aggregate`]).
+    pub async fn aggregate(
+        &self,
+        per_run: &[Vec<Option<u32>>],
+        method: AggregateMethod,
+    ) -> Result<Vec<Option<(u32, f64)>>, WorkerError> {
+        let (job, payload) = Job::aggregate(per_run, method);
+        match self.run(job, payload, |_, _| {}).await? {
+            JobOutput::Aggregate {
+                labels,
+                probability,
+            } => Ok(labels
+                .into_iter()
+                .zip(probability)
+                .map(|(c, p)| (c != NO_LABEL).then_some((c, p)))
+                .collect()),
             _ => Err(WorkerError::Job("the worker answered another job".into())),
         }
     }

@@ -432,14 +432,17 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
         .meta
         .gold_for(&l.run.attribute)
         .and_then(|c| l.meta.columns.get(c).cloned());
-    let scope =
-        format!(
-        "Run of {} on {} rows ({}) of {} (model {}, codebook v{}), compared with the gold column {}.",
+    let scope = format!(
+        "Run of {} on {} rows ({}) of {} ({}, codebook v{}), compared with the gold column {}.",
         l.run.attribute,
         l.rows.len(),
         l.run.scope.label().to_lowercase(),
         l.meta.name,
-        if l.run.endpoint.model.is_empty() { "server default" } else { &l.run.endpoint.model },
+        match (&l.run.aggregate, l.run.endpoint.model.as_str()) {
+            (Some(_), _) => l.run.configuration(),
+            (None, "") => "model server default".to_string(),
+            (None, m) => format!("model {m}"),
+        },
         l.run.codebook_version,
         gold_name.as_deref().unwrap_or("(none)")
     );

@@ -118,6 +118,7 @@ fn run(id: &str, project_id: &str, dataset_id: &str, started_at: f64) -> RunReco
         scope: Scope::All,
         task_rows: Some(vec![[0, 4]]),
         experiment: None,
+        aggregate: None,
     }
 }
 
@@ -261,6 +262,7 @@ async fn every_record_kind_round_trips(s: &dyn Storage) {
         finished_at: Some(9.0),
         error: Some("one failed".into()),
         experiment: Some("x1".into()),
+        aggregate: None,
         ..r1
     };
     s.put_run(r1done.clone()).await.unwrap();

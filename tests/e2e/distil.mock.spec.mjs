@@ -160,3 +160,48 @@ onmessage = (e) => postMessage(JSON.stringify({ type: 'progress', id: e.data.id,
   await expect(status).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
   await expect(app.byTest('curve-point')).toHaveCount(4);
 });
+
+test('three configurations combined by Dawid–Skene make a run of their own that Results scores and the student learns from', async ({ page }) => {
+  const app = new Fannotate(page);
+  const data = partlyLabelled();
+  await app.open(servers.web.url);
+  await app.createProject('Distil combine');
+  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  // The mock errs on different rows for each model name (a fixed hash), as different models would.
+  for (const model of ['mock-a', 'mock-b', 'mock-c']) {
+    await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model, concurrency: 6, constraint: 'none', provider: 'generic' });
+    await app.startRun();
+    await app.waitRunFinished(ROWS);
+  }
+  await app.step('distil');
+  const card = app.byTest('combine-runs');
+  await expect(card.getByTestId('combine-run')).toHaveCount(3);
+  await expect(app.byTest('combine-start')).toBeDisabled();
+  await card.getByTestId('combine-run').nth(0).check();
+  await expect(app.byTest('combine-hint')).toBeVisible();
+  await card.getByTestId('combine-run').nth(1).check();
+  await card.getByTestId('combine-run').nth(2).check();
+  await app.byTest('combine-method').selectOption('dawid_skene');
+  await app.byTest('combine-start').click();
+  await expect(page.getByText(/Combined 3 runs by Dawid–Skene into a new run of \d+ rows/).last()).toBeVisible();
+  // The new run is the one the step now learns from.
+  await expect(app.byTest('distil-run').locator('option:checked')).toHaveText(/Dawid–Skene of 3 runs/);
+  await app.byTest('distil-train').click();
+  await expect(app.byTest('distil-status')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(app.byTest('distil-teacher')).toContainText('LLM runs combined (Dawid–Skene of 3 runs)');
+
+  // Results scores it like any run: better than each configuration alone on the gold rows.
+  await app.step('results');
+  const accuracyOf = async (option, scope) => {
+    const value = await app.byTest('results-run').locator('option').filter({ hasText: option }).getAttribute('value');
+    await app.byTest('results-run').selectOption(value);
+    await expect(app.byTest('results-scope')).toContainText(scope);
+    await expect(app.byTest('accuracy-ci')).toContainText('95 % CI');
+    return Number(await app.byTest('accuracy').getAttribute('data-value'));
+  };
+  const singles = [];
+  for (const model of ['mock-a', 'mock-b', 'mock-c']) singles.push(await accuracyOf(`${model} ·`, `(model ${model},`));
+  const combined = await accuracyOf('Dawid–Skene of 3 runs', '(Dawid–Skene of 3 runs,');
+  expect(combined).toBeGreaterThan(Math.max(...singles));
+});

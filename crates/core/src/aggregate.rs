@@ -11,7 +11,7 @@
 //!   ELBO rises by less than `tol` (a fall stops it too), and reports posteriors
 //!   clipped at ε without renormalising.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// crowd-kit's `_EPS`: the floor of counts, priors and output probabilities.
@@ -450,5 +450,116 @@ mod tests {
         let mv = majority_vote(&r);
         assert_eq!(mv.labels, [0]);
         assert_eq!(mv.ties, vec![(0, vec![0, 1])]);
+    }
+}
+
+/// How several runs' labels become one label per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggregateMethod {
+    /// The most frequent label (ties to the first in label order).
+    MajorityVote,
+    /// Dawid–Skene: each run weighted by its estimated confusion matrix.
+    DawidSkene,
+}
+
+impl AggregateMethod {
+    /// Both methods, for choosing.
+    pub const ALL: [AggregateMethod; 2] =
+        [AggregateMethod::DawidSkene, AggregateMethod::MajorityVote];
+
+    /// Stable name (for storage-free places: form values, test ids).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregateMethod::MajorityVote => "majority_vote",
+            AggregateMethod::DawidSkene => "dawid_skene",
+        }
+    }
+
+    /// Inverse of [`AggregateMethod::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AggregateMethod::MajorityVote => "Majority vote",
+            AggregateMethod::DawidSkene => "Dawid–Skene",
+        }
+    }
+}
+
+/// One label per row from several runs' labels, `per_run[run][row]` (a code
+/// into the attribute's classes, or `None` where that run has no valid label):
+/// the label and its probability (the vote share, or the Dawid–Skene
+/// posterior). Rows no run labelled stay `None`.
+pub fn aggregate_rows(
+    per_run: &[Vec<Option<u32>>],
+    method: AggregateMethod,
+) -> Result<Vec<Option<(u32, f64)>>, AggregateError> {
+    let n = per_run.iter().map(Vec::len).max().unwrap_or(0);
+    let mut rows = Vec::new();
+    for row in 0..n {
+        for (run, labels) in per_run.iter().enumerate() {
+            if let Some(Some(code)) = labels.get(row) {
+                rows.push((row.to_string(), run.to_string(), code.to_string()));
+            }
+        }
+    }
+    let r = Responses::new(rows);
+    if r.rows.is_empty() {
+        return Err(AggregateError::Empty);
+    }
+    let (labels, probas) = match method {
+        AggregateMethod::MajorityVote => {
+            let mv = majority_vote(&r);
+            (mv.labels, mv.probas)
+        }
+        AggregateMethod::DawidSkene => {
+            let ds = dawid_skene(&r, &DsOptions::default())?;
+            (ds.labels, ds.probas)
+        }
+    };
+    let mut out = vec![None; n];
+    for (t, task) in r.tasks.iter().enumerate() {
+        let (Ok(row), Ok(code)) = (task.parse::<usize>(), r.labels[labels[t]].parse::<u32>())
+        else {
+            continue;
+        };
+        out[row] = Some((code, probas[t][labels[t]]));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod rows_tests {
+    use super::*;
+
+    #[test]
+    fn rows_aggregate_by_vote_or_by_dawid_skene() {
+        // Three runs over five rows; run 2 always says 1; row 4 has no label.
+        let runs = vec![
+            vec![Some(0), Some(1), Some(0), Some(1), None],
+            vec![Some(0), Some(1), Some(1), Some(0), None],
+            vec![Some(1), Some(1), Some(1), Some(1), None],
+        ];
+        let mv = aggregate_rows(&runs, AggregateMethod::MajorityVote).unwrap();
+        assert_eq!(mv[0], Some((0, 2.0 / 3.0)));
+        assert_eq!(mv[1], Some((1, 1.0)));
+        assert_eq!(mv[4], None);
+        let ds = aggregate_rows(&runs, AggregateMethod::DawidSkene).unwrap();
+        assert_eq!(ds.len(), 5);
+        assert!(ds[..4]
+            .iter()
+            .all(|r| r.is_some_and(|(_, p)| (0.0..=1.0 + 1e-9).contains(&p))));
+        assert_eq!(ds[4], None);
+        assert_eq!(
+            aggregate_rows(&[vec![None, None]], AggregateMethod::DawidSkene),
+            Err(AggregateError::Empty)
+        );
+        assert_eq!(
+            AggregateMethod::parse("dawid_skene"),
+            Some(AggregateMethod::DawidSkene)
+        );
     }
 }

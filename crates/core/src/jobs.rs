@@ -7,6 +7,7 @@
 //! `ArrayBuffer`s, so a million labels are neither encoded as JSON nor copied
 //! by the structured clone.
 
+use crate::aggregate::{aggregate_rows, AggregateMethod};
 use crate::metrics::{bootstrap_coded, BootstrapCis, Interned};
 use crate::student::distil::{distil, DistilInput, DistilReport};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,14 @@ pub enum Job {
         classes: Vec<String>,
         /// Seed of the subsets, folds and bootstrap.
         seed: u64,
+    },
+    /// One label per row from several runs ([`aggregate_rows`]). Columns: each
+    /// run's label codes ([`NO_LABEL`] for none).
+    Aggregate {
+        /// How to combine them.
+        method: AggregateMethod,
+        /// Runs (columns) in the payload.
+        runs: usize,
     },
 }
 
@@ -128,6 +137,7 @@ impl Job {
         match self {
             Job::Bootstrap { .. } => 2,
             Job::Distil { .. } => 3,
+            Job::Aggregate { runs, .. } => *runs,
         }
     }
 }
@@ -154,6 +164,13 @@ pub enum JobOutput {
     Distil {
         /// What the distillation found.
         report: Box<DistilReport>,
+    },
+    /// The rows of [`Job::Aggregate`].
+    Aggregate {
+        /// Label code per row ([`NO_LABEL`] where no run labelled it).
+        labels: Vec<u32>,
+        /// Its vote share or posterior (0 where there is no label).
+        probability: Vec<f64>,
     },
 }
 
@@ -286,6 +303,46 @@ pub fn run(
                 report: Box::new(report),
             })
         }
+        Job::Aggregate { method, .. } => {
+            let per_run: Vec<Vec<Option<u32>>> = payload
+                .columns
+                .iter()
+                .map(|c| c.iter().map(|&x| (x != NO_LABEL).then_some(x)).collect())
+                .collect();
+            progress(0, 1);
+            let rows =
+                aggregate_rows(&per_run, *method).map_err(|e| JobError::Failed(e.to_string()))?;
+            progress(1, 1);
+            let (labels, probability) = rows
+                .into_iter()
+                .map(|r| r.map_or((NO_LABEL, 0.0), |(c, p)| (c, p)))
+                .unzip();
+            Ok(JobOutput::Aggregate {
+                labels,
+                probability,
+            })
+        }
+    }
+}
+
+impl Job {
+    /// The job of [`aggregate_rows`]: one column per run.
+    pub fn aggregate(per_run: &[Vec<Option<u32>>], method: AggregateMethod) -> (Job, Payload) {
+        let job = Job::Aggregate {
+            method,
+            runs: per_run.len(),
+        };
+        let columns = per_run
+            .iter()
+            .map(|r| label_column(r.iter().copied()))
+            .collect();
+        (
+            job,
+            Payload {
+                columns,
+                text: Vec::new(),
+            },
+        )
     }
 }
 
@@ -379,6 +436,28 @@ mod tests {
             run(&job, bad, &mut |_, _| {}, &now),
             Err(JobError::Columns(m)) if m.contains("code 5")
         ));
+    }
+
+    #[test]
+    fn the_aggregate_job_gives_what_aggregate_rows_gives() {
+        let runs = vec![
+            vec![Some(0), Some(1), None],
+            vec![Some(0), Some(0), None],
+            vec![Some(1), Some(1), None],
+        ];
+        let (job, payload) = Job::aggregate(&runs, AggregateMethod::MajorityVote);
+        let out = run(&job, payload, &mut |_, _| {}, &|| 0.0).unwrap();
+        let want = aggregate_rows(&runs, AggregateMethod::MajorityVote).unwrap();
+        let JobOutput::Aggregate {
+            labels,
+            probability,
+        } = out
+        else {
+            panic!("not an aggregate")
+        };
+        assert_eq!(labels, vec![0, 1, NO_LABEL]);
+        assert_eq!(Some((labels[0], probability[0])), want[0]);
+        assert_eq!(probability[2], 0.0);
     }
 
     #[test]

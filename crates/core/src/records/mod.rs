@@ -30,4 +30,4 @@ pub use experiment::{
 pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
 pub use project::{ImportMarker, Project};
 pub use ranges::{ranges_contain, row_ranges};
-pub use run::{RunRecord, RunStatus, Scope};
+pub use run::{AggregateOf, RunRecord, RunStatus, Scope};

@@ -5,6 +5,7 @@ use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
 use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
 use super::ranges::ranges_contain;
+use crate::aggregate::AggregateMethod;
 use crate::prompt::Constraint;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -80,12 +81,28 @@ pub struct RunRecord {
     /// The experiment this run is a cell of, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// For a run made by combining other runs' labels: how, and which runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<AggregateOf>,
+}
+
+/// The provenance of an aggregated run: no request was sent, its labels come
+/// from these runs by this method (confidence is the vote share or posterior).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregateOf {
+    /// How the labels were combined.
+    pub method: AggregateMethod,
+    /// The runs combined, by id.
+    pub runs: Vec<String>,
 }
 
 impl RunRecord {
     /// What the run asked, for people: "mock-model · prompt v2 · T 0.7 ·
     /// constrained · ×3", so runs of an experiment's cells can be told apart.
     pub fn configuration(&self) -> String {
+        if let Some(a) = &self.aggregate {
+            return format!("{} of {} runs", a.method.label(), a.runs.len());
+        }
         let e = &self.endpoint;
         let model = if e.model.is_empty() {
             "(server default)"
@@ -150,6 +167,7 @@ impl RunRecord {
             scope: Scope::All,
             task_rows: None,
             experiment: None,
+            aggregate: None,
         }
     }
 }

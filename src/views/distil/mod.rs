@@ -20,6 +20,9 @@ use fannotate_core::student::distil::{
 };
 use leptos::prelude::*;
 
+mod combine;
+use combine::CombineRuns;
+
 /// Texts a day the projection is for (the seed's customer-service calls).
 const DAILY_VOLUME: u64 = 6500;
 /// Seed of the subsets, folds and bootstrap, so a retrain gives the same figures.
@@ -102,7 +105,8 @@ async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>,
         if a.attribute != run.attribute {
             continue;
         }
-        if a.status != AnnotationStatus::Error {
+        // A combined run sent no request: its time and cost are its runs'.
+        if a.status != AnnotationStatus::Error && run.aggregate.is_none() {
             answers.push((a.latency_ms, a.tokens_in, a.tokens_out));
         }
         if let (Some(&i), AnnotationStatus::Valid) = (position.get(&a.row), a.status) {
@@ -192,6 +196,7 @@ fn distil_panel(
         .count();
     let n_gold = input.gold.iter().flatten().count();
     let run_id = source.run.id.clone();
+    let runs_all = runs.clone();
     let training = RwSignal::new(Training::Idle);
     let source = StoredValue::new_local(source);
     let start = Callback::new(move |()| {
@@ -271,6 +276,7 @@ fn distil_panel(
             </div>
             <TrainingStatus training cancel retry=start />
         </div>
+        <CombineRuns runs=runs_all on_made=Callback::new(move |id: String| choice.set(Some(id))) />
         {move || match training.get() {
             Training::Done(report, _) => source.with_value(|s| report_view(state, s, &report)).into_any(),
             _ => ().into_any(),
@@ -335,10 +341,10 @@ fn scored_row(name: String, testid: &'static str, s: &Scored) -> impl IntoView {
 
 fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
     let model = s.run.endpoint.model.clone();
-    let llm_name = if model.is_empty() {
-        "LLM (server default)".to_string()
-    } else {
-        format!("LLM {model}")
+    let llm_name = match (&s.run.aggregate, model.is_empty()) {
+        (Some(_), _) => format!("LLM runs combined ({})", s.run.configuration()),
+        (None, true) => "LLM (server default)".to_string(),
+        (None, false) => format!("LLM {model}"),
     };
     let mc = r.mcnemar;
     let verdict = if mc.p_value < 0.05 {

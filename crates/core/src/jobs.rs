@@ -9,7 +9,8 @@
 
 use crate::aggregate::{aggregate_rows, AggregateMethod};
 use crate::metrics::{bootstrap_coded, BootstrapCis, Interned};
-use crate::student::distil::{distil, DistilInput, DistilReport};
+use crate::student::distil::{distil, throughput, DistilInput, DistilReport, APP_FIT};
+use crate::student::{fit_labels, FitReport, HashingSpec, SparseVec, StudentModel};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -37,6 +38,12 @@ pub enum Job {
         classes: Vec<String>,
         /// Seed of the subsets, folds and bootstrap.
         seed: u64,
+    },
+    /// Train the student on every row ([`crate::student::fit_labels`] with
+    /// the app's settings) and time it. Columns: label codes, text ends.
+    Train {
+        /// The classes; codes index them.
+        classes: Vec<String>,
     },
     /// One label per row from several runs ([`aggregate_rows`]). Columns: each
     /// run's label codes ([`NO_LABEL`] for none).
@@ -138,6 +145,7 @@ impl Job {
             Job::Bootstrap { .. } => 2,
             Job::Distil { .. } => 3,
             Job::Aggregate { runs, .. } => *runs,
+            Job::Train { .. } => 2,
         }
     }
 }
@@ -164,6 +172,19 @@ pub enum JobOutput {
     Distil {
         /// What the distillation found.
         report: Box<DistilReport>,
+    },
+    /// The model of [`Job::Train`] and how long each part took.
+    Train {
+        /// The student.
+        model: Box<StudentModel>,
+        /// How its fit went.
+        fit: FitReport,
+        /// Milliseconds turning the texts into features.
+        features_ms: f64,
+        /// Milliseconds fitting.
+        fit_ms: f64,
+        /// Texts scored per second (features included), on up to 1,000 of them.
+        score_items_per_s: f64,
     },
     /// The rows of [`Job::Aggregate`].
     Aggregate {
@@ -301,6 +322,38 @@ pub fn run(
                 distil(&input, progress, now).map_err(|e| JobError::Failed(e.to_string()))?;
             Ok(JobOutput::Distil {
                 report: Box::new(report),
+            })
+        }
+        Job::Train { classes } => {
+            let texts = payload.texts(1)?;
+            let labels: Vec<&str> = payload.columns[0]
+                .iter()
+                .map(|&c| classes.get(c as usize).map(String::as_str))
+                .collect::<Option<_>>()
+                .ok_or_else(|| JobError::Columns("a label code outside the classes".into()))?;
+            if labels.len() != texts.len() {
+                return Err(JobError::Columns(
+                    "labels and texts differ in number".into(),
+                ));
+            }
+            let spec = HashingSpec::default();
+            let t0 = now();
+            let x: Vec<SparseVec> = texts.iter().map(|t| spec.transform(t)).collect();
+            let t1 = now();
+            progress(1, 3);
+            let fit = fit_labels(spec, &x, &labels, None, &APP_FIT)
+                .map_err(|e| JobError::Failed(e.to_string()))?;
+            let t2 = now();
+            progress(2, 3);
+            let sample: Vec<usize> = (0..texts.len().min(1000)).collect();
+            let score_items_per_s = throughput(&fit.model, &texts, &sample, now);
+            progress(3, 3);
+            Ok(JobOutput::Train {
+                model: Box::new(fit.model),
+                fit: fit.report,
+                features_ms: t1 - t0,
+                fit_ms: t2 - t1,
+                score_items_per_s,
             })
         }
         Job::Aggregate { method, .. } => {
@@ -458,6 +511,41 @@ mod tests {
         assert_eq!(labels, vec![0, 1, NO_LABEL]);
         assert_eq!(Some((labels[0], probability[0])), want[0]);
         assert_eq!(probability[2], 0.0);
+    }
+
+    #[test]
+    fn the_train_job_fits_every_row() {
+        let mut payload = Payload {
+            columns: vec![vec![1, 0, 1, 0]],
+            text: Vec::new(),
+        };
+        payload.push_texts([
+            "win cash now",
+            "lunch notes",
+            "cash prize win",
+            "meeting notes",
+        ]);
+        let job = Job::Train {
+            classes: vec!["ham".into(), "spam".into()],
+        };
+        let clock = std::cell::Cell::new(0.0);
+        let now = || {
+            clock.set(clock.get() + 1.0);
+            clock.get()
+        };
+        let JobOutput::Train { model, fit, .. } =
+            run(&job, payload.clone(), &mut |_, _| {}, &now).unwrap()
+        else {
+            panic!("not a model")
+        };
+        assert_eq!(model.classes, vec!["ham", "spam"]);
+        assert_eq!(model.predict(&model.features("cash win")), "spam");
+        assert!(fit.converged);
+        payload.columns[0][0] = 9;
+        assert!(matches!(
+            run(&job, payload, &mut |_, _| {}, &now),
+            Err(JobError::Columns(_))
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Dawid–Skene, in the compute worker), stored with its provenance so it is
 //! usable wherever a run is: Results, Review, export and Distil.
 
+use crate::data::codebook::run_attribute;
 use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::worker::WorkerError;
@@ -43,13 +44,8 @@ pub async fn aggregate_runs(
     {
         return Err(Missing::Runs.into());
     }
-    let attribute = storage
-        .codebook_versions(meta.project_id.clone())
+    let attribute = run_attribute(&*storage, &first)
         .await?
-        .into_iter()
-        .find(|v| v.version == first.codebook_version)
-        .and_then(|v| v.codebook().ok())
-        .and_then(|cb| cb.attribute(&first.attribute).cloned())
         .ok_or_else(|| Missing::Attribute(first.attribute.clone()))?;
     let classes: Vec<String> = attribute
         .category_names()

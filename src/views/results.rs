@@ -4,10 +4,11 @@ use crate::actions::export::export_action;
 use crate::components::{
     when_loaded, Button, ClassBars, ConfusionMatrix, Histogram, SelectField, Tone,
 };
+use crate::data::codebook::run_attribute;
+use crate::data::job::{stop_on_cleanup, JobState};
 use crate::error::AppError;
 use crate::format::{format_date, pct, snippet};
 use crate::services::export::ExportFormat;
-use crate::services::worker::{ComputeWorker, WorkerError};
 use crate::state::AppState;
 use crate::state::Topic;
 use fannotate_core::metrics::{bootstrap_coded, intern, BootstrapCis, Interned, Interval};
@@ -190,17 +191,7 @@ const RESAMPLES: usize = 1000;
 const SEED: u64 = 42;
 
 /// Where the bootstrap intervals stand.
-#[derive(Debug, Clone, PartialEq)]
-enum CiState {
-    /// Resamples drawn so far, of all.
-    Running(u64, u64),
-    /// The intervals, and whether they were computed on the page (no worker).
-    Done(BootstrapCis, Option<String>),
-    /// Stopped by the user.
-    Cancelled,
-    /// The worker failed; the message says what to do.
-    Failed(String),
-}
+type CiState = JobState<BootstrapCis>;
 
 /// The bootstrap intervals of one results screen, computed in the compute
 /// worker (95 %, 1,000 resamples, seed 42).
@@ -224,30 +215,21 @@ impl Intervals {
                 let progress = move |done, total| {
                     cis.try_set(CiState::Running(done, total));
                 };
-                let result = worker.bootstrap(coded_now, RESAMPLES, 0.95, SEED, progress);
-                let next = match result.await {
-                    Ok(cis) => CiState::Done(cis, None),
-                    // The same function on the page's thread: slower to
-                    // wait for, never a different figure.
-                    Err(WorkerError::Unavailable(why)) => match coded
-                        .try_with_value(|c| bootstrap_coded(c, RESAMPLES, 0.95, SEED, &mut |_| {}))
-                    {
-                        Some(c) => CiState::Done(c, Some(why)),
-                        None => return,
-                    },
-                    Err(WorkerError::Cancelled) => CiState::Cancelled,
-                    Err(e) => CiState::Failed(AppError::from(e).user_message()),
+                let result = worker
+                    .bootstrap(coded_now, RESAMPLES, 0.95, SEED, progress)
+                    .await;
+                let on_page = || {
+                    coded.try_with_value(|c| {
+                        Ok(bootstrap_coded(c, RESAMPLES, 0.95, SEED, &mut |_| {}))
+                    })
                 };
-                cis.try_set(next);
+                if let Some(next) = CiState::settle(result, on_page) {
+                    cis.try_set(next);
+                }
             });
         });
         let cancel = Callback::new(move |()| state.worker().cancel());
-        // Leaving the screen mid-job stops the job and frees the worker.
-        on_cleanup(move || {
-            if matches!(cis.try_get_untracked(), Some(CiState::Running(..))) {
-                state.worker.try_with_value(ComputeWorker::cancel);
-            }
-        });
+        stop_on_cleanup(state, cis);
         start.run(());
         Intervals {
             state: cis,
@@ -266,6 +248,7 @@ fn IntervalsStatus(
 ) -> impl IntoView {
     move || {
         match cis.state.get() {
+        CiState::Idle => ().into_any(),
         CiState::Running(done, total) => view! {
             <div class="fa-row" data-testid="intervals-status" data-state="running">
                 <p class="fa-muted" role="status">{format!("Computing 95 % intervals in the background: {done} of {total} bootstrap resamples.")}</p>
@@ -365,13 +348,7 @@ async fn load(state: AppState, run_choice: Option<String>) -> Result<Option<Labe
             }
         }
     }
-    let attribute = storage
-        .codebook_versions(meta.project_id.clone())
-        .await?
-        .into_iter()
-        .find(|v| v.version == run.codebook_version)
-        .and_then(|v| v.codebook().ok())
-        .and_then(|cb| cb.attribute(&run.attribute).cloned());
+    let attribute = run_attribute(&*storage, &run).await?;
     Ok(Some(Labelled {
         meta,
         run,

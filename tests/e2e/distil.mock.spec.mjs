@@ -37,6 +37,22 @@ function partlyLabelled() {
   return { file, header, rows };
 }
 
+/** A project with the partly labelled rows, a spam codebook and one finished run per model. */
+async function labelledProject(page, name, models) {
+  const app = new Fannotate(page);
+  const data = partlyLabelled();
+  await app.open(servers.web.url);
+  await app.createProject(name);
+  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
+  for (const model of models) {
+    await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model, concurrency: 6, constraint: 'none', provider: 'generic' });
+    await app.startRun();
+    await app.waitRunFinished(ROWS);
+  }
+  return { app, data };
+}
+
 async function download(page, control) {
   const d = page.waitForEvent('download');
   await control.click();
@@ -45,15 +61,7 @@ async function download(page, control) {
 }
 
 test('a student trained on the LLM labels is compared with the LLM on the held-out gold rows, with a learning curve, time per day and exports', async ({ page }) => {
-  const app = new Fannotate(page);
-  const data = partlyLabelled();
-  await app.open(servers.web.url);
-  await app.createProject('Distil');
-  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
-  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
-  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 6, constraint: 'none', provider: 'generic' });
-  await app.startRun();
-  await app.waitRunFinished(ROWS);
+  const { app, data } = await labelledProject(page, 'Distil', ['mock-model']);
 
   await app.step('distil');
   const split = app.byTest('distil-split');
@@ -129,15 +137,7 @@ test('a student trained on the LLM labels is compared with the LLM on the held-o
 });
 
 test('training can be cancelled and started again, by keyboard', async ({ page }) => {
-  const app = new Fannotate(page);
-  const data = partlyLabelled();
-  await app.open(servers.web.url);
-  await app.createProject('Distil cancel');
-  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
-  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
-  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: 'mock-model', concurrency: 6, constraint: 'none', provider: 'generic' });
-  await app.startRun();
-  await app.waitRunFinished(ROWS);
+  const { app } = await labelledProject(page, 'Distil cancel', ['mock-model']);
   // A worker that reports a step and never finishes: only Cancel ends the job.
   await page.route('**/fannotate-worker_loader.js', (route) => route.fulfill({
     status: 200,
@@ -162,18 +162,8 @@ onmessage = (e) => postMessage(JSON.stringify({ type: 'progress', id: e.data.id,
 });
 
 test('three configurations combined by Dawid–Skene make a run of their own that Results scores and the student learns from', async ({ page }) => {
-  const app = new Fannotate(page);
-  const data = partlyLabelled();
-  await app.open(servers.web.url);
-  await app.createProject('Distil combine');
-  await app.importCsv(data.file, { text: 'text', id: 'id', gold: 'label' });
-  await app.defineAttribute('spam', [['ham', 'a normal email'], ['spam', 'unsolicited bulk email']]);
   // The mock errs on different rows for each model name (a fixed hash), as different models would.
-  for (const model of ['mock-a', 'mock-b', 'mock-c']) {
-    await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model, concurrency: 6, constraint: 'none', provider: 'generic' });
-    await app.startRun();
-    await app.waitRunFinished(ROWS);
-  }
+  const { app } = await labelledProject(page, 'Distil combine', ['mock-a', 'mock-b', 'mock-c']);
   await app.step('distil');
   const card = app.byTest('combine-runs');
   await expect(card.getByTestId('combine-run')).toHaveCount(3);

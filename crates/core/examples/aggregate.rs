@@ -18,6 +18,9 @@ use fannotate_core::aggregate::{dawid_skene, majority_vote, DsOptions, Responses
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const USAGE: &str = "usage: aggregate FILE.csv (columns task,worker,label)";
 
 fn run(args: &[String]) -> Result<Value, String> {
@@ -75,15 +78,5 @@ fn run(args: &[String]) -> Result<Value, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    cli::main_with(run)
 }

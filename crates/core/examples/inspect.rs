@@ -11,6 +11,9 @@ use fannotate_core::table::{QuoteMode, RaggedRows, TextEncoding};
 use serde_json::json;
 use std::process::ExitCode;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const USAGE: &str = "usage: inspect FILE [--sheet NAME] [--delimiter C] [--encoding NAME] \
                      [--ragged reject|pad|drop] [--quotes strict|lenient]";
 
@@ -67,15 +70,5 @@ fn run(args: &[String]) -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    cli::main_with(run)
 }

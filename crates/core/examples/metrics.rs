@@ -31,6 +31,9 @@ use fannotate_core::{classify, parse_table, Table};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const USAGE: &str = "usage: metrics classify FILE [GOLD PRED] | metrics alpha FILE [--unit COLUMN|none] [--annotators A,B,...] | metrics rouge FILE [REFERENCE CANDIDATE]";
 
 /// Options of `alpha`: `--unit COL|none` and `--annotators A,B,...`, each at most
@@ -145,15 +148,5 @@ fn run(args: &[String]) -> Result<Value, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    cli::main_with(run)
 }

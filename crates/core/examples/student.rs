@@ -22,6 +22,9 @@ use fannotate_core::student::{fit_labels, FitOptions, HashingSpec, SparseVec, St
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 const USAGE: &str = "usage: student features FILE.csv | student fit FILE.csv [--model OUT.json] | student score MODEL.json FILE.csv";
 
 fn features(file: &str) -> Result<Value, String> {
@@ -164,15 +167,5 @@ fn run(args: &[String]) -> Result<Value, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    cli::main_with(run)
 }

@@ -5,12 +5,13 @@
 use crate::components::{
     when_loaded, Bar, BarChart, Button, CurvePoint, LearningCurve, RefLine, SelectField, Tone,
 };
+use crate::data::codebook::run_attribute;
+use crate::data::job::{stop_on_cleanup, JobState};
 use crate::error::AppError;
 use crate::format::{duration_text, format_date, pct};
 use crate::services::browser::mono_ms;
 use crate::services::export::ExportFormat;
 use crate::services::files::download_bytes;
-use crate::services::worker::WorkerError;
 use crate::state::{AppState, Topic};
 use fannotate_core::metrics::Interval;
 use fannotate_core::projection::{project, ProjectionInput};
@@ -75,14 +76,7 @@ async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>,
     else {
         return Ok(Some(Loaded { runs, source: None }));
     };
-    let attribute = storage
-        .codebook_versions(meta.project_id.clone())
-        .await?
-        .into_iter()
-        .find(|v| v.version == run.codebook_version)
-        .and_then(|v| v.codebook().ok())
-        .and_then(|cb| cb.attribute(&run.attribute).cloned());
-    let Some(attribute) = attribute else {
+    let Some(attribute) = run_attribute(&*storage, &run).await? else {
         return Ok(Some(Loaded { runs, source: None }));
     };
     let classes: Vec<String> = attribute
@@ -146,16 +140,7 @@ async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>,
 }
 
 /// Where training stands.
-#[derive(Debug, Clone, PartialEq)]
-enum Training {
-    Idle,
-    /// Steps done, of all.
-    Running(u64, u64),
-    /// The report, and why it was computed on the page if it was.
-    Done(Box<DistilReport>, Option<String>),
-    Cancelled,
-    Failed(String),
-}
+type Training = JobState<Box<DistilReport>>;
 
 /// The distil step.
 #[component]
@@ -207,31 +192,21 @@ fn distil_panel(
             let progress = move |done, total| {
                 training.try_set(Training::Running(done, total));
             };
-            let next = match worker.distil(&input, progress).await {
-                Ok(report) => Training::Done(Box::new(report), None),
-                // The same training on the page's thread: slower, same figures.
-                Err(WorkerError::Unavailable(why)) => {
-                    match distil(&input, &mut |_, _| {}, &mono_ms) {
-                        Ok(report) => Training::Done(Box::new(report), Some(why)),
-                        Err(e) => {
-                            Training::Failed(format!("The student could not be trained: {e}."))
-                        }
-                    }
-                }
-                Err(WorkerError::Cancelled) => Training::Cancelled,
-                Err(e) => Training::Failed(AppError::from(e).user_message()),
+            let result = worker.distil(&input, progress).await.map(Box::new);
+            let on_page = || {
+                Some(
+                    distil(&input, &mut |_, _| {}, &mono_ms)
+                        .map(Box::new)
+                        .map_err(|e| format!("The student could not be trained: {e}.")),
+                )
             };
-            training.try_set(next);
+            if let Some(next) = Training::settle(result, on_page) {
+                training.try_set(next);
+            }
         });
     });
     let cancel = Callback::new(move |()| state.worker().cancel());
-    on_cleanup(move || {
-        if matches!(training.try_get_untracked(), Some(Training::Running(..))) {
-            state
-                .worker
-                .try_with_value(crate::services::worker::ComputeWorker::cancel);
-        }
-    });
+    stop_on_cleanup(state, training);
     let export_set = move |format: ExportFormat| {
         source.with_value(|s| {
             let header: Vec<String> = TRAINING_SET_COLUMNS.iter().map(|c| c.to_string()).collect();

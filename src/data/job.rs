@@ -3,7 +3,6 @@
 
 use crate::error::AppError;
 use crate::services::worker::{ComputeWorker, WorkerError};
-use crate::state::AppState;
 use leptos::prelude::*;
 
 /// Where a job stands.
@@ -48,10 +47,13 @@ impl<T> JobState<T> {
 
 /// Stop the worker when the screen that owns `job` goes while it runs (the
 /// job is nobody's any more, and terminating frees the worker's memory).
-pub fn stop_on_cleanup<T: Send + Sync + 'static>(state: AppState, job: RwSignal<JobState<T>>) {
+pub fn stop_on_cleanup<T: Send + Sync + 'static>(
+    worker: StoredValue<ComputeWorker, LocalStorage>,
+    job: RwSignal<JobState<T>>,
+) {
     on_cleanup(move || {
         if job.try_with_untracked(JobState::is_running) == Some(true) {
-            state.worker.try_with_value(ComputeWorker::cancel);
+            worker.try_with_value(ComputeWorker::cancel);
         }
     });
 }

@@ -229,7 +229,7 @@ impl Intervals {
             });
         });
         let cancel = Callback::new(move |()| state.worker().cancel());
-        stop_on_cleanup(state, cis);
+        stop_on_cleanup(state.worker, cis);
         start.run(());
         Intervals {
             state: cis,

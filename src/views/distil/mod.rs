@@ -206,7 +206,7 @@ fn distil_panel(
         });
     });
     let cancel = Callback::new(move |()| state.worker().cancel());
-    stop_on_cleanup(state, training);
+    stop_on_cleanup(state.worker, training);
     let export_set = move |format: ExportFormat| {
         source.with_value(|s| {
             let header: Vec<String> = TRAINING_SET_COLUMNS.iter().map(|c| c.to_string()).collect();

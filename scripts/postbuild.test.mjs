@@ -35,6 +35,10 @@ function staging(html, files = {}) {
     'fannotate_bg.wasm': '\0asm\x01\0\0\0',
     'app.css': 'body{}\n',
     'fannotate-element.js': "import init from './fannotate.js';\n",
+    // The compute worker's files, as Trunk's worker link writes them.
+    'fannotate-worker_loader.js': 'importScripts("./fannotate-worker.js");wasm_bindgen("./fannotate-worker_bg.wasm");',
+    'fannotate-worker.js': 'let wasm_bindgen = () => {};\n',
+    'fannotate-worker_bg.wasm': '\0asm\x01\0\0\0',
     ...files,
   };
   for (const [f, content] of Object.entries(all)) {

@@ -36,6 +36,7 @@ fn project(name: &str) -> Project {
         created_at: 1.0,
         updated_at: 2.0,
         sample: false,
+        student: None,
     }
 }
 

@@ -97,6 +97,7 @@ pub fn create_action(
             created_at: now,
             updated_at: now,
             sample: false,
+            student: None,
         };
         let on_created = on_created.clone();
         async move {

@@ -175,6 +175,7 @@ pub(super) async fn load(
                 created_at: now,
                 updated_at: now,
                 sample: false,
+                student: None,
             };
             storage
                 .put_project(p.clone())

@@ -262,6 +262,7 @@ mod tests {
                 created_at: 1.0,
                 updated_at: 2.0,
                 sample: false,
+                student: None,
             };
             storage.put_project(p.clone()).await.unwrap();
             let d = DatasetMeta {

@@ -227,9 +227,19 @@ pub fn export_table(
                         }
                         None => out.extend(std::iter::repeat_n(String::new(), 4)),
                     }
-                    out.push(run.endpoint.model.clone());
-                    out.push(run.codebook_version.to_string());
-                    out.push(run.endpoint.temperature.to_string());
+                    // A combined run sent nothing: it names its method and runs.
+                    match run.aggregate {
+                        Some(_) => out.extend([
+                            run.configuration(),
+                            run.codebook_version.to_string(),
+                            String::new(),
+                        ]),
+                        None => out.extend([
+                            run.endpoint.model.clone(),
+                            run.codebook_version.to_string(),
+                            run.endpoint.temperature.to_string(),
+                        ]),
+                    }
                 }
             }
             out
@@ -380,6 +390,44 @@ mod tests {
         assert_eq!(body[1][col("spam_run1_raw")], "raw 1");
         assert_eq!(body[1][col("spam_run2_status")], "");
         assert!(body.iter().all(|r| r.len() == header.len()));
+    }
+
+    #[test]
+    fn a_combined_run_names_its_method_and_runs_not_a_model() {
+        let meta = DatasetMeta {
+            id: "d".into(),
+            project_id: "p".into(),
+            name: "x.csv".into(),
+            columns: vec!["id".into(), "text".into()],
+            text_col: 1,
+            id_col: Some(0),
+            gold_col: None,
+            gold_cols: Vec::new(),
+            validation: None,
+            row_count: 1,
+            bytes: 0,
+            encoding: "UTF-8".into(),
+            delimiter: ",".into(),
+            imported_at: 0.0,
+        };
+        let rows = vec![RowRecord {
+            dataset_id: "d".into(),
+            idx: 0,
+            id: "r1".into(),
+            cells: vec!["r1".into(), "hello".into()],
+        }];
+        let mut combined = run("c", "spam", 3.0, "m1");
+        combined.aggregate = Some(fannotate_core::records::AggregateOf {
+            method: fannotate_core::aggregate::AggregateMethod::DawidSkene,
+            runs: vec!["a".into(), "b".into(), "x".into()],
+        });
+        let annotations = vec![ann(0, "run:c", Some("spam"), AnnotationStatus::Valid)];
+        let (header, body) =
+            export_table(&meta, &rows, &["spam".into()], &[combined], &annotations);
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert_eq!(body[0][col("spam_run1_model")], "Dawid–Skene of 3 runs");
+        assert_eq!(body[0][col("spam_run1_temperature")], "");
+        assert_eq!(body[0][col("spam_run1_confidence")], "0.2500");
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub async fn create_sample(storage: &dyn Storage) -> Result<Project, SampleError
         created_at: now,
         updated_at: now,
         sample: true,
+        student: None,
     };
     storage.put_project(project.clone()).await?;
     let mut meta = new_dataset(

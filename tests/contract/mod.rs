@@ -46,6 +46,7 @@ fn project(id: &str, updated_at: f64) -> Project {
         created_at: 1.0,
         updated_at,
         sample: false,
+        student: None,
     }
 }
 

@@ -93,7 +93,8 @@ test('a student trained on the LLM labels is compared with the LLM on the held-o
   const ns = await app.byTest('curve-point').evaluateAll((els) => els.map((e) => Number(e.dataset.n)));
   expect(ns).toEqual([0.1, 0.25, 0.5, 1].map((f) => Math.ceil(nTrain * f)));
   await expect(app.byTest('distil-projection').getByTestId('chart-bar')).toHaveCount(2);
-  expect(Number(await app.byTest('distil-throughput').getAttribute('data-items-per-s'))).toBeGreaterThan(0);
+  const itemsPerS = Number(await app.byTest('distil-throughput').getAttribute('data-items-per-s'));
+  expect(itemsPerS).toBeGreaterThan(0);
 
   // The training set: every labelled row once, split and source named.
   const jsonl = await download(page, app.byTest('distil-export-jsonl'));
@@ -134,6 +135,21 @@ test('a student trained on the LLM labels is compared with the LLM on the held-o
   const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   const blocking = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(blocking.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+
+  // The student stands beside the LLM configurations in the Experiments projection,
+  // after a reload too (it is kept with the project).
+  await app.reload();
+  await app.step('experiments');
+  await app.byTest('grid-temperatures').fill('0, 0.7');
+  await app.byTest('grid-validation-all').check();
+  await app.byTest('grid-start').click();
+  await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
+  const studentRow = app.byTest('projection-row').filter({ hasText: `Student trained on ${nTrain} LLM labels` });
+  await expect(studentRow).toHaveCount(1);
+  await expect(app.byTest('projection-row')).toHaveCount(3);
+  // 6,500 texts a day (the default volume) at the rate the Distil step measured.
+  expect(Number(await studentRow.getAttribute('data-hours'))).toBeCloseTo(6500 / (itemsPerS * 3600), 9);
+  await expect(app.byTest('chart-hours')).toContainText('Student trained on');
 });
 
 test('training can be cancelled and started again, by keyboard', async ({ page }) => {

@@ -9,13 +9,13 @@ use crate::data::codebook::run_attribute;
 use crate::data::job::{stop_on_cleanup, JobState};
 use crate::error::AppError;
 use crate::format::{duration_text, format_date, pct};
-use crate::services::browser::mono_ms;
+use crate::services::browser::{mono_ms, now_ms};
 use crate::services::export::ExportFormat;
 use crate::services::files::download_bytes;
-use crate::state::{AppState, Topic};
+use crate::state::{AppState, ToastKind, Topic};
 use fannotate_core::metrics::Interval;
 use fannotate_core::projection::{project, ProjectionInput};
-use fannotate_core::records::{run_source, AnnotationStatus, RunRecord};
+use fannotate_core::records::{run_source, AnnotationStatus, RunRecord, StudentMeasure};
 use fannotate_core::student::distil::{
     distil, distil_steps, training_set, DistilInput, DistilReport, Scored, TRAINING_SET_COLUMNS,
 };
@@ -187,7 +187,7 @@ fn distil_panel(
     let start = Callback::new(move |()| {
         training.set(Training::Running(0, distil_steps()));
         let worker = state.worker();
-        let input = source.with_value(|s| s.input.clone());
+        let (input, run_id_now) = source.with_value(|s| (s.input.clone(), s.run.id.clone()));
         leptos::task::spawn_local(async move {
             let progress = move |done, total| {
                 training.try_set(Training::Running(done, total));
@@ -201,6 +201,9 @@ fn distil_panel(
                 )
             };
             if let Some(next) = Training::settle(result, on_page) {
+                if let Training::Done(report, _) = &next {
+                    remember_student(state, run_id_now, report).await;
+                }
                 training.try_set(next);
             }
         });
@@ -214,10 +217,7 @@ fn distil_panel(
             let bytes = format.encode("training set", &header, &rows);
             let name = format!("training-set-{}.{}", s.run.attribute, format.extension());
             if let Err(e) = download_bytes(&name, format.mime(), &bytes) {
-                state.toast(
-                    crate::state::ToastKind::Error,
-                    AppError::from(e).user_message(),
-                );
+                state.toast(ToastKind::Error, AppError::from(e).user_message());
             }
         })
     };
@@ -256,6 +256,27 @@ fn distil_panel(
             Training::Done(report, _) => source.with_value(|s| report_view(state, s, &report)).into_any(),
             _ => ().into_any(),
         }}
+    }
+}
+
+/// Keep what the student measured with the project, for the Experiments
+/// projection. The open project is updated without notifying its readers: the
+/// workspace follows the project, and this screen must not be rebuilt.
+async fn remember_student(state: AppState, run_id: String, report: &DistilReport) {
+    let measure = StudentMeasure {
+        run_id,
+        n_train: report.n_train,
+        accuracy: report.student.accuracy,
+        items_per_s: report.score_items_per_s,
+        trained_at: now_ms(),
+    };
+    let Some(mut project) = state.project.get_untracked() else {
+        return;
+    };
+    project.student = Some(measure);
+    match state.storage().put_project(project.clone()).await {
+        Ok(()) => state.project.update_untracked(|p| *p = Some(project)),
+        Err(e) => state.toast(ToastKind::Error, AppError::from(e).user_message()),
     }
 }
 
@@ -372,10 +393,7 @@ fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
     let download_model = move || {
         let name = format!("student-{attribute}.json");
         if let Err(e) = download_bytes(&name, "application/json", model_json.as_bytes()) {
-            state.toast(
-                crate::state::ToastKind::Error,
-                AppError::from(e).user_message(),
-            );
+            state.toast(ToastKind::Error, AppError::from(e).user_message());
         }
     };
     view! {

@@ -14,7 +14,7 @@ use crate::components::{
     when_loaded, Bar, BarChart, Button, RefLine, RunControls, RunProgressPanel, SelectField, Tone,
 };
 use crate::error::AppError;
-use crate::format::{ci_text, duration_text, format_date, pct_or_dash};
+use crate::format::{ci_text, duration_text, format_date, pct, pct_or_dash};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::llm::{estimate_tokens, list_models};
 use crate::services::storage::Storage;
@@ -24,7 +24,7 @@ use fannotate_core::experiment::{
     best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
     Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
 };
-use fannotate_core::projection::{project, Projection};
+use fannotate_core::projection::{project, Projection, ProjectionInput};
 use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
 use fannotate_core::records::{
     model_label, other_endpoint, outcome_of, ranges_contain, row_ranges, run_source,

@@ -32,9 +32,14 @@ pub(super) fn ProjectionPanel(
     let x = RwSignal::new(board.experiment.clone());
     let daily_volume = Memo::new(move |_| x.with(|e| e.daily_volume.max(1)));
     let workers = Memo::new(move |_| x.with(|e| e.workers.max(1)));
+    // The student the Distil step last trained, beside the LLMs (it runs on
+    // one thread of this browser and costs nothing per text).
+    let student = expect_context::<AppState>()
+        .project
+        .with_untracked(|p| p.as_ref().and_then(|p| p.student.clone()));
     let projections = Memo::new(move |_| {
         let (v, w) = (daily_volume.get(), workers.get());
-        lines
+        let mut rows = lines
             .iter()
             .zip(&models)
             .map(|((d, s), m)| {
@@ -45,7 +50,15 @@ pub(super) fn ProjectionPanel(
                     pi.is_some() || po.is_some(),
                 )
             })
-            .collect::<Vec<(String, Option<Projection>, bool)>>()
+            .collect::<Vec<(String, Option<Projection>, bool)>>();
+        if let Some(st) = &student {
+            rows.push((
+                format!("Student trained on {} LLM labels (Distil step; {} on the gold rows; one browser thread)", st.n_train, pct(st.accuracy)),
+                Some(project(&ProjectionInput::local(st.items_per_s, v))),
+                true,
+            ));
+        }
+        rows
     });
     let hours_bars = move || {
         projections

@@ -28,6 +28,6 @@ pub use experiment::{
     ModelPrice,
 };
 pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
-pub use project::{ImportMarker, Project};
+pub use project::{ImportMarker, Project, StudentMeasure};
 pub use ranges::{ranges_contain, row_ranges};
 pub use run::{AggregateOf, RunRecord, RunStatus, Scope};

@@ -16,6 +16,24 @@ pub struct Project {
     /// The sample project a first visit can open (marked as such in the list).
     #[serde(default)]
     pub sample: bool,
+    /// The last student the Distil step trained, for the Experiments projection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentMeasure>,
+}
+
+/// What the Distil step measured of the last student it trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudentMeasure {
+    /// The run it learned from.
+    pub run_id: String,
+    /// Rows it trained on.
+    pub n_train: usize,
+    /// Its accuracy on the held-out gold rows.
+    pub accuracy: f64,
+    /// Texts it scores per second in this browser (one thread).
+    pub items_per_s: f64,
+    /// When it was trained, milliseconds since the epoch.
+    pub trained_at: f64,
 }
 
 /// An import in progress: its rows are written in chunks, and only become a

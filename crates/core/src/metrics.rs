@@ -566,8 +566,7 @@ fn bootstrap_watched(
     let mut idx = Vec::with_capacity(n);
     if n > 0 {
         for r in 0..resamples {
-            idx.clear();
-            idx.extend((0..n).map(|_| rng.below(n)));
+            draw(&mut rng, n, &mut idx);
             let (a, f, k) = stats(&idx);
             acc.push(a);
             f1.push(f);
@@ -582,6 +581,16 @@ fn bootstrap_watched(
         macro_f1: percentile_interval(f1, level),
         cohen_kappa: percentile_interval(kappa, level),
     }
+}
+
+/// One resample: `n` indices in `0..n`, drawn with replacement. A function of
+/// its own, called once per resample, so the browser's engine optimises it
+/// after a few calls (it does not replace code that is already running, so a
+/// hot loop inside one long call would stay in its first, slow form).
+#[inline(never)]
+fn draw(rng: &mut SplitMix64, n: usize, idx: &mut Vec<usize>) {
+    idx.clear();
+    idx.extend((0..n).map(|_| rng.below(n)));
 }
 
 /// Percentile bootstrap CIs for accuracy, macro-F1 and κ over the complete rows

@@ -176,10 +176,7 @@ fn distil_panel(
     choice: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let input = &source.input;
-    let n_train = (0..input.texts.len())
-        .filter(|&i| input.teacher[i].is_some() && input.gold[i].is_none())
-        .count();
-    let n_gold = input.gold.iter().flatten().count();
+    let (n_train, n_gold) = (input.train_rows().len(), input.n_gold());
     let run_id = source.run.id.clone();
     let runs_all = runs.clone();
     let training = RwSignal::new(Training::Idle);

@@ -46,6 +46,21 @@ pub struct DistilInput {
     pub seed: u64,
 }
 
+impl DistilInput {
+    /// Rows the student trains on: the teacher labelled them and they have no
+    /// gold label (gold rows are held out, always).
+    pub fn train_rows(&self) -> Vec<usize> {
+        (0..self.texts.len())
+            .filter(|&i| self.teacher[i].is_some() && self.gold[i].is_none())
+            .collect()
+    }
+
+    /// Rows with a gold label (the validation rows).
+    pub fn n_gold(&self) -> usize {
+        self.gold.iter().flatten().count()
+    }
+}
+
 /// A classifier's figures on the comparison rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
@@ -178,10 +193,8 @@ pub fn distil(
     let x: Vec<SparseVec> = input.texts.iter().map(|t| spec.transform(t)).collect();
     tick(progress);
     let label = |code: u32| input.classes.get(code as usize).map(String::as_str);
-    let train: Vec<usize> = (0..n)
-        .filter(|&i| input.teacher[i].is_some() && input.gold[i].is_none())
-        .collect();
-    let validation = input.gold.iter().filter(|g| g.is_some()).count();
+    let train = input.train_rows();
+    let validation = input.n_gold();
     // The comparison rows: gold and a teacher label.
     let compare: Vec<usize> = (0..n)
         .filter(|&i| input.gold[i].is_some() && input.teacher[i].is_some())

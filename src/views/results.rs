@@ -47,12 +47,6 @@ struct Labelled {
 type Labels<'a> = Vec<Option<&'a str>>;
 
 impl Labelled {
-    /// The rows with both labels as codes: the bootstrap job's input.
-    fn coded(&self) -> Option<Interned> {
-        let (gold, pred) = self.gold_pred()?;
-        Some(intern(&gold, &pred))
-    }
-
     /// Gold labels (a cell that names a category loosely, like "Spam ", counts
     /// as it) and predictions, by row.
     fn gold_pred(&self) -> Option<(Labels<'_>, Labels<'_>)> {
@@ -76,11 +70,6 @@ impl Labelled {
             .map(|a| a.as_ref().and_then(|a| a.value.as_deref()))
             .collect();
         Some((gold, pred))
-    }
-
-    fn report(&self) -> Option<ClassificationReport> {
-        let (gold, pred) = self.gold_pred()?;
-        Some(classify(&gold, &pred))
     }
 
     /// ROUGE of free-text answers against the gold column, over rows that have both.
@@ -425,7 +414,12 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
     );
     // Which rows the table lists: all, the disagreements, or one matrix cell.
     let filter = RwSignal::new(Filter::All);
-    let report = if l.run.free_text { None } else { l.report() };
+    // Gold and predicted labels are paired once (a million rows take a while)
+    // for the report, the bootstrap job's codes and the table's filter.
+    let paired = l.gold_pred();
+    let categorical = paired.as_ref().filter(|_| !l.run.free_text);
+    let report = categorical.map(|(g, p)| classify(g, p));
+    let coded = categorical.map(|(g, p)| intern(g, p));
     let matrix_labels = report
         .as_ref()
         .map(|r| r.labels.clone())
@@ -440,13 +434,12 @@ fn results(state: AppState, l: Labelled, page: RwSignal<usize>) -> impl IntoView
     let metrics = if l.run.free_text {
         rouge_view(&l).into_any()
     } else {
-        let cis = l.coded().map(|coded| Intervals::new(state, coded));
+        let cis = coded.map(|coded| Intervals::new(state, coded));
         classification_view(report, cis, on_cell).into_any()
     };
     let gold_col = l.meta.gold_for(&l.run.attribute);
     let text_col = l.meta.text_col;
-    let golds: Vec<Option<String>> = l
-        .gold_pred()
+    let golds: Vec<Option<String>> = paired
         .map(|(g, _)| g.into_iter().map(|g| g.map(str::to_string)).collect())
         .unwrap_or_else(|| vec![None; l.rows.len()]);
     let l_filter = l.clone();

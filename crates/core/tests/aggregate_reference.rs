@@ -7,21 +7,14 @@ use fannotate_core::aggregate::{
     dawid_skene, majority_vote, DawidSkene, DsOptions, ErrorRates, Responses,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+
+#[path = "support/reference.rs"]
+mod reference;
+use reference::expected_files;
+use std::path::Path;
 
 const PROBA_TOL: f64 = 1e-9;
 const LOSS_TOL: f64 = 1e-12;
-
-fn expected_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/aggregation");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("shared/reference/aggregation exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".expected.json"))
-        .collect();
-    files.sort();
-    files
-}
 
 fn responses(expected: &Path) -> Responses {
     let name = expected.to_string_lossy().replace(".expected.json", ".csv");
@@ -230,7 +223,7 @@ fn check_case(path: &Path, e: &Value) {
 
 #[test]
 fn every_aggregation_reference_case_matches() {
-    let files = expected_files();
+    let files = expected_files("aggregation");
     assert!(files.len() >= 4, "reference cases found: {files:?}");
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();

@@ -7,21 +7,11 @@ use fannotate_core::student::{
     fit_labels, murmur3_x86_32, tokens, FitOptions, HashingSpec, SparseVec, StudentModel,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 
-fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/student")
-}
-
-fn expected_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(reference_dir())
-        .expect("shared/reference/student exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".expected.json"))
-        .collect();
-    files.sort();
-    files
-}
+#[path = "support/reference.rs"]
+mod reference;
+use reference::expected_files;
+use std::path::Path;
 
 fn load(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -257,7 +247,7 @@ fn check_fit(path: &Path, e: &Value) {
 
 #[test]
 fn every_student_reference_case_matches() {
-    let files = expected_files();
+    let files = expected_files("student");
     let mut seen = Vec::new();
     for path in &files {
         let e = load(path);

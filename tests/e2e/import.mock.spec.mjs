@@ -82,7 +82,9 @@ test('a full disk (quota) stops an import with a clear message and nothing half-
   // Quotas are only enforced for on-disk profiles, so this test opens one.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fa-quota-'));
   const { launchOptions } = testInfo.project.use;
-  const ctx = await chromium.launchPersistentContext(dir, { ...launchOptions, headless: true });
+  // No service worker: its precache of the app's files (over 3 MB with the
+  // compute worker's) counts against the same quota and would race the writes.
+  const ctx = await chromium.launchPersistentContext(dir, { ...launchOptions, headless: true, serviceWorkers: 'block' });
   try {
     const page = await ctx.newPage();
     // Chromium reads the quota when the database opens: shrink it first, to far

@@ -232,6 +232,10 @@ fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Stud
     }
 }
 
+/// Feature spaces up to this size map global to local columns with a dense table
+/// (4 bytes a feature: 1 MiB for the default 2^18).
+const DENSE_MAP_MAX: u32 = 1 << 22;
+
 /// ln(1 + e^z) without overflow.
 fn log1pexp(z: f64) -> f64 {
     if z > 0.0 {
@@ -304,22 +308,50 @@ impl Problem {
                 return Err(StudentError::BadFeatures { row });
             }
         }
-        let mut cols: Vec<u32> = x.iter().flat_map(|v| v.indices.iter().copied()).collect();
-        cols.sort_unstable();
-        cols.dedup();
         let nnz = x.iter().map(SparseVec::nnz).sum();
         let mut indptr = Vec::with_capacity(x.len() + 1);
         let mut col = Vec::with_capacity(nnz);
         let mut val = Vec::with_capacity(nnz);
         indptr.push(0);
-        for v in x {
-            for (i, value) in v.iter() {
-                let j = cols.binary_search(&i).expect("column was collected");
-                col.push(j as u32);
-                val.push(value);
+        let cols = if spec.n_features <= DENSE_MAP_MAX {
+            // One slot per feature: O(nnz + n_features), where sorting every index
+            // and a binary search per index was a tenth of a 100,000-row fit.
+            const ABSENT: u32 = u32::MAX;
+            let mut local = vec![ABSENT; spec.n_features as usize];
+            for v in x {
+                for &i in &v.indices {
+                    local[i as usize] = 0;
+                }
             }
-            indptr.push(col.len());
-        }
+            let mut cols = Vec::new();
+            for (i, slot) in local.iter_mut().enumerate() {
+                if *slot != ABSENT {
+                    *slot = cols.len() as u32;
+                    cols.push(i as u32);
+                }
+            }
+            for v in x {
+                for (i, value) in v.iter() {
+                    col.push(local[i as usize]);
+                    val.push(value);
+                }
+                indptr.push(col.len());
+            }
+            cols
+        } else {
+            let mut cols: Vec<u32> = x.iter().flat_map(|v| v.indices.iter().copied()).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            for v in x {
+                for (i, value) in v.iter() {
+                    let j = cols.binary_search(&i).expect("column was collected");
+                    col.push(j as u32);
+                    val.push(value);
+                }
+                indptr.push(col.len());
+            }
+            cols
+        };
         Ok(Problem {
             spec,
             d: cols.len(),
@@ -343,6 +375,18 @@ impl Problem {
     fn scores(&self, theta: &[f64], out: &mut [f64]) {
         let k = self.k;
         let (w, b) = theta.split_at(self.d * k);
+        if k == 1 {
+            for (i, z) in out.iter_mut().enumerate() {
+                let (cols, vals) = self.row(i);
+                *z = b[0]
+                    + cols
+                        .iter()
+                        .zip(vals)
+                        .map(|(&j, &x)| x * w[j as usize])
+                        .sum::<f64>();
+            }
+            return;
+        }
         for i in 0..self.n {
             let z = &mut out[i * k..(i + 1) * k];
             z.copy_from_slice(b);
@@ -364,6 +408,18 @@ impl Problem {
             *o = wv * self.inv_c;
         }
         out[dk..].iter_mut().for_each(|o| *o = 0.0);
+        if k == 1 {
+            let mut ob = 0.0;
+            for (i, &ri) in r.iter().enumerate() {
+                let (cols, vals) = self.row(i);
+                for (&j, &x) in cols.iter().zip(vals) {
+                    out[j as usize] += x * ri;
+                }
+                ob += ri;
+            }
+            out[dk] = ob;
+            return;
+        }
         for i in 0..self.n {
             let ri = &r[i * k..(i + 1) * k];
             for p in self.indptr[i]..self.indptr[i + 1] {
@@ -417,24 +473,70 @@ impl Problem {
         e.f = sum_logloss + e.penalty;
     }
 
-    /// out = H v, with the curvature of the last `evaluate`. `tmp` holds `n × k`.
-    fn hess_times(&self, e: &Eval, v: &[f64], tmp: &mut [f64], out: &mut [f64]) {
+    /// out = H v, with the curvature of the last `evaluate`.
+    ///
+    /// One pass over the data: each row's product with v is scaled and scattered back
+    /// while the row is still in cache (as two passes, X v then Xᵀ a, the matrix was
+    /// read twice per CG step, the bulk of a fit).
+    fn hess_times(&self, e: &Eval, v: &[f64], out: &mut [f64]) {
         let k = self.k;
-        self.scores(v, tmp);
+        let dk = self.d * k;
+        let (vw, vb) = v.split_at(dk);
+        for (o, wv) in out[..dk].iter_mut().zip(vw) {
+            *o = wv * self.inv_c;
+        }
+        out[dk..].iter_mut().for_each(|o| *o = 0.0);
+        if k == 1 {
+            let mut ob = 0.0;
+            for i in 0..self.n {
+                let (cols, vals) = self.row(i);
+                let z = vb[0]
+                    + cols
+                        .iter()
+                        .zip(vals)
+                        .map(|(&j, &x)| x * vw[j as usize])
+                        .sum::<f64>();
+                let a = e.curv[i] * z;
+                for (&j, &x) in cols.iter().zip(vals) {
+                    out[j as usize] += x * a;
+                }
+                ob += a;
+            }
+            out[dk] = ob;
+            return;
+        }
+        let mut a = vec![0.0; k];
         for i in 0..self.n {
-            let a = &mut tmp[i * k..(i + 1) * k];
-            if k == 1 {
-                a[0] *= e.curv[i];
-            } else {
-                let p = &e.curv[i * k..(i + 1) * k];
-                let pa: f64 = p.iter().zip(a.iter()).map(|(p, a)| p * a).sum();
-                let s = self.s[i];
+            let (cols, vals) = self.row(i);
+            a.copy_from_slice(vb);
+            for (&j, &x) in cols.iter().zip(vals) {
+                let wj = &vw[j as usize * k..(j as usize + 1) * k];
                 for c in 0..k {
-                    a[c] = s * p[c] * (a[c] - pa);
+                    a[c] += x * wj[c];
                 }
             }
+            let p = &e.curv[i * k..(i + 1) * k];
+            let pa: f64 = p.iter().zip(&a).map(|(p, a)| p * a).sum();
+            let s = self.s[i];
+            for c in 0..k {
+                a[c] = s * p[c] * (a[c] - pa);
+            }
+            for (&j, &x) in cols.iter().zip(vals) {
+                let o = &mut out[j as usize * k..(j as usize + 1) * k];
+                for c in 0..k {
+                    o[c] += x * a[c];
+                }
+            }
+            for c in 0..k {
+                out[dk + c] += a[c];
+            }
         }
-        self.xt_times(tmp, &v[..self.d * k], out);
+    }
+
+    /// Row i's local columns and values.
+    fn row(&self, i: usize) -> (&[u32], &[f64]) {
+        let span = self.indptr[i]..self.indptr[i + 1];
+        (&self.col[span.clone()], &self.val[span])
     }
 
     /// Diagonal of the Hessian, the preconditioner of the CG solve.
@@ -505,7 +607,6 @@ impl Problem {
             vec![0.0; np],
             vec![0.0; np],
         );
-        let mut tmp = vec![0.0; self.n * self.k];
         let (mut iterations, mut cg_total, mut converged) = (0, 0, false);
         let max_cg = np.clamp(10, 1000);
         loop {
@@ -532,7 +633,7 @@ impl Problem {
             let mut rz = dot(&r, &zv);
             for _ in 0..max_cg {
                 cg_total += 1;
-                self.hess_times(&e, &p, &mut tmp, &mut hp);
+                self.hess_times(&e, &p, &mut hp);
                 let php = dot(&p, &hp);
                 // Only the softmax intercept shift has zero curvature; F ignores it.
                 if php.is_nan() || php <= 0.0 {

@@ -353,6 +353,56 @@ pub fn score(m: &ConfigMeasure, resamples: usize, seed: u64) -> Score {
     }
 }
 
+/// Score a combination of configurations (an aggregated run, see
+/// [`crate::aggregate`]) on the same items as its parts.
+///
+/// `items` carry the combined label of each item; what it took to get them is
+/// the parts' together, since every part sent its own requests: per item, the
+/// parts' request times (all replications) and tokens are summed, the wall
+/// times of the runs are summed (they ran one after another), and the cost is
+/// the sum of the parts' costs at their own prices. Accuracy, F1, κ and their
+/// intervals are the combined labels' own.
+pub fn combined_score(
+    items: Vec<ItemOutcome>,
+    parts: &[(&ConfigMeasure, &Score)],
+    resamples: usize,
+    seed: u64,
+) -> Score {
+    let mut per_row: HashMap<u32, (f64, u32, u32)> = HashMap::new();
+    for (m, _) in parts {
+        let requests = f64::from(m.replications.max(1));
+        for i in &m.items {
+            let e = per_row.entry(i.row).or_default();
+            e.0 += i.latency_ms * requests;
+            e.1 += i.tokens_in;
+            e.2 += i.tokens_out;
+        }
+    }
+    let items = items
+        .into_iter()
+        .map(|mut i| {
+            let (latency, tin, tout) = per_row.get(&i.row).copied().unwrap_or_default();
+            i.latency_ms = latency;
+            i.tokens_in = tin;
+            i.tokens_out = tout;
+            i.replica_values = Vec::new();
+            i
+        })
+        .collect();
+    let m = ConfigMeasure {
+        items,
+        elapsed_s: parts.iter().map(|(m, _)| m.elapsed_s).sum(),
+        concurrency: parts.iter().map(|(m, _)| m.concurrency).min().unwrap_or(1),
+        replications: 1,
+        price_in_per_m: None,
+        price_out_per_m: None,
+    };
+    let mut s = score(&m, resamples, seed);
+    let costs: Vec<f64> = parts.iter().filter_map(|(_, s)| s.cost_per_1000).collect();
+    s.cost_per_1000 = (!costs.is_empty()).then(|| costs.iter().sum());
+    s
+}
+
 /// Cost of the tokens; `None` without any price, a missing price counting as 0.
 fn cost(
     tokens_in: f64,
@@ -714,6 +764,51 @@ mod tests {
 
     fn close(a: f64, b: f64) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+
+    #[test]
+    fn a_combination_is_scored_on_its_own_labels_at_its_parts_time_and_cost() {
+        let gold = ["a", "b", "a", "b"];
+        let part = |values: [&str; 4], latency: f64, replications: u32, price: Option<f64>| {
+            let mut m = measure(
+                (0..4)
+                    .map(|r| {
+                        let mut i = item(r, Some(gold[r as usize]), Some(values[r as usize]));
+                        i.latency_ms = latency;
+                        i
+                    })
+                    .collect(),
+            );
+            m.replications = replications;
+            m.price_in_per_m = price;
+            let s = score(&m, 0, 1);
+            (m, s)
+        };
+        let p1 = part(["a", "b", "b", "b"], 100.0, 1, Some(1.0));
+        let p2 = part(["a", "a", "a", "b"], 200.0, 2, None);
+        let p3 = part(["b", "b", "a", "b"], 50.0, 1, Some(3.0));
+        // The vote is right on all four.
+        let combined: Vec<ItemOutcome> = (0..4)
+            .map(|r| item(r, Some(gold[r as usize]), Some(gold[r as usize])))
+            .collect();
+        let parts = [(&p1.0, &p1.1), (&p2.0, &p2.1), (&p3.0, &p3.1)];
+        let s = combined_score(combined, &parts, 0, 1);
+        assert_eq!(s.accuracy, Some(1.0));
+        assert_eq!(p1.1.accuracy, Some(0.75));
+        // 100 + 2 × 200 + 50 ms per item; 300 tokens in, 15 out.
+        close(s.latency_mean_ms.unwrap(), 550.0);
+        close(s.tokens_in_per_item, 300.0);
+        close(s.tokens_out_per_item, 15.0);
+        // 4 items over 10 + 10 + 10 s.
+        close(s.items_per_s.unwrap(), 4.0 / 30.0);
+        // Each priced part at its own price; the unpriced one adds nothing.
+        close(
+            s.cost_per_1000.unwrap(),
+            p1.1.cost_per_1000.unwrap() + p3.1.cost_per_1000.unwrap(),
+        );
+        assert!(s.replication.is_none());
+        let unpriced = combined_score(vec![item(0, Some("a"), Some("a"))], &[(&p2.0, &p2.1)], 0, 1);
+        assert_eq!(unpriced.cost_per_1000, None);
     }
 
     /// `n` items over three labels, each right with probability `acc`, else

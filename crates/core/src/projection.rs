@@ -112,6 +112,30 @@ pub fn project(i: &ProjectionInput) -> Projection {
     }
 }
 
+impl Projection {
+    /// Several configurations run one after another on every item (the parts of a
+    /// combined run): their hours, tokens and costs add up. `None` without parts.
+    pub fn sequence(parts: &[Projection]) -> Option<Projection> {
+        if parts.is_empty() {
+            return None;
+        }
+        let hours_per_day: f64 = parts.iter().map(|p| p.hours_per_day).sum();
+        let seconds_per_item: f64 = parts.iter().map(|p| 3600.0 / p.items_per_hour).sum();
+        Some(Projection {
+            items_per_hour: if seconds_per_item > 0.0 {
+                3600.0 / seconds_per_item
+            } else {
+                f64::INFINITY
+            },
+            hours_per_day,
+            fits_in_24h: hours_per_day <= 24.0,
+            tokens_per_day: parts.iter().map(|p| p.tokens_per_day).sum(),
+            cost_per_1000: parts.iter().map(|p| p.cost_per_1000).sum(),
+            cost_per_day: parts.iter().map(|p| p.cost_per_day).sum(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +201,18 @@ mod tests {
         let p = project(&seed_case(1.0, 0));
         assert!(!p.fits_in_24h);
         assert!(p.hours_per_day.is_infinite());
+    }
+
+    #[test]
+    fn configurations_in_sequence_add_their_hours_and_costs() {
+        let a = project(&seed_case(2.0, 4));
+        let b = project(&seed_case(6.0, 4));
+        let both = Projection::sequence(&[a, b]).unwrap();
+        assert!((both.hours_per_day - (a.hours_per_day + b.hours_per_day)).abs() < 1e-9);
+        // 0.5 + 1.5 s per item at 4 in flight: 1,800 an hour.
+        assert!((both.items_per_hour - 1800.0).abs() < 1e-9);
+        assert!((both.cost_per_day - 2.0 * a.cost_per_day).abs() < 1e-9);
+        assert_eq!(both.fits_in_24h, both.hours_per_day <= 24.0);
+        assert_eq!(Projection::sequence(&[]), None);
     }
 }

@@ -6,14 +6,43 @@ use crate::data::codebook::run_attribute;
 use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::worker::WorkerError;
-use crate::state::{AppState, Topic};
+use crate::state::{AppState, ToastKind, Topic};
 use fannotate_core::aggregate::{aggregate_rows, AggregateMethod};
 use fannotate_core::records::{
     row_ranges, run_source, AggregateOf, Annotation, AnnotationStatus, RunRecord, RunStatus,
 };
+use leptos::prelude::*;
 
 /// Annotations written per transaction.
 const BATCH: usize = 5_000;
+
+/// [`aggregate_runs`] as an action that says how it went; `on_made` hears the
+/// new run's id once it is stored.
+pub fn combine_action(
+    state: AppState,
+    on_made: Callback<String>,
+) -> Action<(Vec<String>, AggregateMethod), ()> {
+    Action::new_local(move |(ids, method): &(Vec<String>, AggregateMethod)| {
+        let (ids, method) = (ids.clone(), *method);
+        async move {
+            match aggregate_runs(state, ids, method).await {
+                Ok(run) => {
+                    let n = run.aggregate.as_ref().map_or(0, |a| a.runs.len());
+                    state.toast(
+                        ToastKind::Success,
+                        format!(
+                            "Combined {n} runs by {} into a new run of {} rows.",
+                            method.label(),
+                            run.total
+                        ),
+                    );
+                    on_made.run(run.id);
+                }
+                Err(e) => state.toast(ToastKind::Error, e.user_message()),
+            }
+        }
+    })
+}
 
 /// Combine the runs `ids` (of one attribute on the current dataset) by `method`
 /// into a new run; returns it once its labels are stored.

@@ -3,6 +3,7 @@
 pub mod bar_chart;
 pub mod button;
 pub mod class_bars;
+pub mod combine_runs;
 pub mod confusion;
 pub mod histogram;
 pub mod learning_curve;
@@ -15,6 +16,7 @@ pub mod toasts;
 pub use bar_chart::{Bar, BarChart, RefLine};
 pub use button::{Button, Tone};
 pub use class_bars::ClassBars;
+pub use combine_runs::{CombineChoice, CombineRuns};
 pub use confusion::ConfusionMatrix;
 pub use histogram::Histogram;
 pub use learning_curve::{CurvePoint, LearningCurve};

@@ -220,3 +220,68 @@ test('a grid across two endpoints: each server gets only its own key, and the be
     await second.close();
   }
 });
+
+test('three cheap configurations combined by majority vote stand in the leaderboard beside each alone, at their time and cost together', async ({ page }) => {
+  const CHEAP = ['cheap-a', 'cheap-b', 'cheap-c'];
+  await mockAdmin(servers.llm, 'config', {
+    latency_ms: 20, wrong_rate: 0, invalid_rate: 0, faults: [], answer_style: 'plain',
+    model_accuracy: Object.fromEntries(CHEAP.map((m) => [m, 0.75])),
+    capabilities: { guided_choice: true, json_schema: true, grammar: true, logprobs: true },
+  });
+  await mockAdmin(servers.llm, 'reset', {});
+  const app = new Fannotate(page);
+  await app.open(servers.web.url);
+  await app.createProject('Combined');
+  await app.importCsv(spamSample(60).file, { text: 'text', id: 'id', gold: 'label' });
+  await app.defineAttribute('spam', SPAM);
+  await app.configureEndpoint({ baseUrl: `${servers.llm.url}/v1`, model: CHEAP[0], provider: 'generic', constraint: 'guided_choice', concurrency: 6 });
+  await app.step('experiments');
+  await app.byTest('grid-models').fill(CHEAP.join(', '));
+  await app.byTest('grid-validation-all').check();
+  await expect(app.byTest('grid-cell')).toHaveCount(3);
+  const prices = app.byTest('grid-price');
+  for (let i = 0; i < 3; i++) {
+    await prices.nth(i).getByPlaceholder('input').fill(String(i + 1));
+    await prices.nth(i).getByPlaceholder('input').dispatchEvent('change');
+  }
+  await app.byTest('grid-start').click();
+  await expect(app.byTest('experiment-status')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
+  const rows = app.byTest('leaderboard-row');
+  await expect(rows).toHaveCount(3);
+
+  // Combined here, by keyboard: each box, the method, then Combine.
+  const card = app.byTest('combine-runs');
+  await expect(card.getByTestId('combine-run')).toHaveCount(3);
+  for (let i = 0; i < 3; i++) {
+    await card.getByTestId('combine-run').nth(i).focus();
+    await page.keyboard.press('Space');
+  }
+  await app.byTest('combine-method').selectOption('majority_vote');
+  await app.byTest('combine-start').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByText(/Combined 3 runs by Majority vote into a new run of 60 rows/).last()).toBeVisible();
+
+  await expect(rows).toHaveCount(4);
+  const combined = app.byTest('leaderboard').locator('[data-testid=leaderboard-row][data-kind=combined]');
+  await expect(combined.getByTestId('leaderboard-combined')).toContainText(`Majority vote of 3 configurations: ${CHEAP[0]}`);
+  await expect(combined.getByTestId('lb-items')).toHaveText('60');
+  // Scored on the same 60 gold rows: the vote of three independent 75 % configurations beats each alone.
+  const singles = await app.byTest('leaderboard').locator('[data-testid=leaderboard-row][data-kind=cell]').evaluateAll((rs) => rs.map((r) => Number(r.dataset.accuracy)));
+  expect(singles).toHaveLength(3);
+  expect(Number(await combined.getAttribute('data-accuracy'))).toBeGreaterThan(Math.max(...singles));
+  await expect(rows.first()).toHaveAttribute('data-kind', 'combined');
+  await expect(combined.getByTestId('leaderboard-best')).toBeVisible();
+  await expect(combined.getByTestId('annotate-everything')).toHaveCount(0);
+  // Its time and cost per day are its three configurations' together.
+  const proj = app.byTest('projection-row');
+  await expect(proj).toHaveCount(4);
+  const figures = await proj.evaluateAll((rs) => rs.map((r) => ({ name: r.cells[0].textContent, hours: Number(r.dataset.hours), cost: Number(r.dataset.cost) })));
+  const sum = (k) => figures.slice(0, 3).reduce((a, f) => a + f[k], 0);
+  expect(figures[3].name).toContain('Majority vote of 3 configurations');
+  expect(figures[3].hours).toBeCloseTo(sum('hours'), 9);
+  expect(figures[3].cost).toBeCloseTo(sum('cost'), 9);
+  expect(figures[3].cost).toBeGreaterThan(0);
+  // The combined run is a run like any other: Distil offers it as the teacher.
+  await app.step('distil');
+  await expect(app.byTest('distil-run').locator('option', { hasText: 'Majority vote of 3 runs' })).toHaveCount(1);
+});

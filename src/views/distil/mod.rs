@@ -2,8 +2,10 @@
 //! in the compute worker, never on the validation rows, and compare it with
 //! the LLM on the gold labels, on time and cost per day as well as accuracy.
 
+use crate::actions::aggregate::combine_action;
 use crate::components::{
-    when_loaded, Bar, BarChart, Button, CurvePoint, LearningCurve, RefLine, SelectField, Tone,
+    when_loaded, Bar, BarChart, Button, CombineChoice, CombineRuns, CurvePoint, LearningCurve,
+    RefLine, SelectField, Tone,
 };
 use crate::data::codebook::run_attribute;
 use crate::data::job::{stop_on_cleanup, JobState};
@@ -20,9 +22,6 @@ use fannotate_core::student::distil::{
     distil, distil_steps, training_set, DistilInput, DistilReport, Scored, TRAINING_SET_COLUMNS,
 };
 use leptos::prelude::*;
-
-mod combine;
-use combine::CombineRuns;
 
 /// Texts a day the projection is for (the seed's customer-service calls).
 const DAILY_VOLUME: u64 = 6500;
@@ -169,6 +168,23 @@ pub fn DistilView() -> impl IntoView {
     }
 }
 
+/// The runs Combine offers: single runs (a combination is not combined again).
+fn combine_choices(runs: &[RunRecord]) -> Vec<CombineChoice> {
+    runs.iter()
+        .filter(|r| r.aggregate.is_none())
+        .map(|r| CombineChoice {
+            id: r.id.clone(),
+            attribute: r.attribute.clone(),
+            label: format!(
+                "{} · {} · {}",
+                r.attribute,
+                r.configuration(),
+                format_date(r.started_at)
+            ),
+        })
+        .collect()
+}
+
 fn distil_panel(
     state: AppState,
     runs: Vec<RunRecord>,
@@ -179,6 +195,7 @@ fn distil_panel(
     let (n_train, n_gold) = (input.train_rows().len(), input.n_gold());
     let run_id = source.run.id.clone();
     let runs_all = runs.clone();
+    let combine = combine_action(state, Callback::new(move |id: String| choice.set(Some(id))));
     let training = RwSignal::new(Training::Idle);
     let source = StoredValue::new_local(source);
     let start = Callback::new(move |()| {
@@ -248,7 +265,8 @@ fn distil_panel(
             </div>
             <TrainingStatus training cancel retry=start />
         </div>
-        <CombineRuns runs=runs_all on_made=Callback::new(move |id: String| choice.set(Some(id))) />
+        <CombineRuns choices=combine_choices(&runs_all) on_combine=Callback::new(move |args| { combine.dispatch(args); }) pending=combine.pending()
+            intro="Several configurations' labels, made into one run: a majority vote, or Dawid–Skene, which weighs each run by how often it agrees with the others. The combined run is stored like any other, so the Results step scores it and the student can learn from it." />
         {move || match training.get() {
             Training::Done(report, _) => source.with_value(|s| report_view(state, s, &report)).into_any(),
             _ => ().into_any(),

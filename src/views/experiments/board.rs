@@ -57,13 +57,25 @@ pub(super) async fn gold_labels(
     Ok(gold)
 }
 
+/// What a leaderboard line measures.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum LineKind {
+    /// A configuration of the grid.
+    Cell { spec: CellSpec, pinned: bool },
+    /// A run combining the runs of some of the grid's configurations (positions
+    /// in the grid), scored on the same gold rows.
+    Combined {
+        method: AggregateMethod,
+        cells: Vec<usize>,
+    },
+}
+
 /// One leaderboard line.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Line {
-    /// Position in the grid.
+    /// Position: the grid's cells first, then the combined runs.
     pub(super) cell: usize,
-    pub(super) spec: CellSpec,
-    pub(super) pinned: bool,
+    pub(super) kind: LineKind,
     pub(super) run: Option<RunRecord>,
     /// Items answered so far (of the experiment's items).
     pub(super) answered: usize,
@@ -72,6 +84,21 @@ pub(super) struct Line {
     pub(super) comparison: Option<Comparison>,
     /// Requests in flight the run could use.
     pub(super) concurrency: u32,
+}
+
+impl Line {
+    /// Pinned lines lead the leaderboard.
+    pub(super) fn pinned(&self) -> bool {
+        matches!(self.kind, LineKind::Cell { pinned: true, .. })
+    }
+
+    /// The grid configuration, unless the line is a combination.
+    pub(super) fn spec(&self) -> Option<&CellSpec> {
+        match &self.kind {
+            LineKind::Cell { spec, .. } => Some(spec),
+            LineKind::Combined { .. } => None,
+        }
+    }
 }
 
 /// The measured experiment.
@@ -88,7 +115,30 @@ pub(super) struct Board {
     pub(super) gold_items: usize,
 }
 
-/// Score every cell of an experiment from its run's stored answers.
+impl Board {
+    /// A line as the user knows it: the configuration, or the method and its parts.
+    pub(super) fn describe(&self, l: &Line) -> String {
+        match &l.kind {
+            LineKind::Cell { spec, .. } => self.experiment.describe(spec),
+            LineKind::Combined { method, cells } => {
+                let parts: Vec<String> = cells
+                    .iter()
+                    .filter_map(|&c| self.experiment.cells.get(c))
+                    .map(|c| self.experiment.describe(&c.spec))
+                    .collect();
+                format!(
+                    "{} of {} configurations: {}",
+                    method.label(),
+                    parts.len(),
+                    parts.join(" + ")
+                )
+            }
+        }
+    }
+}
+
+/// Score every cell of an experiment from its run's stored answers, and every
+/// run that combines some of them.
 pub(super) async fn load_board(
     state: AppState,
     x: Experiment,
@@ -123,14 +173,14 @@ pub(super) async fn load_board(
     let gold_items = gold.len();
     let runs = storage.runs(x.project_id.clone()).await?;
     let mut lines = Vec::with_capacity(x.cells.len());
-    let mut measured: Vec<Vec<ItemOutcome>> = Vec::with_capacity(x.cells.len());
+    let mut measured: Vec<Option<ConfigMeasure>> = Vec::with_capacity(x.cells.len());
     for (i, c) in x.cells.iter().enumerate() {
         let run = c
             .run_id
             .as_ref()
             .and_then(|id| runs.iter().find(|r| &r.id == id))
             .cloned();
-        let (outcomes, score, answered, concurrency) = match &run {
+        let (measure, score, answered, concurrency) = match &run {
             Some(r) => {
                 let stored: Vec<Annotation> = storage
                     .annotations(ds.id.clone(), run_source(&r.id))
@@ -149,18 +199,78 @@ pub(super) async fn load_board(
                     price_out_per_m: po,
                 };
                 let s = (!stored.is_empty()).then(|| score(&m, RESAMPLES, BOOTSTRAP_SEED));
-                (m.items, s, stored.len(), concurrency)
+                (Some(m), s, stored.len(), concurrency)
             }
-            None => (Vec::new(), None, 0, 0),
+            None => (None, None, 0, 0),
         };
-        measured.push(outcomes);
+        measured.push(measure);
         lines.push(Line {
             cell: i,
-            spec: c.spec.clone(),
-            pinned: c.pinned,
+            kind: LineKind::Cell {
+                spec: c.spec.clone(),
+                pinned: c.pinned,
+            },
             run,
             answered,
             score,
+            comparison: None,
+            concurrency,
+        });
+    }
+    // Runs combining measured cells (made here or in the Distil step) stand
+    // beside them, on the same gold rows.
+    let cell_of_run: HashMap<&str, usize> = x
+        .cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.run_id.as_deref()?, i)))
+        .collect();
+    let mut combined_items: Vec<Vec<ItemOutcome>> = Vec::new();
+    for r in runs.iter().filter(|r| r.attribute == x.attribute) {
+        let Some(of) = &r.aggregate else {
+            continue;
+        };
+        let Some(cells) = of
+            .runs
+            .iter()
+            .map(|id| cell_of_run.get(id.as_str()).copied())
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        // Named in grid order, whatever order they were picked in.
+        let mut cells = cells;
+        cells.sort_unstable();
+        let parts: Vec<(&ConfigMeasure, &Score)> = cells
+            .iter()
+            .filter_map(|&c| Some((measured[c].as_ref()?, lines[c].score.as_ref()?)))
+            .collect();
+        if parts.len() != cells.len() {
+            continue;
+        }
+        let items: Vec<ItemOutcome> = storage
+            .annotations(ds.id.clone(), run_source(&r.id))
+            .await?
+            .iter()
+            .filter(|a| a.attribute == x.attribute && ranges_contain(&x.task_rows, a.row))
+            .map(|a| outcome_of(a, &gold))
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let answered = items.len();
+        let concurrency = parts.iter().map(|(m, _)| m.concurrency).min().unwrap_or(1);
+        let s = combined_score(items.clone(), &parts, RESAMPLES, BOOTSTRAP_SEED);
+        combined_items.push(items);
+        lines.push(Line {
+            cell: lines.len(),
+            kind: LineKind::Combined {
+                method: of.method,
+                cells,
+            },
+            run: Some(r.clone()),
+            answered,
+            score: Some(s),
             comparison: None,
             concurrency,
         });
@@ -177,7 +287,11 @@ pub(super) async fn load_board(
     if let Some(b) = best {
         for i in with_score {
             if i != b {
-                lines[i].comparison = Some(compare(&measured[b], &measured[i]));
+                let items = |k: usize| match measured.get(k) {
+                    Some(m) => m.as_ref().map_or(&[][..], |m| &m.items[..]),
+                    None => &combined_items[k - measured.len()][..],
+                };
+                lines[i].comparison = Some(compare(items(b), items(i)));
             }
         }
     }

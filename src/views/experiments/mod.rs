@@ -8,10 +8,12 @@ mod grid;
 mod panel;
 mod projection;
 
+use crate::actions::aggregate::combine_action;
 use crate::actions::experiment::{experiment_action, is_complete, ExperimentJob};
 use crate::actions::run::scope_rows;
 use crate::components::{
-    when_loaded, Bar, BarChart, Button, RefLine, RunControls, RunProgressPanel, SelectField, Tone,
+    when_loaded, Bar, BarChart, Button, CombineChoice, CombineRuns, RefLine, RunControls,
+    RunProgressPanel, SelectField, Tone,
 };
 use crate::error::AppError;
 use crate::format::{ci_text, duration_text, format_date, pct, pct_or_dash};
@@ -20,9 +22,10 @@ use crate::services::llm::{estimate_tokens, list_models};
 use crate::services::storage::Storage;
 use crate::state::AppState;
 use crate::state::Topic;
+use fannotate_core::aggregate::AggregateMethod;
 use fannotate_core::experiment::{
-    best_index, cells, compare, estimate_cell, projection_input, score, CellEstimate, CellSpec,
-    Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
+    best_index, cells, combined_score, compare, estimate_cell, projection_input, score,
+    CellEstimate, CellSpec, Comparison, ConfigMeasure, GridAxes, ItemOutcome, ModelRef, Score,
 };
 use fannotate_core::projection::{project, Projection, ProjectionInput};
 use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};

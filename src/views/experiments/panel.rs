@@ -96,6 +96,8 @@ pub(super) fn ExperimentPanel(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let act = experiment_action(state);
+    // The combined run joins the leaderboard when the runs reload.
+    let combine = combine_action(state, Callback::new(|_: String| {}));
     let id_sv = StoredValue::new(id.clone());
     let cache = StoredValue::new_local(GoldCache::default());
     let loaded = LocalResource::new(move || {
@@ -213,9 +215,13 @@ pub(super) fn ExperimentPanel(
                 let key = sort.get();
                 order.sort_by(|&i, &j| {
                     let (a, c) = (&b.lines[i], &b.lines[j]);
-                    c.pinned.cmp(&a.pinned).then(key.rank(a).total_cmp(&key.rank(c))).then(a.cell.cmp(&c.cell))
+                    c.pinned().cmp(&a.pinned()).then(key.rank(a).total_cmp(&key.rank(c))).then(a.cell.cmp(&c.cell))
                 });
                 let best = b.best;
+                let choices: Vec<CombineChoice> = b.lines.iter().filter_map(|l| {
+                    let run = l.run.as_ref().filter(|r| r.status == RunStatus::Completed && l.spec().is_some())?;
+                    Some(CombineChoice { id: run.id.clone(), attribute: run.attribute.clone(), label: b.describe(l) })
+                }).collect();
                 view! {
                     // The note stands outside the table: as a caption it took the
                     // table's width and was cut off with it (issue #14).
@@ -235,30 +241,41 @@ pub(super) fn ExperimentPanel(
                                     let l = b.lines[i].clone();
                                     let is_best = best == Some(i);
                                     let cell = l.cell;
-                                    let pinned = l.pinned;
-                                    let spec = l.spec.clone();
-                                    let described = b.experiment.describe(&spec);
+                                    let pinned = l.pinned();
+                                    let spec = l.spec().cloned();
+                                    let described = b.describe(&l);
                                     let s = l.score.clone();
                                     let status = l.run.as_ref().map_or("not started".to_string(), |r| {
                                         if r.status == RunStatus::Completed { String::new() } else { format!(" ({})", if r.status == RunStatus::Running && !this_running() { RunStatus::Interrupted.label() } else { r.status.label() }) }
                                     });
                                     view! {
-                                        <tr data-testid="leaderboard-row" data-cell=cell.to_string() data-model=spec.model.clone()
+                                        <tr data-testid="leaderboard-row" data-cell=cell.to_string() data-model=spec.as_ref().map(|s| s.model.clone()).unwrap_or_default()
+                                            data-kind=if spec.is_some() { "cell" } else { "combined" }
                                             data-accuracy=s.as_ref().and_then(|s| s.accuracy).map(|v| v.to_string()).unwrap_or_default()
                                             class:fa-row--best=is_best>
                                             // The action and the pin sit with the name, so they
                                             // stay in view when a narrow screen scrolls the table.
                                             <th scope="row" class="fa-leaderboard__config">
-                                                <label class="fa-check">
-                                                    <input type="checkbox" data-testid="leaderboard-pin" prop:checked=pinned
-                                                        on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } />
-                                                    <span class="fa-visually-hidden">"Pin "</span>
-                                                    {described.clone()}
-                                                </label>
-                                                {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
-                                                <Button tone=Tone::Small label="Annotate everything with this" pending=act.pending() disabled=Signal::derive(any_running)
-                                                    attr:data-testid="annotate-everything" attr:aria-label=format!("Annotate everything with this: {described}")
-                                                    on_click={ let (spec, x) = (spec.clone(), b.experiment.clone()); move || { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } } />
+                                                {match spec.clone() {
+                                                    Some(spec) => view! {
+                                                        <label class="fa-check">
+                                                            <input type="checkbox" data-testid="leaderboard-pin" prop:checked=pinned
+                                                                on:change:target=move |ev| { let on = ev.target().checked(); save(Box::new(move |e: &mut Experiment| if let Some(c) = e.cells.get_mut(cell) { c.pinned = on })) } />
+                                                            <span class="fa-visually-hidden">"Pin "</span>
+                                                            {described.clone()}
+                                                        </label>
+                                                        {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
+                                                        <Button tone=Tone::Small label="Annotate everything with this" pending=act.pending() disabled=Signal::derive(any_running)
+                                                            attr:data-testid="annotate-everything" attr:aria-label=format!("Annotate everything with this: {described}")
+                                                            on_click={ let x = b.experiment.clone(); move || { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } } />
+                                                    }.into_any(),
+                                                    // A combination has no requests of its own: its parts do.
+                                                    None => view! {
+                                                        <span data-testid="leaderboard-combined">{described.clone()}</span>
+                                                        {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
+                                                        <span class="fa-ci">"Time and cost are its configurations' together. To label everything this way, annotate everything with each, then combine those runs in the Distil step."</span>
+                                                    }.into_any(),
+                                                }}
                                             </th>
                                             <td><span data-testid="lb-items">{format!("{}{}", l.answered, status)}</span>{s.as_ref().map(|s| view! {
                                                 <span class="fa-ci">{format!("{} invalid{}", pct_or_dash(Some(s.invalid_rate)), if s.failed_rate > 0.0 { format!(", {} failed", pct_or_dash(Some(s.failed_rate))) } else { String::new() })}</span>
@@ -291,6 +308,10 @@ pub(super) fn ExperimentPanel(
                             </tbody>
                         </table>
                     </div>
+                    {(choices.len() >= 2).then(|| view! {
+                        <CombineRuns choices on_combine=Callback::new(move |args| { combine.dispatch(args); }) pending=combine.pending()
+                            intro="Several of these configurations' labels, made into one run: a majority vote, or Dawid–Skene, which weighs each configuration by how often it agrees with the others. The combination joins the leaderboard, scored on the same gold rows, at its configurations' time and cost together: does a set of cheap configurations beat one expensive one?" />
+                    })}
                     <ProjectionPanel board=b.clone() on_save=Callback::new(move |e: Experiment| save(Box::new(move |cur: &mut Experiment| *cur = e))) />
                 }
             })}

@@ -11,16 +11,38 @@ pub(super) fn ProjectionPanel(
     /// Saves the experiment with a changed volume, worker count or price.
     on_save: Callback<Experiment>,
 ) -> impl IntoView {
+    // Measured configurations; then combinations, as positions among them.
     let (lines, models): (Vec<(String, Score)>, Vec<ModelKey>) = board
         .lines
         .iter()
         .filter_map(|l| {
+            let spec = l.spec()?;
             Some((
-                (board.experiment.describe(&l.spec), l.score.clone()?),
-                (l.spec.endpoint, l.spec.model.clone()),
+                (board.describe(l), l.score.clone()?),
+                (spec.endpoint, spec.model.clone()),
             ))
         })
         .unzip();
+    let measured_cells: Vec<usize> = board
+        .lines
+        .iter()
+        .filter(|l| l.spec().is_some() && l.score.is_some())
+        .map(|l| l.cell)
+        .collect();
+    let combined: Vec<(String, Vec<usize>)> = board
+        .lines
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LineKind::Combined { cells, .. } => Some((
+                board.describe(l),
+                cells
+                    .iter()
+                    .map(|c| measured_cells.iter().position(|m| m == c))
+                    .collect::<Option<Vec<usize>>>()?,
+            )),
+            LineKind::Cell { .. } => None,
+        })
+        .collect();
     let mut priced_models: Vec<(usize, String)> = Vec::new();
     for c in &board.experiment.cells {
         let m = (c.spec.endpoint, c.spec.model.clone());
@@ -51,6 +73,18 @@ pub(super) fn ProjectionPanel(
                 )
             })
             .collect::<Vec<(String, Option<Projection>, bool)>>();
+        let sums: Vec<(String, Option<Projection>, bool)> = combined
+            .iter()
+            .map(|(d, parts)| {
+                let each: Option<Vec<Projection>> = parts.iter().map(|&k| rows[k].1).collect();
+                (
+                    d.clone(),
+                    each.and_then(|e| Projection::sequence(&e)),
+                    parts.iter().any(|&k| rows[k].2),
+                )
+            })
+            .collect();
+        rows.extend(sums);
         if let Some(st) = &student {
             rows.push((
                 format!("Student trained on {} LLM labels (Distil step; {} on the gold rows; one browser thread)", st.n_train, pct(st.accuracy)),
@@ -138,7 +172,8 @@ pub(super) fn ProjectionPanel(
                 <thead><tr><th scope="col">"Configuration"</th><th scope="col">"Items/hour"</th><th scope="col">"Hours/day"</th><th scope="col">"Fits in 24 h"</th><th scope="col">"Tokens/day"</th><th scope="col">"Cost/day"</th></tr></thead>
                 <tbody>
                     {move || projections.get().into_iter().map(|(d, p, priced)| view! {
-                        <tr data-testid="projection-row" data-hours=p.map(|p| p.hours_per_day.to_string()).unwrap_or_default()>
+                        <tr data-testid="projection-row" data-hours=p.map(|p| p.hours_per_day.to_string()).unwrap_or_default()
+                            data-cost=p.filter(|_| priced).map(|p| p.cost_per_day.to_string()).unwrap_or_default()>
                             <td>{d}</td>
                             <td>{p.map_or("–".into(), |p| format!("{:.0}", p.items_per_hour))}</td>
                             <td>{p.map_or("–".into(), |p| duration_text(p.hours_per_day))}</td>

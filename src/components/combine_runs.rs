@@ -1,30 +1,40 @@
 //! Combine runs: several LLM configurations' labels made into one run by
 //! majority vote or Dawid–Skene, so cheap configurations can stand in for an
-//! expensive one as the student's teacher.
+//! expensive one (as the student's teacher, or in the leaderboard).
 
-use crate::actions::aggregate::aggregate_runs;
 use crate::components::{Button, SelectField, Tone};
-use crate::format::format_date;
-use crate::state::{AppState, ToastKind};
 use fannotate_core::aggregate::AggregateMethod;
-use fannotate_core::records::RunRecord;
 use leptos::prelude::*;
 
-/// Checkboxes for the runs of one attribute, a method, and Combine. `on_made`
-/// hears the new run's id.
+/// A run the picker offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CombineChoice {
+    /// The run's id.
+    pub id: String,
+    /// Its attribute: only runs of one attribute combine.
+    pub attribute: String,
+    /// How the user knows it.
+    pub label: String,
+}
+
+/// Checkboxes for runs, a method, and Combine.
 #[component]
 pub fn CombineRuns(
-    /// Runs of categorical attributes on the dataset.
-    runs: Vec<RunRecord>,
-    /// Called with the new run's id once it is stored.
-    on_made: Callback<String>,
+    /// The runs that may be combined.
+    choices: Vec<CombineChoice>,
+    /// Says what combining gives, where the picker stands.
+    intro: &'static str,
+    /// Combine the chosen runs' ids by the method.
+    on_combine: Callback<(Vec<String>, AggregateMethod)>,
+    /// While a combination is being made.
+    #[prop(into)]
+    pending: Signal<bool>,
 ) -> impl IntoView {
-    let state = expect_context::<AppState>();
     let chosen = RwSignal::new(Vec::<String>::new());
     let method = RwSignal::new(AggregateMethod::DawidSkene);
-    let attribute_of: Vec<(String, String)> = runs
+    let attribute_of: Vec<(String, String)> = choices
         .iter()
-        .map(|r| (r.id.clone(), r.attribute.clone()))
+        .map(|c| (c.id.clone(), c.attribute.clone()))
         .collect();
     let same_attribute = move || {
         let ids = chosen.get();
@@ -35,38 +45,16 @@ pub fn CombineRuns(
             .collect();
         attrs.len() >= 2 && attrs.windows(2).all(|w| w[0] == w[1])
     };
-    let combine = Action::new_local(move |(): &()| {
-        let (ids, m) = (chosen.get_untracked(), method.get_untracked());
-        async move {
-            match aggregate_runs(state, ids, m).await {
-                Ok(run) => {
-                    let n = run.aggregate.as_ref().map_or(0, |a| a.runs.len());
-                    state.toast(
-                        ToastKind::Success,
-                        format!(
-                            "Combined {n} runs by {} into a new run of {} rows.",
-                            m.label(),
-                            run.total
-                        ),
-                    );
-                    chosen.set(Vec::new());
-                    on_made.run(run.id);
-                }
-                Err(e) => state.toast(ToastKind::Error, e.user_message()),
-            }
-        }
-    });
     let can = Signal::derive(same_attribute);
     view! {
         <div class="fa-card" data-testid="combine-runs">
             <h3>"Combine runs"</h3>
-            <p class="fa-muted">"Several configurations' labels, made into one run: a majority vote, or Dawid–Skene, which weighs each run by how often it agrees with the others. The combined run is stored like any other, so the Results step scores it and the student can learn from it."</p>
+            <p class="fa-muted">{intro}</p>
             <fieldset class="fa-fieldset">
                 <legend>"Runs of one attribute to combine"</legend>
-                {runs.into_iter().filter(|r| r.aggregate.is_none()).map(|r| {
-                    let id = r.id.clone();
-                    let id_check = id.clone();
-                    let label = format!("{} · {} · {}", r.attribute, r.configuration(), format_date(r.started_at));
+                {choices.into_iter().map(|c| {
+                    let id = c.id.clone();
+                    let id_check = c.id;
                     view! {
                         <label class="fa-check">
                             <input type="checkbox" data-testid="combine-run"
@@ -78,7 +66,7 @@ pub fn CombineRuns(
                                         if on { c.push(id.clone()); }
                                     });
                                 } />
-                            {label}
+                            {c.label}
                         </label>
                     }
                 }).collect_view()}
@@ -87,8 +75,9 @@ pub fn CombineRuns(
                 <SelectField label="Method" testid="combine-method" on_change=Callback::new(move |v: String| if let Some(m) = AggregateMethod::parse(&v) { method.set(m) })>
                     {AggregateMethod::ALL.into_iter().map(|m| view! { <option value=m.as_str() selected=move || method.get() == m>{m.label()}</option> }).collect_view()}
                 </SelectField>
-                <Button tone=Tone::Primary label="Combine runs" pending_label="Combining…" pending=combine.pending()
-                    disabled=Signal::derive(move || !can.get()) attr:data-testid="combine-start" on_click=move || { combine.dispatch(()); } />
+                <Button tone=Tone::Primary label="Combine runs" pending_label="Combining…" pending=pending
+                    disabled=Signal::derive(move || !can.get()) attr:data-testid="combine-start"
+                    on_click=move || on_combine.run((chosen.get_untracked(), method.get_untracked())) />
             </div>
             {move || (!can.get() && chosen.with(|c| !c.is_empty())).then(|| view! { <p class="fa-muted" data-testid="combine-hint">"Choose at least two runs of the same attribute."</p> })}
         </div>

@@ -284,4 +284,12 @@ test('three cheap configurations combined by majority vote stand in the leaderbo
   // The combined run is a run like any other: Distil offers it as the teacher.
   await app.step('distil');
   await expect(app.byTest('distil-run').locator('option', { hasText: 'Majority vote of 3 runs' })).toHaveCount(1);
+  // And it is the newest run, so Review suggests its labels: rows where the
+  // three split 2–1 (a vote share of 2/3) are the low-confidence queue.
+  await app.step('review');
+  await app.byTest('review-queue').selectOption('low-confidence');
+  const n = Number((await app.byTest('review-progress').textContent()).match(/of (\d+) in this queue/)[1]);
+  expect(n).toBeGreaterThan(0);
+  expect(n).toBeLessThan(60);
+  await expect(app.byTest('review-confidence')).toHaveText('67 %');
 });

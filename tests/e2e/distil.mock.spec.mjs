@@ -211,3 +211,52 @@ test('three configurations combined by Dawid–Skene make a run of their own tha
   const combined = await accuracyOf('Dawid–Skene of 3 runs', '(Dawid–Skene of 3 runs,');
   expect(combined).toBeGreaterThan(Math.max(...singles));
 });
+
+test('the whole Distil screen works from the keyboard: combine, choose, train, download', async ({ page }) => {
+  const { app } = await labelledProject(page, 'Distil keys', ['mock-a', 'mock-b']);
+  await app.step('distil');
+  // Tab order from the step's own first control: every control is reached, with a visible focus ring.
+  const reach = async (until) => {
+    const seen = [];
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate(() => {
+        const el = document.activeElement;
+        const style = getComputedStyle(el);
+        return { id: el?.dataset?.testid ?? '', ring: style.outlineStyle !== 'none' || style.boxShadow !== 'none' };
+      });
+      seen.push(f);
+      if (f.id === until) break;
+    }
+    return seen;
+  };
+  await app.byTest('distil-run').focus();
+  const first = await reach('combine-start');
+  const ids = first.map((f) => f.id);
+  for (const id of ['distil-train', 'distil-export-jsonl', 'distil-export-csv', 'combine-run', 'combine-method']) expect(ids).toContain(id);
+  expect(first.filter((f) => f.id && !f.ring).map((f) => f.id)).toEqual([]);
+
+  // Combine both runs: Space ticks a box, Enter combines.
+  const boxes = app.byTest('combine-run');
+  await boxes.nth(0).focus();
+  await page.keyboard.press('Space');
+  await boxes.nth(1).focus();
+  await page.keyboard.press('Space');
+  await app.byTest('combine-start').focus();
+  await page.keyboard.press('Enter');
+  await expect(app.byTest('distil-run').locator('option:checked')).toHaveText(/Dawid–Skene of 2 runs/);
+  // Back to a single run with the arrow keys, then train with Enter.
+  await app.byTest('distil-run').focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(app.byTest('distil-run').locator('option:checked')).not.toHaveText(/Dawid–Skene/);
+  await app.byTest('distil-train').focus();
+  await page.keyboard.press('Enter');
+  await expect(app.byTest('distil-status')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  // The report's download is reached by Tab too, and Enter starts it.
+  await app.byTest('distil-train').focus();
+  const after = await reach('distil-export-model');
+  expect(after.map((f) => f.id)).toContain('distil-export-model');
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Enter');
+  expect((await download).suggestedFilename()).toMatch(/\.json$/);
+});

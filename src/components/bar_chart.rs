@@ -31,6 +31,21 @@ const BAR_W: f64 = 340.0;
 const TEXT_W: f64 = 120.0;
 /// A reference line more than this many times the longest bar is off the scale.
 const OFF_SCALE_RATIO: f64 = 4.0;
+/// Characters of a label that fit in `LABEL_W` at the chart's 12 px font (about
+/// 6.5 px a character, with a gap before the bar).
+const LABEL_CHARS: usize = 33;
+
+/// A label cut to fit its column (SVG text does not wrap or clip, so a long
+/// one ran under its bar); the whole label is the text's tooltip.
+fn fit_label(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        return label.to_string();
+    }
+    let mut cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
 
 /// Horizontal bar chart. The scale runs to the largest finite value or the
 /// reference line, whichever is larger.
@@ -82,7 +97,7 @@ pub fn BarChart(
             };
             view! {
                 <g data-testid="chart-bar">
-                    <text class="fa-bar__label" x="0" y=y + 12.0>{b.label.clone()}</text>
+                    <text class="fa-bar__label" x="0" y=y + 12.0>{fit_label(&b.label)}<title>{b.label.clone()}</title></text>
                     <rect class=class x=LABEL_W y=y width=format!("{:.1}", (end - LABEL_W).max(0.5)) height="16">
                         <title>{format!("{}: {}", b.label, b.text)}</title>
                     </rect>
@@ -117,5 +132,24 @@ pub fn BarChart(
             </svg>
             <figcaption class="fa-muted">{caption}</figcaption>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_cut_to_their_column() {
+        assert_eq!(fit_label("gpt-4o · v1"), "gpt-4o · v1");
+        let long = "Majority vote of 3: cheap-a + cheap-b + cheap-c (v1 · T 0)";
+        let cut = fit_label(long);
+        assert_eq!(cut.chars().count(), LABEL_CHARS);
+        assert!(cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')));
+        // Cut between words, no space is left before the ellipsis.
+        assert_eq!(
+            fit_label(&format!("{} bbbb", "a".repeat(31))),
+            format!("{}…", "a".repeat(31))
+        );
     }
 }

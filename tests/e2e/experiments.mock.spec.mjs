@@ -263,7 +263,7 @@ test('three cheap configurations combined by majority vote stand in the leaderbo
 
   await expect(rows).toHaveCount(4);
   const combined = app.byTest('leaderboard').locator('[data-testid=leaderboard-row][data-kind=combined]');
-  await expect(combined.getByTestId('leaderboard-combined')).toContainText(`Majority vote of 3 configurations: ${CHEAP[0]}`);
+  await expect(combined.getByTestId('leaderboard-combined')).toHaveText('Majority vote of 3: cheap-a + cheap-b + cheap-c (v1 · T 0 · constrained)');
   await expect(combined.getByTestId('lb-items')).toHaveText('60');
   // Scored on the same 60 gold rows: the vote of three independent 75 % configurations beats each alone.
   const singles = await app.byTest('leaderboard').locator('[data-testid=leaderboard-row][data-kind=cell]').evaluateAll((rs) => rs.map((r) => Number(r.dataset.accuracy)));
@@ -277,10 +277,13 @@ test('three cheap configurations combined by majority vote stand in the leaderbo
   await expect(proj).toHaveCount(4);
   const figures = await proj.evaluateAll((rs) => rs.map((r) => ({ name: r.cells[0].textContent, hours: Number(r.dataset.hours), cost: Number(r.dataset.cost) })));
   const sum = (k) => figures.slice(0, 3).reduce((a, f) => a + f[k], 0);
-  expect(figures[3].name).toContain('Majority vote of 3 configurations');
+  expect(figures[3].name).toContain('Majority vote of 3: cheap-a + cheap-b + cheap-c');
   expect(figures[3].hours).toBeCloseTo(sum('hours'), 9);
   expect(figures[3].cost).toBeCloseTo(sum('cost'), 9);
   expect(figures[3].cost).toBeGreaterThan(0);
+  const shots = path.join(ROOT, 'test-results', 'screens');
+  fs.mkdirSync(shots, { recursive: true });
+  await app.byTest('experiment-panel').screenshot({ path: path.join(shots, 'experiments-combined.png') });
   // The combined run is a run like any other: Distil offers it as the teacher.
   await app.step('distil');
   await expect(app.byTest('distil-run').locator('option', { hasText: 'Majority vote of 3 runs' })).toHaveCount(1);

@@ -127,13 +127,42 @@ impl Board {
                     .map(|c| self.experiment.describe(&c.spec))
                     .collect();
                 format!(
-                    "{} of {} configurations: {}",
+                    "{} of {}: {}",
                     method.label(),
                     parts.len(),
-                    parts.join(" + ")
+                    combined_name(&parts)
                 )
             }
         }
+    }
+}
+
+/// Configurations' names (" · "-separated settings) joined with "+", the settings
+/// they share said once: "a + b (v1 · T 0)" rather than "a · v1 · T 0 + b · v1 · T 0".
+pub(super) fn combined_name(parts: &[String]) -> String {
+    let split: Vec<Vec<&str>> = parts.iter().map(|p| p.split(" · ").collect()).collect();
+    let Some(first) = split.first() else {
+        return String::new();
+    };
+    let shared: Vec<&str> = first
+        .iter()
+        .copied()
+        .filter(|s| split.iter().all(|p| p.contains(s)))
+        .collect();
+    let own: Vec<String> = split
+        .iter()
+        .map(|p| {
+            let rest: Vec<&str> = p.iter().copied().filter(|s| !shared.contains(s)).collect();
+            rest.join(" · ")
+        })
+        .collect();
+    if own.iter().any(String::is_empty) {
+        // Parts differing in no setting: named in full.
+        return parts.join(" + ");
+    }
+    match shared.is_empty() {
+        true => own.join(" + "),
+        false => format!("{} ({})", own.join(" + "), shared.join(" · ")),
     }
 }
 
@@ -302,4 +331,27 @@ pub(super) async fn load_board(
         items,
         gold_items,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::combined_name;
+
+    #[test]
+    fn a_combination_names_its_parts_and_what_they_share_once() {
+        let parts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            combined_name(&parts(&["a · v1 · T 0", "b · v1 · T 0", "c · v1 · T 0"])),
+            "a + b + c (v1 · T 0)"
+        );
+        assert_eq!(
+            combined_name(&parts(&["a · v1 · T 0", "a · v2 · T 0.7"])),
+            "v1 · T 0 + v2 · T 0.7 (a)"
+        );
+        assert_eq!(
+            combined_name(&parts(&["a · v1", "a · v1"])),
+            "a · v1 + a · v1"
+        );
+        assert_eq!(combined_name(&parts(&["a", "b"])), "a + b");
+    }
 }

@@ -273,7 +273,7 @@ pub(super) fn ExperimentPanel(
                                                     None => view! {
                                                         <span data-testid="leaderboard-combined">{described.clone()}</span>
                                                         {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
-                                                        <span class="fa-ci">"Time and cost are its configurations' together. To label everything this way, annotate everything with each, then combine those runs in the Distil step."</span>
+                                                        <span class="fa-ci">"Time and cost: its configurations' together. To label everything this way, combine full runs in the Distil step."</span>
                                                     }.into_any(),
                                                 }}
                                             </th>

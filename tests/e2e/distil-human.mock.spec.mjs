@@ -4,7 +4,12 @@
 // the student on the human labels outside the validation set, never on it.
 import { test, expect } from '@playwright/test';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Fannotate, startServers, spamSample } from './support.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+// axe is injected as an inline script, which the app's CSP forbids (see a11y.mock.spec.mjs).
+test.use({ bypassCSP: true });
 
 const ROWS = 160;
 const VALIDATION = 30;
@@ -148,6 +153,12 @@ test('a validation set labelled by hand is the gold of a run-taught student, and
   expect(set.every((l) => l.source === 'human' && l.label === truth.get(l.id))).toBe(true);
   expect(set.filter((l) => l.split === 'train').map((l) => l.id).sort()).toEqual([...trainIds].sort());
   expect(set.filter((l) => l.split === 'validation').map((l) => l.id).sort()).toEqual([...validationIds].sort());
+
+  await page.screenshot({ path: 'test-results/distil-human-report.png', fullPage: true });
+  await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const blocking = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(blocking.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 });
 
 test('with no validation set chosen every human label is a validation row, and the step says there is nothing to train on', async ({ page }) => {

@@ -2,5 +2,6 @@
 
 pub mod codebook;
 pub mod endpoint;
+pub mod gold;
 pub mod job;
 pub mod rows;

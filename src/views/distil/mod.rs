@@ -1,6 +1,7 @@
-//! Distil: train a small, fast classifier (the student) on an LLM run's labels
-//! in the compute worker, never on the validation rows, and compare it with
-//! the LLM on the gold labels, on time and cost per day as well as accuracy.
+//! Distil: train a small, fast classifier (the student) on an LLM run's
+//! labels, or on the human labels, in the compute worker, never on the
+//! validation rows, and compare it with the LLM on the gold labels, on time
+//! and cost per day as well as accuracy.
 
 use crate::actions::aggregate::combine_action;
 use crate::components::{
@@ -8,6 +9,7 @@ use crate::components::{
     RefLine, SelectField, Tone,
 };
 use crate::data::codebook::run_attribute;
+use crate::data::gold::{gold_labels, GoldCache};
 use crate::data::job::{stop_on_cleanup, JobState};
 use crate::error::AppError;
 use crate::format::{duration_text, format_date, pct};
@@ -17,10 +19,15 @@ use crate::services::files::download_bytes;
 use crate::state::{AppState, ToastKind, Topic};
 use fannotate_core::metrics::Interval;
 use fannotate_core::projection::{project, ProjectionInput};
-use fannotate_core::records::{run_source, AnnotationStatus, RunRecord, StudentMeasure};
-use fannotate_core::student::distil::{
-    distil, distil_steps, training_set, DistilInput, DistilReport, Scored, TRAINING_SET_COLUMNS,
+use fannotate_core::records::{
+    in_validation, run_source, AnnotationStatus, RunRecord, StudentMeasure, ValidationSet,
+    HUMAN_SOURCE,
 };
+use fannotate_core::student::distil::{
+    distil, distil_steps, split_labels, training_set, Blocked, DistilInput, DistilReport, Scored,
+    TeacherKind, TRAINING_SET_COLUMNS,
+};
+use fannotate_core::AttributeKind;
 use leptos::prelude::*;
 
 /// Texts a day the projection is for (the seed's customer-service calls).
@@ -28,10 +35,52 @@ const DAILY_VOLUME: u64 = 6500;
 /// Seed of the subsets, folds and bootstrap, so a retrain gives the same figures.
 const SEED: u64 = 42;
 
-/// A run's labels, ready to distil.
+/// Where the student's training labels come from, as the source list offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TrainingSource {
+    /// A run's labels (runs combined are a run too), by run id.
+    Run(String),
+    /// The human labels of an attribute (the Review step's, else its gold column's).
+    Human(String),
+}
+
+impl TrainingSource {
+    /// The option's value in the source list.
+    fn value(&self) -> String {
+        match self {
+            TrainingSource::Run(id) => run_source(id),
+            TrainingSource::Human(attribute) => format!("{HUMAN_SOURCE}:{attribute}"),
+        }
+    }
+
+    /// Inverse of [`TrainingSource::value`].
+    fn parse(value: &str) -> Option<Self> {
+        if let Some(id) = value.strip_prefix("run:") {
+            return Some(TrainingSource::Run(id.to_string()));
+        }
+        value
+            .strip_prefix(HUMAN_SOURCE)
+            .and_then(|v| v.strip_prefix(':'))
+            .map(|a| TrainingSource::Human(a.to_string()))
+    }
+}
+
+/// Who taught the student.
+#[derive(Debug, Clone, PartialEq)]
+enum Teacher {
+    /// An LLM run (or runs combined).
+    Run(Box<RunRecord>),
+    /// The human labels: on the validation rows they are the gold labels
+    /// themselves, so there is no teacher to compare the student with.
+    Human,
+}
+
+/// The chosen source's labels, ready to distil.
 #[derive(Debug, Clone, PartialEq)]
 struct Source {
-    run: RunRecord,
+    teacher: Teacher,
+    /// The attribute labelled.
+    attribute: String,
     input: DistilInput,
     /// Row ids, for the training set.
     ids: Vec<String>,
@@ -39,11 +88,33 @@ struct Source {
     confidence: Vec<Option<f64>>,
     /// (latency ms, tokens in, tokens out) of the run's answers.
     answers: Vec<(f64, u32, u32)>,
+    /// Validation rows the run labelled that have no gold label yet.
+    unlabelled_validation: usize,
+    /// The dataset's validation set, if one was chosen.
+    validation: Option<ValidationSet>,
 }
 
 impl Source {
+    /// The training set's `source` of the training rows.
     fn teacher_name(&self) -> String {
-        run_source(&self.run.id)
+        match &self.teacher {
+            Teacher::Run(run) => run_source(&run.id),
+            Teacher::Human => HUMAN_SOURCE.to_string(),
+        }
+    }
+
+    fn kind(&self) -> TeacherKind {
+        match self.teacher {
+            Teacher::Run(_) => TeacherKind::Run,
+            Teacher::Human => TeacherKind::Human,
+        }
+    }
+
+    fn choice(&self) -> TrainingSource {
+        match &self.teacher {
+            Teacher::Run(run) => TrainingSource::Run(run.id.clone()),
+            Teacher::Human => TrainingSource::Human(self.attribute.clone()),
+        }
     }
 }
 
@@ -52,31 +123,70 @@ impl Source {
 struct Loaded {
     /// Runs of categorical attributes on the current dataset.
     runs: Vec<RunRecord>,
-    /// The chosen one's labels (`None` when the project has no such run).
+    /// Categorical attributes of the current codebook: each one's human labels
+    /// can teach too.
+    human: Vec<String>,
+    /// The chosen one's labels (`None` when there is nothing to choose).
     source: Option<Source>,
 }
 
-async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>, AppError> {
+async fn load(state: AppState, choice: Option<TrainingSource>) -> Result<Option<Loaded>, AppError> {
     let storage = state.storage();
     let pid = state.project_id().unwrap_or_default();
     let Some(meta) = storage.dataset(pid.clone()).await? else {
         return Ok(None);
     };
     let runs: Vec<RunRecord> = storage
-        .runs(pid)
+        .runs(pid.clone())
         .await?
         .into_iter()
         .filter(|r| r.dataset_id == meta.id && !r.free_text)
         .collect();
-    let Some(run) = choice
-        .and_then(|id| runs.iter().find(|r| r.id == id))
-        .or(runs.first())
-        .cloned()
-    else {
-        return Ok(Some(Loaded { runs, source: None }));
+    let codebook = storage
+        .latest_codebook(pid)
+        .await?
+        .and_then(|v| v.codebook().ok());
+    let categorical: Vec<_> = codebook
+        .map(|cb| cb.attributes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.kind == AttributeKind::Categorical)
+        .collect();
+    let human: Vec<String> = categorical.iter().map(|a| a.name.clone()).collect();
+    let choice = match choice {
+        Some(TrainingSource::Run(id)) if runs.iter().any(|r| r.id == id) => {
+            Some(TrainingSource::Run(id))
+        }
+        Some(TrainingSource::Human(a)) if human.contains(&a) => Some(TrainingSource::Human(a)),
+        _ => runs
+            .first()
+            .map(|r| TrainingSource::Run(r.id.clone()))
+            .or_else(|| human.first().cloned().map(TrainingSource::Human)),
     };
-    let Some(attribute) = run_attribute(&*storage, &run).await? else {
-        return Ok(Some(Loaded { runs, source: None }));
+    let empty = |runs, human| {
+        Ok(Some(Loaded {
+            runs,
+            human,
+            source: None,
+        }))
+    };
+    let (teacher, attribute) = match choice {
+        None => return empty(runs, human),
+        Some(TrainingSource::Run(id)) => {
+            let Some(run) = runs.iter().find(|r| r.id == id).cloned() else {
+                return empty(runs, human);
+            };
+            let Some(attribute) = run_attribute(&*storage, &run).await? else {
+                return empty(runs, human);
+            };
+            (Teacher::Run(Box::new(run)), attribute)
+        }
+        Some(TrainingSource::Human(name)) => {
+            let Some(attribute) = categorical.into_iter().find(|a| a.name == name) else {
+                return empty(runs, human);
+            };
+            (Teacher::Human, attribute)
+        }
     };
     let classes: Vec<String> = attribute
         .category_names()
@@ -84,38 +194,66 @@ async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>,
         .map(str::to_string)
         .collect();
     let code = |label: &str| classes.iter().position(|c| c == label).map(|i| i as u32);
-    let rows = state.rows(&meta).await?;
-    let rows: Vec<_> = rows.iter().filter(|r| run.has_row(r.idx)).collect();
-    let position: std::collections::HashMap<u32, usize> =
-        rows.iter().enumerate().map(|(i, r)| (r.idx, i)).collect();
-    let mut teacher = vec![None; rows.len()];
-    let mut confidence = vec![None; rows.len()];
-    let mut answers = Vec::new();
-    for a in storage
-        .annotations(meta.id.clone(), run_source(&run.id))
-        .await?
-    {
-        if a.attribute != run.attribute {
-            continue;
-        }
-        // A combined run sent no request: its time and cost are its runs'.
-        if a.status != AnnotationStatus::Error && run.aggregate.is_none() {
-            answers.push((a.latency_ms, a.tokens_in, a.tokens_out));
-        }
-        if let (Some(&i), AnnotationStatus::Valid) = (position.get(&a.row), a.status) {
-            teacher[i] = a.value.as_deref().and_then(code);
-            confidence[i] = a.confidence;
-        }
-    }
-    let gold_col = meta.gold_for(&run.attribute);
-    let gold = rows
+    let in_scope = |row: u32| match &teacher {
+        Teacher::Run(run) => run.has_row(row),
+        Teacher::Human => true,
+    };
+    // One rule for gold labels, the leaderboard's: a human label, else the gold column.
+    let labels = gold_labels(
+        &storage,
+        &state.rows.get_value(),
+        &meta,
+        &attribute,
+        in_scope,
+        &GoldCache::default(),
+    )
+    .await?;
+    let all_rows = state.rows(&meta).await?;
+    // A run's rows; for the human labels, the labelled rows (no other row can teach or score).
+    let rows: Vec<_> = all_rows
         .iter()
-        .map(|r| {
-            gold_col
-                .and_then(|g| attribute.match_label(r.cell(g)))
-                .and_then(code)
+        .filter(|r| match &teacher {
+            Teacher::Run(run) => run.has_row(r.idx),
+            Teacher::Human => labels.get(&r.idx).and_then(|l| code(l)).is_some(),
         })
         .collect();
+    let position: std::collections::HashMap<u32, usize> =
+        rows.iter().enumerate().map(|(i, r)| (r.idx, i)).collect();
+    let mut taught = vec![None; rows.len()];
+    let mut confidence = vec![None; rows.len()];
+    let mut answers = Vec::new();
+    if let Teacher::Run(run) = &teacher {
+        for a in storage
+            .annotations(meta.id.clone(), run_source(&run.id))
+            .await?
+        {
+            if a.attribute != run.attribute {
+                continue;
+            }
+            // A combined run sent no request: its time and cost are its runs'.
+            if a.status != AnnotationStatus::Error && run.aggregate.is_none() {
+                answers.push((a.latency_ms, a.tokens_in, a.tokens_out));
+            }
+            if let (Some(&i), AnnotationStatus::Valid) = (position.get(&a.row), a.status) {
+                taught[i] = a.value.as_deref().and_then(code);
+                confidence[i] = a.confidence;
+            }
+        }
+    }
+    let labelled: Vec<Option<u32>> = rows
+        .iter()
+        .map(|r| labels.get(&r.idx).and_then(|l| code(l)))
+        .collect();
+    let validation: Vec<bool> = rows
+        .iter()
+        .zip(&labelled)
+        .map(|(r, l)| in_validation(meta.validation.as_ref(), r.idx, l.is_some()))
+        .collect();
+    let kind = match teacher {
+        Teacher::Run(_) => TeacherKind::Run,
+        Teacher::Human => TeacherKind::Human,
+    };
+    let split = split_labels(kind, &taught, &labelled, &validation);
     let source = Source {
         input: DistilInput {
             classes,
@@ -123,17 +261,21 @@ async fn load(state: AppState, choice: Option<String>) -> Result<Option<Loaded>,
                 .iter()
                 .map(|r| r.cell(meta.text_col).to_string())
                 .collect(),
-            teacher,
-            gold,
+            teacher: split.teacher,
+            gold: split.gold,
             seed: SEED,
         },
         ids: rows.iter().map(|r| r.id.clone()).collect(),
         confidence,
         answers,
-        run,
+        unlabelled_validation: split.unlabelled_validation,
+        validation: meta.validation.clone(),
+        attribute: attribute.name.clone(),
+        teacher,
     };
     Ok(Some(Loaded {
         runs,
+        human,
         source: Some(source),
     }))
 }
@@ -145,7 +287,7 @@ type Training = JobState<Box<DistilReport>>;
 #[component]
 pub fn DistilView() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let choice = RwSignal::new(None::<String>);
+    let choice = RwSignal::new(None::<TrainingSource>);
     let data = LocalResource::new(move || {
         state.track(&[
             Topic::Dataset,
@@ -158,11 +300,11 @@ pub fn DistilView() -> impl IntoView {
     view! {
         <section class="fa-view" data-testid="distil-view">
             <h2>"Distil"</h2>
-            <p class="fa-muted">"Train a small classifier on the LLM's labels and see whether it can replace the LLM: how accurate it is on your gold labels, how many labels it needs, and what it saves per day. It trains here, in a background worker; nothing leaves the browser."</p>
+            <p class="fa-muted">"Train a small classifier on the LLM's labels, or on your own, and see whether it can replace the LLM: how accurate it is on your gold labels, how many labels it needs, and what it saves per day. It trains here, in a background worker; nothing leaves the browser."</p>
             {when_loaded(data, "Loading…", move |loaded| match loaded {
                 None => view! { <p class="fa-empty">"Import a dataset first (the Data step)."</p> }.into_any(),
-                Some(Loaded { source: None, .. }) => view! { <p class="fa-empty" data-testid="distil-empty">"No run of a categorical attribute yet. Label the data with a run first (the Run step); the student learns from its labels."</p> }.into_any(),
-                Some(Loaded { runs, source: Some(source) }) => distil_panel(state, runs, source, choice).into_any(),
+                Some(Loaded { source: None, .. }) => view! { <p class="fa-empty" data-testid="distil-empty">"No run of a categorical attribute and no categorical attribute to label by hand yet. Define one in the Codebook step, then label the data with a run (the Run step) or by hand (the Review step); the student learns from those labels."</p> }.into_any(),
+                Some(Loaded { runs, human, source: Some(source) }) => distil_panel(state, runs, human, source, choice).into_any(),
             })}
         </section>
     }
@@ -185,23 +327,67 @@ fn combine_choices(runs: &[RunRecord]) -> Vec<CombineChoice> {
         .collect()
 }
 
+/// Which rows are validation rows, and why, for the split's sentence.
+fn validation_why(s: &Source) -> String {
+    let unlabelled = match s.unlabelled_validation {
+        0 => String::new(),
+        1 => " 1 validation row the run labelled has no gold label yet: it is neither trained on nor scored.".to_string(),
+        k => format!(" {k} validation rows the run labelled have no gold label yet: they are neither trained on nor scored."),
+    };
+    let why = match &s.validation {
+        Some(v) => format!("The validation rows are the dataset's validation set ({} rows, {}), chosen in the Review step.", v.size, v.method),
+        None => "No validation set was chosen (the Review step), so every row with a gold label (a human label from Review, else the gold column) is a validation row.".to_string(),
+    };
+    format!("{why}{unlabelled}")
+}
+
+/// Why the student cannot train yet, and what to do.
+fn blocked_text(s: &Source, why: Blocked) -> String {
+    match (why, &s.teacher) {
+        (Blocked::NoGold, _) => "There are no gold labels on the validation rows to score the student on: label the validation set in the Review step, or import a gold column.".to_string(),
+        (Blocked::NoTrainingRows, Teacher::Run(_)) => "Every row this run labelled is a validation row, so none is left to train on: run the LLM on more rows first.".to_string(),
+        (Blocked::NoTrainingRows, Teacher::Human) => {
+            let rule = if s.validation.is_some() {
+                "Every human label is on a row of the validation set"
+            } else {
+                "No validation set is chosen, so every row with a human label is a validation row"
+            };
+            format!("{rule}, and validation rows are never trained on (they are held out to score the student), so there is nothing to train on. Label rows outside the validation set in the Review step, or train on a run's labels instead.")
+        }
+    }
+}
+
 fn distil_panel(
     state: AppState,
     runs: Vec<RunRecord>,
+    human: Vec<String>,
     source: Source,
-    choice: RwSignal<Option<String>>,
+    choice: RwSignal<Option<TrainingSource>>,
 ) -> impl IntoView {
     let input = &source.input;
     let (n_train, n_gold) = (input.train_rows().len(), input.n_gold());
-    let run_id = source.run.id.clone();
+    let blocked = input.blocked().map(|why| blocked_text(&source, why));
+    let chosen = source.choice();
+    let split_text = match &source.teacher {
+        Teacher::Run(_) => format!("The student trains on the {n_train} rows this run labelled outside the validation rows. The {n_gold} validation rows with a gold label are held out of training: both the student and the LLM are scored on them. {}", validation_why(&source)),
+        Teacher::Human => format!("The student trains on the {n_train} human labels outside the validation rows. The {n_gold} validation rows' human labels are held out of training: the student is scored on them. {}", validation_why(&source)),
+    };
+    let kind = match source.kind() {
+        TeacherKind::Run => "run",
+        TeacherKind::Human => "human",
+    };
+    let unlabelled = source.unlabelled_validation;
     let runs_all = runs.clone();
-    let combine = combine_action(state, Callback::new(move |id: String| choice.set(Some(id))));
+    let combine = combine_action(
+        state,
+        Callback::new(move |id: String| choice.set(Some(TrainingSource::Run(id)))),
+    );
     let training = RwSignal::new(Training::Idle);
     let source = StoredValue::new_local(source);
     let start = Callback::new(move |()| {
         training.set(Training::Running(0, distil_steps()));
         let worker = state.worker();
-        let (input, run_id_now) = source.with_value(|s| (s.input.clone(), s.run.id.clone()));
+        let (input, teacher) = source.with_value(|s| (s.input.clone(), s.teacher.clone()));
         leptos::task::spawn_local(async move {
             let progress = move |done, total| {
                 training.try_set(Training::Running(done, total));
@@ -215,8 +401,10 @@ fn distil_panel(
                 )
             };
             if let Some(next) = Training::settle(result, on_page) {
-                if let Training::Done(report, _) = &next {
-                    remember_student(state, run_id_now, report).await;
+                // The Experiments projection names its student as trained on
+                // LLM labels: only such a student is kept for it.
+                if let (Training::Done(report, _), Teacher::Run(run)) = (&next, teacher) {
+                    remember_student(state, run.id, report).await;
                 }
                 training.try_set(next);
             }
@@ -229,33 +417,37 @@ fn distil_panel(
             let header: Vec<String> = TRAINING_SET_COLUMNS.iter().map(|c| c.to_string()).collect();
             let rows = training_set(&s.input, &s.ids, &s.confidence, &s.teacher_name());
             let bytes = format.encode("training set", &header, &rows);
-            let name = format!("training-set-{}.{}", s.run.attribute, format.extension());
+            let name = format!("training-set-{}.{}", s.attribute, format.extension());
             if let Err(e) = download_bytes(&name, format.mime(), &bytes) {
                 state.toast(ToastKind::Error, AppError::from(e).user_message());
             }
         })
     };
-    let can_train = n_train > 0 && n_gold > 0;
+    let can_train = blocked.is_none();
+    let on_choose = Callback::new(move |v: String| {
+        if let Some(c) = TrainingSource::parse(&v) {
+            choice.set(Some(c));
+        }
+    });
     view! {
         <div class="fa-card">
-            {(runs.len() > 1).then(|| view! {
-                <SelectField label="Learn from run" testid="distil-run" on_change=Callback::new(move |v: String| choice.set(Some(v)))>
-                    {runs.iter().map(|r| {
-                        let label = format!("{} · {} · {}", r.attribute, r.configuration(), format_date(r.started_at));
-                        view! { <option value=r.id.clone() selected=r.id == run_id>{label}</option> }
-                    }).collect_view()}
-                </SelectField>
-            })}
-            <p data-testid="distil-split" data-train=n_train.to_string() data-gold=n_gold.to_string()>
-                {format!("The student trains on the {n_train} rows this run labelled that have no gold label. The {n_gold} rows with a gold label are held out of training: both the student and the LLM are scored on them.")}
+            <SelectField label="Learn from" testid="distil-run" on_change=on_choose>
+                {runs.iter().map(|r| {
+                    let label = format!("{} · {} · {}", r.attribute, r.configuration(), format_date(r.started_at));
+                    let value = TrainingSource::Run(r.id.clone());
+                    let selected = value == chosen;
+                    view! { <option value=value.value() selected=selected>{label}</option> }
+                }).collect_view()}
+                {human.iter().map(|a| {
+                    let value = TrainingSource::Human(a.clone());
+                    let selected = value == chosen;
+                    view! { <option value=value.value() selected=selected data-testid="distil-source-human">{format!("Human labels · {a}")}</option> }
+                }).collect_view()}
+            </SelectField>
+            <p data-testid="distil-split" data-source=kind data-train=n_train.to_string() data-gold=n_gold.to_string() data-unlabelled=unlabelled.to_string()>
+                {split_text}
             </p>
-            {(!can_train).then(|| view! {
-                <p class="fa-empty" data-testid="distil-blocked">{if n_gold == 0 {
-                    "There are no gold labels to score the student on: import a gold column, or label rows in the Review step."
-                } else {
-                    "Every labelled row has a gold label, so none is left to train on: run the LLM on more rows first."
-                }}</p>
-            })}
+            {blocked.map(|text| view! { <p class="fa-empty" data-testid="distil-blocked">{text}</p> })}
             <div class="fa-row">
                 <Button tone=Tone::Primary label="Train student" pending_label="Training…"
                     pending=Signal::derive(move || matches!(training.get(), Training::Running(..)))
@@ -350,12 +542,29 @@ fn scored_row(name: String, testid: &'static str, s: &Scored) -> impl IntoView {
     }
 }
 
+/// The LLM a run-taught student is compared with.
+struct Llm<'a> {
+    run: &'a RunRecord,
+    /// Its name in the table and charts.
+    name: String,
+}
+
+impl<'a> Llm<'a> {
+    fn of(run: &'a RunRecord) -> Self {
+        let model = &run.endpoint.model;
+        let name = match (&run.aggregate, model.is_empty()) {
+            (Some(_), _) => format!("LLM runs combined ({})", run.configuration()),
+            (None, true) => "LLM (server default)".to_string(),
+            (None, false) => format!("LLM {model}"),
+        };
+        Llm { run, name }
+    }
+}
+
 fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
-    let model = s.run.endpoint.model.clone();
-    let llm_name = match (&s.run.aggregate, model.is_empty()) {
-        (Some(_), _) => format!("LLM runs combined ({})", s.run.configuration()),
-        (None, true) => "LLM (server default)".to_string(),
-        (None, false) => format!("LLM {model}"),
+    let llm = match &s.teacher {
+        Teacher::Run(run) => Some(Llm::of(run)),
+        Teacher::Human => None,
     };
     let mc = r.mcnemar;
     let verdict = if mc.p_value < 0.05 {
@@ -377,14 +586,20 @@ fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
         })
         .collect();
     let teacher_acc = r.teacher.accuracy;
-    let llm = ProjectionInput::measured(
-        &s.answers,
-        s.run.endpoint.concurrency,
-        s.run.endpoint.price_in_per_m.unwrap_or(0.0),
-        s.run.endpoint.price_out_per_m.unwrap_or(0.0),
-        DAILY_VOLUME,
-    )
-    .map(|i| project(&i));
+    let reference = llm
+        .as_ref()
+        .map(|l| (teacher_acc, format!("{}: {}", l.name, pct(teacher_acc))));
+    let llm_day = llm.as_ref().and_then(|l| {
+        let e = &l.run.endpoint;
+        ProjectionInput::measured(
+            &s.answers,
+            e.concurrency,
+            e.price_in_per_m.unwrap_or(0.0),
+            e.price_out_per_m.unwrap_or(0.0),
+            DAILY_VOLUME,
+        )
+        .map(|i| (l, project(&i)))
+    });
     let student = project(&ProjectionInput::local(r.score_items_per_s, DAILY_VOLUME));
     let mut bars = vec![Bar {
         label: "Student (this browser, one thread)".into(),
@@ -392,56 +607,105 @@ fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
         text: duration_text(student.hours_per_day),
         warn: !student.fits_in_24h,
     }];
-    if let Some(p) = llm {
+    if let Some((l, p)) = &llm_day {
         bars.push(Bar {
-            label: format!("{llm_name} ×{}", s.run.endpoint.concurrency),
+            label: format!("{} ×{}", l.name, l.run.endpoint.concurrency),
             value: p.hours_per_day,
             text: duration_text(p.hours_per_day),
             warn: !p.fits_in_24h,
         });
     }
-    let priced =
-        s.run.endpoint.price_in_per_m.is_some() || s.run.endpoint.price_out_per_m.is_some();
-    let cost = llm.map(|p| if priced { format!("The LLM costs {:.2} per day for {DAILY_VOLUME} texts at the endpoint's prices; the student costs nothing per text.", p.cost_per_day) } else { format!("The endpoint has no prices set, so its cost per day is not known; the student costs nothing per text ({:.0} tokens a day saved).", p.tokens_per_day) });
+    let cost = llm_day.as_ref().map(|(l, p)| {
+        let e = &l.run.endpoint;
+        if e.price_in_per_m.is_some() || e.price_out_per_m.is_some() {
+            format!("The LLM costs {:.2} per day for {DAILY_VOLUME} texts at the endpoint's prices; the student costs nothing per text.", p.cost_per_day)
+        } else {
+            format!("The endpoint has no prices set, so its cost per day is not known; the student costs nothing per text ({:.0} tokens a day saved).", p.tokens_per_day)
+        }
+    });
     let model_json = r.model.to_json();
-    let attribute = s.run.attribute.clone();
+    let attribute = s.attribute.clone();
     let download_model = move || {
         let name = format!("student-{attribute}.json");
         if let Err(e) = download_bytes(&name, "application/json", model_json.as_bytes()) {
             state.toast(ToastKind::Error, AppError::from(e).user_message());
         }
     };
+    let (title, held_out, student_name, curve_text, caption) = match &llm {
+        Some(_) => (
+            "Student against LLM on the gold labels",
+            format!("Scored on the {} held-out rows with a gold label that the LLM also labelled; {} rows with a gold label in all were never trained on. Intervals: {} bootstrap resamples (seed {SEED}).", r.held_out, r.n_validation, r.student.cis.resamples),
+            format!("Student trained on {} LLM labels", r.n_train),
+            "The student trained on 10 %, 25 %, 50 % and all of the LLM-labelled rows (seeded subsets), scored on the same held-out rows. A curve still rising says more labels would still pay.",
+            "Measured: the student's scoring speed here, the LLM's mean latency at its concurrency in this run.",
+        ),
+        None => (
+            "Student on the validation rows' human labels",
+            format!("Scored on the {} held-out validation rows with a human label; none of them was trained on. Intervals: {} bootstrap resamples (seed {SEED}).", r.held_out, r.student.cis.resamples),
+            format!("Student trained on {} human labels", r.n_train),
+            "The student trained on 10 %, 25 %, 50 % and all of the human-labelled training rows (seeded subsets), scored on the same held-out rows. A curve still rising says more labels would still pay.",
+            "Measured: the student's scoring speed here. No LLM is in this comparison; train on a run to see one beside it.",
+        ),
+    };
     view! {
-        <div class="fa-card" data-testid="distil-report">
-            <h3>"Student against LLM on the gold labels"</h3>
-            <p class="fa-muted" data-testid="distil-held-out">{format!("Scored on the {} held-out rows with a gold label that the LLM also labelled; {} rows with a gold label in all were never trained on. Intervals: {} bootstrap resamples (seed {SEED}).", r.held_out, r.n_validation, r.student.cis.resamples)}</p>
+        <div class="fa-card" data-testid="distil-report" data-source=if llm.is_some() { "run" } else { "human" }>
+            <h3>{title}</h3>
+            <p class="fa-muted" data-testid="distil-held-out" data-held-out=r.held_out.to_string()>{held_out}</p>
             <div class="fa-table-scroll">
             <table class="fa-table fa-leaderboard" data-testid="distil-table">
                 <thead><tr><th scope="col">"Classifier"</th><th scope="col">"n"</th><th scope="col">"Accuracy"</th><th scope="col">"Macro F1"</th><th scope="col">"Cohen's κ"</th></tr></thead>
                 <tbody>
-                    {scored_row(format!("Student trained on {} LLM labels", r.n_train), "distil-student", &r.student)}
-                    {scored_row(llm_name.clone(), "distil-teacher", &r.teacher)}
+                    {scored_row(student_name, "distil-student", &r.student)}
+                    {llm.as_ref().map(|l| scored_row(l.name.clone(), "distil-teacher", &r.teacher))}
                     {r.human.as_ref().map(|h| scored_row("Student trained on the gold labels only (5-fold cross-validation)".into(), "distil-human", h))}
                 </tbody>
             </table>
             </div>
-            <p data-testid="distil-mcnemar">{format!("McNemar, student against LLM: {} rows only the student got right, {} only the LLM; p = {:.3}{}. {verdict}", mc.b, mc.c, mc.p_value, if mc.exact { " (exact test)" } else { "" })}</p>
+            {match &llm {
+                Some(_) => view! {
+                    <p data-testid="distil-mcnemar">{format!("McNemar, student against LLM: {} rows only the student got right, {} only the LLM; p = {:.3}{}. {verdict}", mc.b, mc.c, mc.p_value, if mc.exact { " (exact test)" } else { "" })}</p>
+                }.into_any(),
+                None => view! {
+                    <p class="fa-muted" data-testid="distil-no-teacher">"No LLM is compared here: the student learnt from human labels, and on the validation rows the human labels are the gold labels themselves, so there is no teacher to score beside it (nor a McNemar test against one). To compare a student with an LLM, learn from a run. Nor is this student set beside the LLMs in the Experiments projection, which shows students taught by a run."</p>
+                }.into_any(),
+            }}
             {r.human.is_none().then(|| view! { <p class="fa-muted">"Too few gold labels (fewer than 10) to cross-validate a student trained on them alone."</p> })}
         </div>
         <div class="fa-card">
             <h3>"Learning curve"</h3>
-            <p class="fa-muted">"The student trained on 10 %, 25 %, 50 % and all of the LLM-labelled rows (seeded subsets), scored on the same held-out rows. A curve still rising says more labels would still pay."</p>
-            <LearningCurve points reference=(teacher_acc, format!("{llm_name}: {}", pct(teacher_acc))) title="Student accuracy against rows trained on".to_string() />
+            <p class="fa-muted">{curve_text}</p>
+            {match reference {
+                Some(reference) => view! { <LearningCurve points reference title="Student accuracy against rows trained on".to_string() /> }.into_any(),
+                None => view! { <LearningCurve points title="Student accuracy against rows trained on".to_string() /> }.into_any(),
+            }}
         </div>
         <div class="fa-card">
             <h3>{format!("Time per day for {DAILY_VOLUME} texts")}</h3>
             <p data-testid="distil-throughput" data-items-per-s=r.score_items_per_s.to_string()>{format!("The student scores {:.0} texts per second in this browser (features included, measured in the worker).", r.score_items_per_s)}</p>
-            <BarChart bars title=format!("Hours per day for {DAILY_VOLUME} texts") caption="Measured: the student's scoring speed here, the LLM's mean latency at its concurrency in this run.".to_string() reference=RefLine { value: 24.0, label: "24 h".into() } testid="distil-projection" />
+            <BarChart bars title=format!("Hours per day for {DAILY_VOLUME} texts") caption=caption.to_string() reference=RefLine { value: 24.0, label: "24 h".into() } testid="distil-projection" />
             {cost.map(|c| view! { <p class="fa-muted" data-testid="distil-cost">{c}</p> })}
             <div class="fa-row">
                 <Button label="Download the student (JSON)" attr:data-testid="distil-export-model" on_click=download_model />
             </div>
             <p class="fa-muted">"The model file holds the hashing settings, classes, sparse weights and intercepts; `cargo run -p fannotate-core --example student -- score MODEL.json FILE.csv` scores a file with it."</p>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_choice_survives_the_option_value() {
+        for c in [
+            TrainingSource::Run("abc".into()),
+            TrainingSource::Human("spam".into()),
+            TrainingSource::Human("a:b".into()),
+        ] {
+            assert_eq!(TrainingSource::parse(&c.value()), Some(c));
+        }
+        assert_eq!(TrainingSource::parse("nonsense"), None);
+        assert_eq!(TrainingSource::parse("human"), None);
     }
 }

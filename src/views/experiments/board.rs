@@ -2,60 +2,8 @@
 
 use super::*;
 
-/// Gold-column labels of an experiment's rows, kept by the leaderboard between
-/// reloads: reading every row again after each measured cell would cost more
-/// than the scoring. Keyed by dataset, column and attribute.
-pub(super) type GoldCache = Rc<std::cell::RefCell<Option<(String, HashMap<u32, String>)>>>;
-
-/// Gold labels of the attribute on the experiment's rows: a human label first,
-/// else the gold column's cell (naming a category loosely, like "Spam ").
-pub(super) async fn gold_labels(
-    state: AppState,
-    ds: &DatasetMeta,
-    attribute: &Attribute,
-    rows: &[[u32; 2]],
-    cache: &GoldCache,
-) -> Result<HashMap<u32, String>, AppError> {
-    let col = ds.gold_for(&attribute.name);
-    let key = format!("{}\u{1f}{:?}\u{1f}{}", ds.id, col, attribute.name);
-    let cached = cache
-        .borrow()
-        .as_ref()
-        .filter(|(k, _)| *k == key)
-        .map(|(_, g)| g.clone());
-    let mut gold = match (cached, col) {
-        (Some(g), _) => g,
-        (None, None) => HashMap::new(),
-        (None, Some(col)) => {
-            let mut g = HashMap::new();
-            for r in state.rows(ds).await?.iter() {
-                if !ranges_contain(rows, r.idx) {
-                    continue;
-                }
-                let cell = r.cell(col);
-                if let Some(label) = attribute.match_label(cell) {
-                    g.insert(r.idx, label.to_string());
-                } else if !cell.trim().is_empty() {
-                    g.insert(r.idx, cell.trim().to_string());
-                }
-            }
-            *cache.borrow_mut() = Some((key, g.clone()));
-            g
-        }
-    };
-    for a in state
-        .storage()
-        .annotations(ds.id.clone(), HUMAN_SOURCE.to_string())
-        .await?
-    {
-        if a.attribute == attribute.name && ranges_contain(rows, a.row) {
-            if let Some(v) = a.value {
-                gold.insert(a.row, v);
-            }
-        }
-    }
-    Ok(gold)
-}
+use crate::data::gold::gold_labels;
+pub(super) use crate::data::gold::GoldCache;
 
 /// What a leaderboard line measures.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +143,10 @@ pub(super) async fn load_board(
         .filter_map(|v| v.codebook().ok())
         .find_map(|cb| cb.attribute(&x.attribute).cloned());
     let gold = match &attribute {
-        Some(a) => gold_labels(state, &ds, a, &x.task_rows, &cache).await?,
+        Some(a) => {
+            let within = |row| ranges_contain(&x.task_rows, row);
+            gold_labels(&storage, &state.rows.get_value(), &ds, a, within, &cache).await?
+        }
         None => HashMap::new(),
     };
     // `gold_labels` keeps only the experiment's rows.

@@ -32,7 +32,7 @@ use fannotate_core::prompt::{render_prompt, Constraint, PromptOptions};
 use fannotate_core::records::{
     model_label, other_endpoint, outcome_of, ranges_contain, row_ranges, run_source,
     set_model_price, span_s, Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment,
-    ExperimentCell, ModelPrice, Provider, RunRecord, RunStatus, Scope, HUMAN_SOURCE,
+    ExperimentCell, ModelPrice, Provider, RunRecord, RunStatus, Scope,
 };
 use fannotate_core::{Attribute, AttributeKind};
 use leptos::prelude::*;

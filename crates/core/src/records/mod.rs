@@ -9,6 +9,7 @@ pub mod annotation;
 pub mod dataset;
 pub mod endpoint;
 pub mod experiment;
+pub mod gold;
 pub mod pacing;
 pub mod project;
 pub mod ranges;
@@ -27,6 +28,7 @@ pub use experiment::{
     model_label, other_endpoint, outcome_of, set_model_price, span_s, Experiment, ExperimentCell,
     ModelPrice,
 };
+pub use gold::{add_human_labels, column_gold, in_validation};
 pub use pacing::{Pool, TokenBucket, REPLICA_MAX_FAILURES, REPLICA_TIMEOUT_MS};
 pub use project::{ImportMarker, Project, StudentMeasure};
 pub use ranges::{ranges_contain, row_ranges};

@@ -4,6 +4,7 @@
 use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
 use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
+use super::gold::in_validation;
 use super::ranges::ranges_contain;
 use crate::aggregate::AggregateMethod;
 use crate::prompt::Constraint;
@@ -225,10 +226,7 @@ impl Scope {
         (0..row_count)
             .filter(|r| match self {
                 Scope::All => true,
-                Scope::Validation => match validation {
-                    Some(v) => v.contains(*r),
-                    None => human.contains(r),
-                },
+                Scope::Validation => in_validation(validation, *r, human.contains(r)),
                 Scope::Unlabelled => !human.contains(r) && !model_valid.contains(r),
                 Scope::Failed => matches!(
                     latest.get(r),

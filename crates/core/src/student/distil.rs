@@ -1,6 +1,7 @@
-//! Distillation: train the student on a teacher's labels (an LLM run), never on
-//! the validation rows, then measure it beside the teacher on the gold labels,
-//! with a learning curve and a student trained on the human labels alone.
+//! Distillation: train the student on a teacher's labels (an LLM run, or the
+//! human labels), never on the validation rows, then measure it beside the
+//! teacher on the gold labels, with a learning curve and a student trained on
+//! the gold labels alone.
 //!
 //! Everything is compared on the same rows: the validation rows (those with a
 //! gold label) that the teacher labelled, so a row the LLM failed on counts for
@@ -59,6 +60,86 @@ impl DistilInput {
     pub fn n_gold(&self) -> usize {
         self.gold.iter().flatten().count()
     }
+
+    /// Why training cannot start, if it cannot.
+    pub fn blocked(&self) -> Option<Blocked> {
+        if self.n_gold() == 0 {
+            Some(Blocked::NoGold)
+        } else if self.train_rows().is_empty() {
+            Some(Blocked::NoTrainingRows)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where the student's training labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeacherKind {
+    /// An LLM run's labels (runs combined are a run too).
+    Run,
+    /// The human labels themselves (the Review step's, else a gold column's).
+    Human,
+}
+
+/// Why a distillation cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// No validation row has a gold label: nothing to score the student on.
+    NoGold,
+    /// Every labelled row is a validation row: nothing to train on.
+    NoTrainingRows,
+}
+
+/// A distillation's teacher and gold labels, per row (see [`split_labels`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// The label the student may learn from ([`DistilInput::teacher`]).
+    pub teacher: Vec<Option<u32>>,
+    /// The gold label of each validation row ([`DistilInput::gold`]).
+    pub gold: Vec<Option<u32>>,
+    /// Validation rows the teacher labelled that have no gold label yet:
+    /// neither trained on (they are validation rows) nor scored.
+    pub unlabelled_validation: usize,
+}
+
+/// Teacher and gold labels from each row's run label (`run`, ignored for
+/// [`TeacherKind::Human`]), gold label (`labels`: a human label first, else the
+/// gold column's) and whether it is a validation row.
+///
+/// Gold labels are the validation rows' labels. A validation row is never a
+/// training row, labelled or not. With [`TeacherKind::Human`] the teacher is
+/// the human labels: those of the rows outside the validation set are what the
+/// student learns from, and on the validation rows the teacher is the gold
+/// label itself (right by construction, so it is no rival to compare with).
+pub fn split_labels(
+    kind: TeacherKind,
+    run: &[Option<u32>],
+    labels: &[Option<u32>],
+    validation: &[bool],
+) -> Split {
+    let n = labels.len();
+    let mut split = Split {
+        teacher: Vec::with_capacity(n),
+        gold: Vec::with_capacity(n),
+        unlabelled_validation: 0,
+    };
+    for (i, &label) in labels.iter().enumerate() {
+        let held = validation.get(i).copied().unwrap_or(false);
+        let taught = match kind {
+            TeacherKind::Run => run.get(i).copied().flatten(),
+            TeacherKind::Human => label,
+        };
+        let gold = if held { label } else { None };
+        if held && gold.is_none() && taught.is_some() {
+            split.unlabelled_validation += 1;
+        }
+        split.gold.push(gold);
+        split
+            .teacher
+            .push(if held && gold.is_none() { None } else { taught });
+    }
+    split
 }
 
 /// A classifier's figures on the comparison rows.
@@ -385,6 +466,7 @@ fn shuffle(v: &mut [usize], seed: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::HUMAN_SOURCE as HUMAN_SOURCE_NAME;
     use std::cell::Cell;
 
     /// Spam-like rows: the teacher is right on 90 % of them; every third row is gold.
@@ -464,6 +546,70 @@ mod tests {
         assert_eq!(rows[1][2..], ["ham", "run:abc", "0.9", "train"]);
         assert_eq!(rows[1][..2], ["r1".to_string(), inp.texts[1].clone()]);
         assert!(rows.iter().all(|r| r.len() == TRAINING_SET_COLUMNS.len()));
+    }
+
+    #[test]
+    fn a_run_teaches_outside_the_validation_rows_and_unlabelled_ones_are_left_out() {
+        // Rows 0-2 are validation rows; row 2 has no label yet.
+        let run = [Some(1), Some(0), Some(1), Some(0), None];
+        let labels = [Some(1), Some(1), None, Some(0), None];
+        let validation = [true, true, true, false, false];
+        let s = split_labels(TeacherKind::Run, &run, &labels, &validation);
+        assert_eq!(s.gold, vec![Some(1), Some(1), None, None, None]);
+        // Row 3's label is outside the validation set: the run's label is learnt.
+        assert_eq!(s.teacher, vec![Some(1), Some(0), None, Some(0), None]);
+        assert_eq!(s.unlabelled_validation, 1);
+    }
+
+    #[test]
+    fn human_labels_teach_outside_the_validation_rows_only() {
+        let labels = [Some(1), Some(0), None, Some(0), Some(1), None];
+        let validation = [true, true, true, false, false, false];
+        let s = split_labels(TeacherKind::Human, &[], &labels, &validation);
+        assert_eq!(s.gold, vec![Some(1), Some(0), None, None, None, None]);
+        assert_eq!(s.teacher, labels.to_vec());
+        assert_eq!(s.unlabelled_validation, 0);
+        let input = DistilInput {
+            classes: vec!["ham".into(), "spam".into()],
+            texts: (0..6).map(|i| format!("t{i}")).collect(),
+            teacher: s.teacher,
+            gold: s.gold,
+            seed: 1,
+        };
+        assert_eq!(input.train_rows(), vec![3, 4]);
+        assert_eq!(input.n_gold(), 2);
+        assert_eq!(input.blocked(), None);
+        // The export names the human labels as the training rows' source.
+        let rows = training_set(&input, &[], &[], HUMAN_SOURCE_NAME);
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r[3].as_str(), r[5].as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("human", "validation"),
+                ("human", "validation"),
+                ("human", "train"),
+                ("human", "train")
+            ]
+        );
+    }
+
+    #[test]
+    fn every_human_label_on_a_validation_row_leaves_nothing_to_train_on() {
+        // No validation set chosen: every labelled row is a validation row.
+        let labels = [Some(1), Some(0), None];
+        let validation: Vec<bool> = labels.iter().map(Option::is_some).collect();
+        let s = split_labels(TeacherKind::Human, &[], &labels, &validation);
+        let mut input = DistilInput {
+            classes: vec!["ham".into(), "spam".into()],
+            texts: (0..3).map(|i| format!("t{i}")).collect(),
+            teacher: s.teacher,
+            gold: s.gold,
+            seed: 1,
+        };
+        assert_eq!(input.blocked(), Some(Blocked::NoTrainingRows));
+        input.gold = vec![None; 3];
+        assert_eq!(input.blocked(), Some(Blocked::NoGold));
     }
 
     #[test]

@@ -401,10 +401,12 @@ fn distil_panel(
                 )
             };
             if let Some(next) = Training::settle(result, on_page) {
-                // The Experiments projection names its student as trained on
-                // LLM labels: only such a student is kept for it.
-                if let (Training::Done(report, _), Teacher::Run(run)) = (&next, teacher) {
-                    remember_student(state, run.id, report).await;
+                if let Training::Done(report, _) = &next {
+                    let (run_id, kind) = match teacher {
+                        Teacher::Run(run) => (run.id, TeacherKind::Run),
+                        Teacher::Human => (HUMAN_SOURCE.to_string(), TeacherKind::Human),
+                    };
+                    remember_student(state, run_id, kind, report).await;
                 }
                 training.try_set(next);
             }
@@ -469,9 +471,15 @@ fn distil_panel(
 /// Keep what the student measured with the project, for the Experiments
 /// projection. The open project is updated without notifying its readers: the
 /// workspace follows the project, and this screen must not be rebuilt.
-async fn remember_student(state: AppState, run_id: String, report: &DistilReport) {
+async fn remember_student(
+    state: AppState,
+    run_id: String,
+    teacher: TeacherKind,
+    report: &DistilReport,
+) {
     let measure = StudentMeasure {
         run_id,
+        teacher,
         n_train: report.n_train,
         accuracy: report.student.accuracy,
         items_per_s: report.score_items_per_s,

@@ -1,6 +1,7 @@
 //! A configuration projected to the daily volume: time and cost per day.
 
 use super::*;
+use fannotate_core::student::distil::TeacherKind;
 
 /// Each measured configuration projected to the daily volume: hours a day
 /// against the 24-hour line, and cost a day.
@@ -87,7 +88,15 @@ pub(super) fn ProjectionPanel(
         rows.extend(sums);
         if let Some(st) = &student {
             rows.push((
-                format!("Student trained on {} LLM labels (Distil step; {} on the gold rows; one browser thread)", st.n_train, pct(st.accuracy)),
+                format!(
+                    "Student trained on {} {} labels (Distil step; {} on the gold rows; one browser thread)",
+                    st.n_train,
+                    match st.teacher {
+                        TeacherKind::Run => "LLM",
+                        TeacherKind::Human => "human",
+                    },
+                    pct(st.accuracy)
+                ),
                 Some(project(&ProjectionInput::local(st.items_per_s, v))),
                 true,
             ));

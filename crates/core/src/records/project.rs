@@ -24,8 +24,11 @@ pub struct Project {
 /// What the Distil step measured of the last student it trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudentMeasure {
-    /// The run it learned from.
+    /// The run it learned from ([`crate::records::HUMAN_SOURCE`] for human labels).
     pub run_id: String,
+    /// Whose labels it learned from (records before this field: a run's).
+    #[serde(default)]
+    pub teacher: crate::student::distil::TeacherKind,
     /// Rows it trained on.
     pub n_train: usize,
     /// Its accuracy on the held-out gold rows.
@@ -51,6 +54,25 @@ pub struct ImportMarker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn students_kept_before_the_teacher_field_learned_from_a_run() {
+        use crate::student::distil::TeacherKind;
+        let old =
+            r#"{"run_id":"r1","n_train":10,"accuracy":0.9,"items_per_s":100.0,"trained_at":1.0}"#;
+        let m: StudentMeasure = serde_json::from_str(old).unwrap();
+        assert_eq!(m.teacher, TeacherKind::Run);
+        let human = StudentMeasure {
+            teacher: TeacherKind::Human,
+            ..m
+        };
+        let json = serde_json::to_string(&human).unwrap();
+        assert!(json.contains(r#""teacher":"human""#));
+        assert_eq!(
+            serde_json::from_str::<StudentMeasure>(&json).unwrap(),
+            human
+        );
+    }
 
     #[test]
     fn projects_stored_before_the_sample_flag_read_as_not_the_sample() {

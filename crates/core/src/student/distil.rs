@@ -74,9 +74,11 @@ impl DistilInput {
 }
 
 /// Where the student's training labels come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TeacherKind {
     /// An LLM run's labels (runs combined are a run too).
+    #[default]
     Run,
     /// The human labels themselves (the Review step's, else a gold column's).
     Human,

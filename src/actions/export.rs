@@ -4,7 +4,7 @@
 use crate::error::AppError;
 use crate::services::browser::mono_ms;
 use crate::services::export::{project_table, ExportFormat};
-use crate::services::files::download_bytes;
+use crate::services::files::download_parts;
 use crate::state::{AppState, ToastKind};
 use leptos::prelude::*;
 
@@ -21,8 +21,8 @@ async fn export_all(state: AppState, format: ExportFormat) -> Result<(u32, f64),
         .rsplit_once('.')
         .map_or(meta.name.as_str(), |(s, _)| s);
     let name = format!("{stem}-annotated.{}", format.extension());
-    let bytes = format.encode("annotations", &header, &body);
-    download_bytes(&name, format.mime(), &bytes)?;
+    let parts = format.encode_sliced("annotations", &header, &body).await;
+    download_parts(&name, format.mime(), &parts)?;
     state.toast(ToastKind::Success, format!("Exported {name}."));
     Ok((body.len() as u32, mono_ms() - t0))
 }

@@ -1,14 +1,22 @@
 //! The annotated-data export: every row with its original columns, the human
 //! label and each run's answer with provenance, in the format the user picks.
 
+use super::browser::{mono_ms, sleep};
 use super::storage::Storage;
 use super::storage::StorageError;
-use fannotate_core::export::{write_csv_with, write_jsonl, write_xlsx, ExportOptions};
+use fannotate_core::export::{
+    write_csv_rows, write_csv_with, write_jsonl, write_xlsx, ExportOptions,
+};
 use fannotate_core::records::{
     run_source, Annotation, AnnotationStatus, DatasetMeta, RowRecord, RunRecord, HUMAN_SOURCE,
 };
 use fannotate_core::CodebookError;
 use std::collections::HashMap;
+
+/// Rows encoded between checks of the clock.
+const ENCODE_CHUNK: usize = 2_000;
+/// Encoding yields to the browser at least this often (milliseconds).
+const ENCODE_SLICE_MS: f64 = 40.0;
 
 /// File formats of the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +83,42 @@ impl ExportFormat {
             }
             ExportFormat::Jsonl => "application/x-ndjson",
         }
+    }
+
+    /// [`ExportFormat::encode`] a slice of rows at a time, yielding to the browser
+    /// whenever a slice has held the page's thread for [`ENCODE_SLICE_MS`]: the
+    /// parts, one after another, are the whole file. A workbook is one zip,
+    /// written at once.
+    pub async fn encode_sliced(
+        self,
+        sheet: &str,
+        header: &[String],
+        rows: &[Vec<String>],
+    ) -> Vec<Vec<u8>> {
+        let opts = ExportOptions {
+            bom: self == ExportFormat::CsvExcel,
+        };
+        let mut parts = Vec::new();
+        let mut since = mono_ms();
+        for (i, chunk) in rows.chunks(ENCODE_CHUNK).enumerate() {
+            let part = match self {
+                ExportFormat::Xlsx => return vec![self.encode(sheet, header, rows)],
+                ExportFormat::Csv | ExportFormat::CsvExcel if i == 0 => {
+                    write_csv_with(header, chunk, &opts)
+                }
+                ExportFormat::Csv | ExportFormat::CsvExcel => write_csv_rows(chunk),
+                ExportFormat::Jsonl => write_jsonl(header, chunk),
+            };
+            parts.push(part.into_bytes());
+            if mono_ms() - since >= ENCODE_SLICE_MS {
+                sleep(0.0).await;
+                since = mono_ms();
+            }
+        }
+        if parts.is_empty() {
+            parts.push(self.encode(sheet, header, rows));
+        }
+        parts
     }
 
     /// Encode a table in this format.

@@ -38,11 +38,24 @@ pub fn download(name: &str, mime: &str, content: &str) -> Result<(), FileError> 
 
 /// Offer bytes as a file download named `name`.
 pub fn download_bytes(name: &str, mime: &str, content: &[u8]) -> Result<(), FileError> {
-    offer(name, mime, content).map_err(FileError::Download)
+    download_parts(name, mime, &[content])
 }
 
-fn offer(name: &str, mime: &str, content: &[u8]) -> Result<(), String> {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(content));
+/// Offer a file made of `parts`, one after another, as a download (the parts
+/// become one Blob; they are never joined in wasm memory).
+pub fn download_parts<P: AsRef<[u8]>>(
+    name: &str,
+    mime: &str,
+    parts: &[P],
+) -> Result<(), FileError> {
+    offer(name, mime, parts).map_err(FileError::Download)
+}
+
+fn offer<P: AsRef<[u8]>>(name: &str, mime: &str, content: &[P]) -> Result<(), String> {
+    let parts: js_sys::Array = content
+        .iter()
+        .map(|p| js_sys::Uint8Array::from(p.as_ref()))
+        .collect();
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)

@@ -34,6 +34,7 @@ pub async fn storage_contract<S: Storage>(fresh: impl AsyncFn() -> S) {
     the_latest_codebook_is_the_highest_version(&fresh().await).await;
     annotations_and_run_counters_are_stored_together(&fresh().await).await;
     sources_are_kept_apart_and_delete_removes_one(&fresh().await).await;
+    reads_bigger_than_a_page_return_every_record_once(&fresh().await).await;
     two_projects_never_mix_and_delete_takes_only_its_own(&fresh().await).await;
 }
 
@@ -533,6 +534,47 @@ async fn annotations_and_run_counters_are_stored_together(s: &dyn Storage) {
         .unwrap();
     assert_eq!(s.runs("p".into()).await.unwrap(), vec![cancelled]);
     assert_eq!(s.all_annotations("d".into()).await.unwrap().len(), 5);
+}
+
+async fn reads_bigger_than_a_page_return_every_record_once(s: &dyn Storage) {
+    // IndexedDB reads these in pages of 5,000 records (rows: five chunks).
+    let n = 12_345;
+    let (m, r) = (meta("d", "p", n), rows("d", n));
+    s.put_dataset(m, r.clone()).await.unwrap();
+    assert_eq!(s.rows("d".into(), 0, n).await.unwrap(), r);
+    assert_eq!(
+        s.rows("d".into(), 4_321, 6_000).await.unwrap(),
+        r[4_321..10_321]
+    );
+    let (a, b) = (run_source("a"), run_source("b"));
+    let mut all: Vec<Annotation> = Vec::new();
+    for row in 0..6_001 {
+        all.push(annotation("d", row, "spam", &a));
+        all.push(annotation("d", row, "tone", &a));
+        if row % 3 == 0 {
+            all.push(annotation("d", row, "spam", &b));
+        }
+    }
+    s.put_annotations(all.clone(), None).await.unwrap();
+    let got = s.annotations("d".into(), a.clone()).await.unwrap();
+    let expected: Vec<(u32, String)> = (0..6_001)
+        .flat_map(|row| [(row, "spam".to_string()), (row, "tone".to_string())])
+        .collect();
+    let keys: Vec<(u32, String)> = got.iter().map(|x| (x.row, x.attribute.clone())).collect();
+    assert_eq!(
+        keys, expected,
+        "every record of the source once, in key order"
+    );
+    assert_eq!(s.annotations("d".into(), b).await.unwrap().len(), 2_001);
+    let everything = s.all_annotations("d".into()).await.unwrap();
+    assert_eq!(everything.len(), all.len());
+    let mut seen: Vec<(String, u32, String)> = everything
+        .iter()
+        .map(|x| (x.source.clone(), x.row, x.attribute.clone()))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), all.len());
 }
 
 async fn sources_are_kept_apart_and_delete_removes_one(s: &dyn Storage) {

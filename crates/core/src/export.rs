@@ -58,7 +58,7 @@ where
     F: IntoIterator,
     F::Item: AsRef<str>,
 {
-    csv_impl(header, rows, false, false)
+    csv_impl(Some(header), rows, false, false)
 }
 
 /// Write a CSV for people to open in a spreadsheet: like [`write_csv`] (UTF-8,
@@ -71,17 +71,30 @@ where
     F: IntoIterator,
     F::Item: AsRef<str>,
 {
-    csv_impl(header, rows, opts.bom, true)
+    csv_impl(Some(header), rows, opts.bom, true)
 }
 
-fn csv_impl<R, F>(header: &[String], rows: R, bom: bool, neutralise: bool) -> String
+/// More rows of a [`write_csv_with`] table, without its header or BOM: appended
+/// to the first part's bytes, the parts are the whole table's encoding (so a long
+/// table can be encoded a slice of rows at a time).
+pub fn write_csv_rows<R, F>(rows: R) -> String
+where
+    R: IntoIterator<Item = F>,
+    F: IntoIterator,
+    F::Item: AsRef<str>,
+{
+    csv_impl(None, rows, false, true)
+}
+
+fn csv_impl<R, F>(header: Option<&[String]>, rows: R, bom: bool, neutralise: bool) -> String
 where
     R: IntoIterator<Item = F>,
     F: IntoIterator,
     F::Item: AsRef<str>,
 {
     let rows = rows.into_iter();
-    let mut out = Vec::with_capacity(estimate(header.len(), rows.size_hint().0, 16));
+    let columns = header.map_or(1, <[String]>::len);
+    let mut out = Vec::with_capacity(estimate(columns, rows.size_hint().0, 16));
     if bom {
         out.extend_from_slice("\u{FEFF}".as_bytes());
     }
@@ -98,11 +111,13 @@ where
     // Writing to a Vec cannot fail with an I/O error, and every record is the same
     // shape the caller built, so errors here are programming errors. Fields are
     // written one at a time so a row needs no intermediate Vec.
-    for h in header {
-        w.write_field(cell(h, neutralise).as_bytes())
-            .expect("write to memory");
+    if let Some(header) = header {
+        for h in header {
+            w.write_field(cell(h, neutralise).as_bytes())
+                .expect("write to memory");
+        }
+        w.write_record(None::<&[u8]>).expect("write to memory");
     }
-    w.write_record(None::<&[u8]>).expect("write to memory");
     for row in rows {
         for f in row {
             w.write_field(cell(f.as_ref(), neutralise).as_bytes())
@@ -608,6 +623,39 @@ impl ZipWriter {
 mod tests {
     use super::*;
     use crate::import::import_file;
+
+    #[test]
+    fn a_table_encoded_in_slices_is_the_table_encoded_at_once() {
+        let header: Vec<String> = ["id", "text", "=x"].iter().map(|s| s.to_string()).collect();
+        let rows: Vec<Vec<String>> = (0..23)
+            .map(|i| {
+                vec![
+                    format!("r{i}"),
+                    format!("a \"quoted\", line\nbreak {i}"),
+                    if i % 3 == 0 {
+                        "=1+1".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        for bom in [false, true] {
+            let opts = ExportOptions { bom };
+            let whole = write_csv_with(&header, &rows, &opts);
+            for size in [1, 4, 7, 23, 50] {
+                let mut chunks = rows.chunks(size);
+                let mut parts = write_csv_with(&header, chunks.next().unwrap_or(&[]), &opts);
+                for c in chunks {
+                    parts.push_str(&write_csv_rows(c));
+                }
+                assert_eq!(parts, whole, "bom {bom}, slices of {size}");
+            }
+        }
+        let whole = write_jsonl(&header, &rows);
+        let parts: String = rows.chunks(5).map(|c| write_jsonl(&header, c)).collect();
+        assert_eq!(parts, whole);
+    }
     use crate::table::parse_table;
     use calamine::{Data, Reader, Xlsx};
     use std::io::Cursor;

@@ -4,7 +4,7 @@
 use super::chunks::{from_chunk, put_chunks, RowChunk, ROWS_PER_CHUNK};
 use super::schema::{db_name, open_database, stores, DB_VERSION};
 use super::transaction::{open, send, write};
-use super::values::{between, from_js, key, prefix_range, records, to_js};
+use super::values::{between, from_js, key, prefix_bounds, prefix_range, records, to_js};
 use crate::services::storage::{Storage, StorageError, StorageResult};
 use fannotate_core::records::{
     Annotation, CodebookVersion, DatasetMeta, EndpointConfig, Experiment, ImportMarker, Project,
@@ -20,6 +20,9 @@ use indexed_db_futures::KeyRange;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
+
+/// Records read per request from the big stores (rows, annotations).
+const READ_PAGE: u32 = 5_000;
 
 /// [`Storage`] backed by one IndexedDB database.
 pub struct IdbStorage {
@@ -72,6 +75,81 @@ impl IdbStorage {
             Some(r) => all.with_query::<JsValue, _>(r).primitive()?.await?,
             None => all.primitive()?.await?,
         })
+    }
+
+    /// The row chunks holding rows `start..end`, [`READ_PAGE`] rows' worth a
+    /// request, in one transaction (see [`IdbStorage::annotations_between`]).
+    async fn row_chunks(&self, ds: &JsValue, start: u32, end: u32) -> StorageResult<Vec<RowChunk>> {
+        let tx = self.read(stores::ROW_CHUNKS)?;
+        let s = tx.object_store(stores::ROW_CHUNKS)?;
+        let per_page = (READ_PAGE / ROWS_PER_CHUNK).max(1);
+        let (first, last) = (start / ROWS_PER_CHUNK, (end - 1) / ROWS_PER_CHUNK);
+        let mut out: Vec<RowChunk> = Vec::new();
+        let mut from = first;
+        while from <= last {
+            let to = from.saturating_add(per_page - 1).min(last);
+            let range = between(
+                &[ds.clone(), JsValue::from(from)],
+                &[ds.clone(), JsValue::from(to)],
+            );
+            let page: Vec<RowChunk> = records(
+                s.get_all::<JsValue>()
+                    .with_query::<JsValue, _>(range)
+                    .primitive()?
+                    .await?,
+            )?;
+            // A dataset's chunks are numbered without gaps: a short page is its
+            // last (a read "to the end" asks for up to u32::MAX rows).
+            let short = page.len() < (to - from + 1) as usize;
+            out.extend(page);
+            if short {
+                break;
+            }
+            from = to + 1;
+        }
+        Ok(out)
+    }
+
+    /// Every annotation in the keys from `lower` up to `upper`, read
+    /// [`READ_PAGE`] at a time in one transaction.
+    ///
+    /// Each request's result is deserialised by the browser in the task that
+    /// reads it, so one request for 100,000 records held the page's thread for
+    /// about half a second; pages keep each task short.
+    async fn annotations_between(
+        &self,
+        lower: JsValue,
+        upper: JsValue,
+    ) -> StorageResult<Vec<Annotation>> {
+        let tx = self.read(stores::ANNOTATIONS)?;
+        let s = tx.object_store(stores::ANNOTATIONS)?;
+        let (mut lower, mut open_lower) = (lower, false);
+        let mut out: Vec<Annotation> = Vec::new();
+        loop {
+            let range = KeyRange::Bound(lower.clone(), open_lower, upper.clone(), false);
+            let page: Vec<Annotation> = records(
+                s.get_all::<JsValue>()
+                    .with_query::<JsValue, _>(range)
+                    .with_limit(READ_PAGE)
+                    .primitive()?
+                    .await?,
+            )?;
+            let full = page.len() == READ_PAGE as usize;
+            if let Some(last) = page.last() {
+                // The store's key path: [dataset_id, source, row, attribute].
+                lower = key(&[
+                    JsValue::from_str(&last.dataset_id),
+                    JsValue::from_str(&last.source),
+                    JsValue::from(last.row),
+                    JsValue::from_str(&last.attribute),
+                ]);
+                open_lower = true;
+            }
+            out.extend(page);
+            if !full {
+                return Ok(out);
+            }
+        }
     }
 
     /// The records of `store` whose `project_id` is `project_id`.
@@ -313,11 +391,7 @@ impl Storage for IdbStorage {
                 return Ok(Vec::new());
             }
             let ds = JsValue::from_str(&dataset_id);
-            let chunks = between(
-                &[ds.clone(), JsValue::from(start / ROWS_PER_CHUNK)],
-                &[ds.clone(), JsValue::from((end - 1) / ROWS_PER_CHUNK)],
-            );
-            let found: Vec<RowChunk> = self.get_all(stores::ROW_CHUNKS, Some(chunks)).await?;
+            let found = self.row_chunks(&ds, start, end).await?;
             if !found.is_empty() {
                 let mut out = Vec::with_capacity(limit.min(1 << 20) as usize);
                 for c in found {
@@ -372,8 +446,8 @@ impl Storage for IdbStorage {
 
     fn all_annotations(&self, dataset_id: String) -> Fut<'_, Vec<Annotation>> {
         async move {
-            let range = prefix_range(&[JsValue::from_str(&dataset_id)]);
-            self.get_all(stores::ANNOTATIONS, Some(range)).await
+            let (lower, upper) = prefix_bounds(&[JsValue::from_str(&dataset_id)]);
+            self.annotations_between(lower, upper).await
         }
         .boxed_local()
     }
@@ -473,8 +547,9 @@ impl Storage for IdbStorage {
 
     fn annotations(&self, dataset_id: String, source: String) -> Fut<'_, Vec<Annotation>> {
         async move {
-            let range = prefix_range(&[JsValue::from_str(&dataset_id), JsValue::from_str(&source)]);
-            self.get_all(stores::ANNOTATIONS, Some(range)).await
+            let (lower, upper) =
+                prefix_bounds(&[JsValue::from_str(&dataset_id), JsValue::from_str(&source)]);
+            self.annotations_between(lower, upper).await
         }
         .boxed_local()
     }

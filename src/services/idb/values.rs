@@ -43,7 +43,13 @@ pub(super) fn between(lower: &[JsValue], upper: &[JsValue]) -> KeyRange<JsValue>
 /// Every key starting with `prefix` (array keys: `[p..]` up to `[p.., []]`,
 /// since arrays sort after strings and numbers).
 pub(super) fn prefix_range(prefix: &[JsValue]) -> KeyRange<JsValue> {
+    let (lower, upper) = prefix_bounds(prefix);
+    KeyRange::Bound(lower, false, upper, false)
+}
+
+/// The lowest and highest keys of [`prefix_range`].
+pub(super) fn prefix_bounds(prefix: &[JsValue]) -> (JsValue, JsValue) {
     let mut upper: Vec<JsValue> = prefix.to_vec();
     upper.push(Array::new().into());
-    between(prefix, &upper)
+    (key(prefix), key(&upper))
 }

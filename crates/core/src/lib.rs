@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod agreement;
 pub mod answer;
+pub mod batch;
 pub mod chat;
 pub mod codebook;
 pub mod diff;

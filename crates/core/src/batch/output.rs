@@ -12,6 +12,7 @@ use super::BatchError;
 use crate::chat::Completion;
 use crate::records::{ChatAnswer, Failure};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Which engine's shape an output file has.
@@ -257,11 +258,12 @@ enum Line {
     Problem(ProblemKind),
 }
 
-/// A JSON body, also when an engine wrote it as a string of JSON.
-fn body_value(body: &Value) -> Value {
+/// A JSON body, also when an engine wrote it as a string of JSON; borrowed
+/// when it is an object already, since bodies are most of an output file.
+fn body_value(body: &Value) -> Cow<'_, Value> {
     match body {
-        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| body.clone()),
-        other => other.clone(),
+        Value::String(s) => serde_json::from_str(s).map_or(Cow::Borrowed(body), Cow::Owned),
+        other => Cow::Borrowed(other),
     }
 }
 

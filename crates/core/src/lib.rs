@@ -6,6 +6,8 @@
 pub mod aggregate;
 pub mod agreement;
 pub mod answer;
+pub mod batch;
+pub mod chat;
 pub mod codebook;
 pub mod diff;
 pub mod experiment;

@@ -6,8 +6,8 @@
 //! the server is up and CORS is the problem.
 //!
 //! `error` owns [`LlmError`] and what it tells the user; `http` the URLs, headers
-//! and sending one request; `chat` the chat completion (its body, its answer, its
-//! confidence); `probe` what an endpoint offers (its models, the connection test
+//! and sending one request; `chat` sending a chat completion and reading its
+//! answer (the body and the reading are `fannotate_core::chat`'s); `probe` what an endpoint offers (its models, the connection test
 //! and the capability probes).
 
 mod chat;
@@ -15,7 +15,7 @@ mod error;
 mod http;
 mod probe;
 
-pub use chat::{annotate, answer_confidence, chat_body, estimate_tokens, parse_chat_response};
+pub use chat::{annotate, estimate_tokens, read_completion};
 pub use error::LlmError;
 pub use http::{api_url, auth_headers, endpoint_url, endpoint_url_at, send, HttpResponse};
 pub use probe::{list_models, probe_obeyed, test_connection, ConnectionReport};

@@ -1,7 +1,7 @@
 //! What an endpoint offers: the models it lists, and "Test connection", which
 //! probes which output controls (log-probabilities, constraints) it honours.
 
-use super::chat::complete;
+use super::chat::complete_messages;
 use super::error::{shorten, LlmError};
 use super::http::{auth_headers, check_status, endpoint_url, send};
 use fannotate_core::prompt::{constraint_fields, Constraint, Message, Role};
@@ -107,7 +107,7 @@ async fn probe_constraint(
     }];
     let mut probe_cfg = cfg.clone();
     probe_cfg.logprobs = false;
-    let res = complete(
+    let res = complete_messages(
         &probe_cfg,
         &cfg.base_url,
         api_key,
@@ -145,7 +145,7 @@ pub async fn test_connection(
     let mut answer = None;
     for logprobs in [true, false] {
         ping_cfg.logprobs = logprobs;
-        match complete(
+        match complete_messages(
             &ping_cfg,
             &cfg.base_url,
             api_key,

@@ -7,10 +7,11 @@ use super::progress::{Counts, RunEvent, RunProgress};
 use super::requests::{snapshot, RunTask, Shared};
 use super::writer::Writer;
 use crate::services::llm::LlmError;
+use fannotate_core::chat::replications;
 use fannotate_core::records::{
     Annotation, AnnotationStatus, ChatAnswer, Failure, Pool, RunRecord, RunStatus, TokenBucket,
 };
-use fannotate_core::{Attribute, AttributeKind};
+use fannotate_core::Attribute;
 use futures::channel::mpsc;
 use futures::future::{select, Either, LocalBoxFuture};
 use futures::StreamExt;
@@ -76,12 +77,8 @@ pub async fn execute(
     let urls = run.endpoint.base_urls();
     progress.replicas = urls.len() as u32;
     on_progress(progress);
-    // Majority votes only make sense over labels, not free text.
-    let replications = if attribute.kind == AttributeKind::Categorical {
-        run.endpoint.replications.clamp(1, 20)
-    } else {
-        1
-    };
+    // As many requests per row as a batch file of this run holds.
+    let replications = replications(&run.endpoint, &attribute);
     let concurrency = run.endpoint.concurrency.clamp(1, 256) as usize;
     let shared = Rc::new(Shared {
         client,

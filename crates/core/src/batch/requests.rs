@@ -1,0 +1,235 @@
+//! Request lines: OpenAI Batch JSONL (`{"custom_id","method","url","body"}`)
+//! and Anthropic Message Batches requests (`{"custom_id","params"}`).
+
+use super::custom_id::{check_run_id, CustomId};
+use super::BatchError;
+use crate::chat::{replications, RowRequest};
+use crate::codebook::Attribute;
+use crate::prompt::Role;
+use crate::records::EndpointConfig;
+use serde_json::{json, Map, Value};
+
+/// The endpoint every OpenAI batch line asks for.
+pub const CHAT_COMPLETIONS_URL: &str = "/v1/chat/completions";
+
+/// One OpenAI Batch JSONL line (without its newline). `body` is embedded as a
+/// JSON object, and JSON writes an object the same way wherever it stands, so
+/// the line holds byte for byte the body the live runner sends.
+pub fn openai_line(id: &CustomId, body: Value) -> String {
+    let mut line = Map::new();
+    line.insert("custom_id".into(), json!(id.to_string()));
+    line.insert("method".into(), json!("POST"));
+    line.insert("url".into(), json!(CHAT_COMPLETIONS_URL));
+    line.insert("body".into(), body);
+    Value::Object(line).to_string()
+}
+
+/// Anthropic Messages API params for one request: the same rendered prompt
+/// (the system message as `system`), generation cap and temperature as the
+/// live request. Constraint fields, seeds and log-probabilities have no
+/// Anthropic equivalent and are left out (the answer is parsed as under
+/// [`crate::Constraint::None`]); so is `top_p`, which recent Claude models
+/// refuse beside a temperature.
+pub fn anthropic_params(cfg: &EndpointConfig, request: &RowRequest) -> Value {
+    let mut params = Map::new();
+    params.insert("model".into(), json!(cfg.model));
+    params.insert("max_tokens".into(), json!(request.max_tokens));
+    params.insert("temperature".into(), json!(cfg.temperature));
+    let system: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    if !system.is_empty() {
+        params.insert("system".into(), json!(system.join("\n\n")));
+    }
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .filter(|m| m.role != Role::System)
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect();
+    params.insert("messages".into(), json!(messages));
+    Value::Object(params)
+}
+
+/// The requests of one run: its id, endpoint settings and attribute.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchRequests<'a> {
+    run_id: &'a str,
+    cfg: &'a EndpointConfig,
+    attribute: &'a Attribute,
+}
+
+impl<'a> BatchRequests<'a> {
+    /// The requests of run `run_id`; fails when its id cannot stand in a
+    /// `custom_id`.
+    pub fn new(
+        run_id: &'a str,
+        cfg: &'a EndpointConfig,
+        attribute: &'a Attribute,
+    ) -> Result<Self, BatchError> {
+        check_run_id(run_id)?;
+        Ok(BatchRequests {
+            run_id,
+            cfg,
+            attribute,
+        })
+    }
+
+    /// Requests per row, as the live runner sends them.
+    pub fn replications(&self) -> u32 {
+        replications(self.cfg, self.attribute)
+    }
+
+    /// Every request for one row, replication by replication.
+    pub fn row<'t>(
+        &self,
+        row: u32,
+        text: &'t str,
+    ) -> impl Iterator<Item = (CustomId, RowRequest)> + use<'a, 't> {
+        let this = *self;
+        (0..this.replications()).map(move |k| {
+            let id = CustomId::new(this.run_id, row, k)
+                .expect("the run id was checked when the requests were made");
+            (id, RowRequest::new(this.cfg, this.attribute, text, k))
+        })
+    }
+
+    /// The OpenAI Batch JSONL lines (without newlines) of `rows` (row
+    /// position, text), made one at a time as they are read.
+    pub fn openai_lines<I, T>(&self, rows: I) -> impl Iterator<Item = String> + use<'a, I, T>
+    where
+        I: IntoIterator<Item = (u32, T)>,
+        T: AsRef<str>,
+    {
+        let this = *self;
+        rows.into_iter().flat_map(move |(row, text)| {
+            this.row(row, text.as_ref())
+                .map(|(id, r)| openai_line(&id, r.body(this.cfg)))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    /// The Anthropic Message Batches requests (`{"custom_id","params"}`) of
+    /// `rows`, made one at a time; fails at once on a temperature Anthropic
+    /// refuses.
+    pub fn anthropic_requests<I, T>(
+        &self,
+        rows: I,
+    ) -> Result<impl Iterator<Item = Value> + use<'a, I, T>, BatchError>
+    where
+        I: IntoIterator<Item = (u32, T)>,
+        T: AsRef<str>,
+    {
+        let t = self.cfg.temperature;
+        if !(0.0..=1.0).contains(&t) {
+            return Err(BatchError::AnthropicTemperature(t));
+        }
+        let this = *self;
+        Ok(rows.into_iter().flat_map(move |(row, text)| {
+            this.row(row, text.as_ref())
+                .map(|(id, r)| {
+                    json!({"custom_id": id.to_string(), "params": anthropic_params(this.cfg, &r)})
+                })
+                .collect::<Vec<_>>()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::Constraint;
+    use crate::records::Provider;
+    use crate::Category;
+
+    fn spam() -> Attribute {
+        Attribute::categorical(
+            "spam",
+            "Is this spam? <<text>>",
+            vec![Category::new("ham", ""), Category::new("spam", "")],
+        )
+    }
+
+    fn cfg() -> EndpointConfig {
+        let mut c = EndpointConfig::new("p", Provider::Vllm, None, Some("m"));
+        c.constraint = Constraint::GuidedChoice;
+        c.system_prompt = Some("Answer with one word.".into());
+        c
+    }
+
+    #[test]
+    fn a_line_carries_the_live_body_verbatim() {
+        let (c, a) = (cfg(), spam());
+        let reqs = BatchRequests::new("r1", &c, &a).unwrap();
+        let lines: Vec<String> = reqs.openai_lines([(4, "buy now")]).collect();
+        let live = RowRequest::new(&c, &a, "buy now", 0).body(&c).to_string();
+        assert_eq!(
+            lines,
+            [format!(
+                r#"{{"custom_id":"fa-r1-4-0","method":"POST","url":"/v1/chat/completions","body":{live}}}"#
+            )]
+        );
+        assert!(live.contains(r#""guided_choice":["ham","spam"]"#));
+    }
+
+    #[test]
+    fn replications_make_one_line_each_with_their_own_seed() {
+        let (mut c, a) = (cfg(), spam());
+        c.replications = 3;
+        let reqs = BatchRequests::new("r1", &c, &a).unwrap();
+        let lines: Vec<Value> = reqs
+            .openai_lines(vec![(0, "a".to_string()), (1, "b".to_string())])
+            .map(|l| serde_json::from_str(&l).unwrap())
+            .collect();
+        let ids: Vec<&str> = lines
+            .iter()
+            .map(|l| l["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "fa-r1-0-0",
+                "fa-r1-0-1",
+                "fa-r1-0-2",
+                "fa-r1-1-0",
+                "fa-r1-1-1",
+                "fa-r1-1-2"
+            ]
+        );
+        assert_eq!(lines[2]["body"]["seed"], 2);
+    }
+
+    #[test]
+    fn anthropic_params_move_the_system_message_up() {
+        let (c, a) = (cfg(), spam());
+        let reqs = BatchRequests::new("r1", &c, &a).unwrap();
+        let out: Vec<Value> = reqs.anthropic_requests([(7, "hi")]).unwrap().collect();
+        assert_eq!(
+            out,
+            [json!({
+                "custom_id": "fa-r1-7-0",
+                "params": {
+                    "model": "m",
+                    "max_tokens": 16,
+                    "temperature": 0.0,
+                    "system": "Answer with one word.",
+                    "messages": [{"role": "user", "content": "Is this spam? hi"}],
+                }
+            })]
+        );
+        let mut hot = cfg();
+        hot.temperature = 1.5;
+        let reqs = BatchRequests::new("r1", &hot, &a).unwrap();
+        assert!(matches!(
+            reqs.anthropic_requests([(0, "x")]),
+            Err(BatchError::AnthropicTemperature(t)) if t == 1.5
+        ));
+        assert!(matches!(
+            BatchRequests::new("no spaces", &c, &a),
+            Err(BatchError::RunId(_))
+        ));
+    }
+}

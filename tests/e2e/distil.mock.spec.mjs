@@ -245,10 +245,13 @@ test('the whole Distil screen works from the keyboard: combine, choose, train, d
   await app.byTest('combine-start').focus();
   await page.keyboard.press('Enter');
   await expect(app.byTest('distil-run').locator('option:checked')).toHaveText(/Dawid–Skene of 2 runs/);
-  // Back to a single run with the arrow keys, then train with Enter.
+  // Back to a single run with the arrow keys, then train with Enter once the
+  // screen shows that run (a choice reloads the step's data).
   await app.byTest('distil-run').focus();
   await page.keyboard.press('ArrowDown');
   await expect(app.byTest('distil-run').locator('option:checked')).not.toHaveText(/Dawid–Skene/);
+  const picked = await app.byTest('distil-run').inputValue();
+  await expect(app.byTest('distil-split')).toHaveAttribute('data-value', picked);
   await app.byTest('distil-train').focus();
   await page.keyboard.press('Enter');
   await expect(app.byTest('distil-status')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });

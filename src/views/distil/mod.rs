@@ -426,6 +426,7 @@ fn distil_panel(
         })
     };
     let can_train = blocked.is_none();
+    let chosen_value = chosen.value();
     let on_choose = Callback::new(move |v: String| {
         if let Some(c) = TrainingSource::parse(&v) {
             choice.set(Some(c));
@@ -446,7 +447,7 @@ fn distil_panel(
                     view! { <option value=value.value() selected=selected data-testid="distil-source-human">{format!("Human labels · {a}")}</option> }
                 }).collect_view()}
             </SelectField>
-            <p data-testid="distil-split" data-source=kind data-train=n_train.to_string() data-gold=n_gold.to_string() data-unlabelled=unlabelled.to_string()>
+            <p data-testid="distil-split" data-source=kind data-value=chosen_value data-train=n_train.to_string() data-gold=n_gold.to_string() data-unlabelled=unlabelled.to_string()>
                 {split_text}
             </p>
             {blocked.map(|text| view! { <p class="fa-empty" data-testid="distil-blocked">{text}</p> })}

@@ -13,9 +13,9 @@ use fannotate_core::records::{
 use fannotate_core::CodebookError;
 use std::collections::HashMap;
 
-/// Rows encoded between checks of the clock.
+/// Rows made or encoded between checks of the clock.
 const ENCODE_CHUNK: usize = 2_000;
-/// Encoding yields to the browser at least this often (milliseconds).
+/// Making and encoding rows yields to the browser at least this often (milliseconds).
 const ENCODE_SLICE_MS: f64 = 40.0;
 
 /// File formats of the export.
@@ -167,7 +167,17 @@ pub async fn project_table(
         Some(v) => v.attribute_names()?,
         None => Vec::new(),
     };
-    let (header, body) = export_table(&meta, &rows, &attributes, &runs, &annotations);
+    let table = ExportTable::new(&meta, &attributes, &runs, &annotations);
+    let mut body = Vec::with_capacity(rows.len());
+    let mut since = mono_ms();
+    for chunk in rows.chunks(ENCODE_CHUNK) {
+        body.extend(chunk.iter().map(|r| table.row(r)));
+        if mono_ms() - since >= ENCODE_SLICE_MS {
+            sleep(0.0).await;
+            since = mono_ms();
+        }
+    }
+    let header = table.header;
     Ok(Some((meta, header, body)))
 }
 
@@ -198,98 +208,131 @@ pub fn export_table(
     runs: &[RunRecord],
     annotations: &[Annotation],
 ) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut attrs: Vec<String> = attributes.to_vec();
-    let mut by_start: Vec<&RunRecord> = runs.iter().filter(|r| r.dataset_id == meta.id).collect();
-    by_start.sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
-    for r in &by_start {
-        if !attrs.contains(&r.attribute) {
-            attrs.push(r.attribute.clone());
-        }
-    }
-    // (source, attribute, row) → annotation
-    let index: HashMap<(&str, &str, u32), &Annotation> = annotations
-        .iter()
-        .map(|a| ((a.source.as_str(), a.attribute.as_str(), a.row), a))
-        .collect();
+    let table = ExportTable::new(meta, attributes, runs, annotations);
+    let body = rows.iter().map(|r| table.row(r)).collect();
+    (table.header, body)
+}
 
-    let originals: Vec<usize> = (0..meta.columns.len())
-        .filter(|&c| c != meta.text_col && Some(c) != meta.id_col)
-        .collect();
-    let mut header = vec!["id".to_string(), "text".to_string()];
-    for &c in &originals {
-        header.push(meta.columns[c].clone());
-    }
-    let mut plan: Vec<(String, Vec<(&RunRecord, String)>)> = Vec::new();
-    for attr in &attrs {
-        for f in ["gold", "reviewer", "reviewed_at", "llm"] {
-            header.push(format!("{attr}_{f}"));
-        }
-        let attr_runs: Vec<(&RunRecord, String)> = by_start
-            .iter()
-            .filter(|r| &r.attribute == attr)
-            .map(|r| (*r, run_source(&r.id)))
-            .collect();
-        for k in 1..=attr_runs.len() {
-            for f in RUN_FIELDS {
-                header.push(format!("{attr}_run{k}_{f}"));
+/// [`export_table`]'s columns, worked out once, so rows can be made a slice at a
+/// time (100,000 of them in one go held the page's thread for a third of a second).
+pub struct ExportTable<'a> {
+    meta: &'a DatasetMeta,
+    /// The column names.
+    pub header: Vec<String>,
+    /// Original columns after `id` and `text`.
+    originals: Vec<usize>,
+    /// Per attribute, its runs oldest first with their annotation source.
+    plan: Vec<(String, Vec<(&'a RunRecord, String)>)>,
+    /// (source, attribute, row) → annotation.
+    index: HashMap<(&'a str, &'a str, u32), &'a Annotation>,
+}
+
+impl<'a> ExportTable<'a> {
+    /// The columns for the dataset's attributes and runs.
+    pub fn new(
+        meta: &'a DatasetMeta,
+        attributes: &[String],
+        runs: &'a [RunRecord],
+        annotations: &'a [Annotation],
+    ) -> Self {
+        let mut attrs: Vec<String> = attributes.to_vec();
+        let mut by_start: Vec<&RunRecord> =
+            runs.iter().filter(|r| r.dataset_id == meta.id).collect();
+        by_start.sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
+        for r in &by_start {
+            if !attrs.contains(&r.attribute) {
+                attrs.push(r.attribute.clone());
             }
         }
-        plan.push((attr.clone(), attr_runs));
-    }
-    dedupe(&mut header);
+        let index: HashMap<(&str, &str, u32), &Annotation> = annotations
+            .iter()
+            .map(|a| ((a.source.as_str(), a.attribute.as_str(), a.row), a))
+            .collect();
 
-    let body = rows
-        .iter()
-        .map(|r| {
-            let mut out = Vec::with_capacity(header.len());
-            out.push(r.id.clone());
-            out.push(r.cell(meta.text_col).to_string());
-            out.extend(originals.iter().map(|&c| r.cell(c).to_string()));
-            for (attr, attr_runs) in &plan {
-                out.push(
-                    meta.gold_for(attr)
-                        .map(|g| r.cell(g).to_string())
-                        .unwrap_or_default(),
-                );
-                let (reviewer, at) = index
-                    .get(&(HUMAN_SOURCE, attr.as_str(), r.idx))
-                    .and_then(|h| Some((h.value.clone()?, fannotate_core::time::iso_utc(h.ts))))
-                    .unwrap_or_default();
-                out.extend([reviewer, at]);
-                let latest = attr_runs
-                    .iter()
-                    .rev()
-                    .find_map(|(_, src)| index.get(&(src.as_str(), attr.as_str(), r.idx)));
-                out.push(latest.and_then(|a| a.value.clone()).unwrap_or_default());
-                for (run, src) in attr_runs {
-                    match index.get(&(src.as_str(), attr.as_str(), r.idx)) {
-                        Some(a) => {
-                            out.push(a.value.clone().unwrap_or_default());
-                            out.push(status_word(a.status).to_string());
-                            out.push(a.raw.clone());
-                            out.push(a.confidence.map(|c| format!("{c:.4}")).unwrap_or_default());
-                        }
-                        None => out.extend(std::iter::repeat_n(String::new(), 4)),
-                    }
-                    // A combined run sent nothing: it names its method and runs.
-                    match run.aggregate {
-                        Some(_) => out.extend([
-                            run.configuration(),
-                            run.codebook_version.to_string(),
-                            String::new(),
-                        ]),
-                        None => out.extend([
-                            run.endpoint.model.clone(),
-                            run.codebook_version.to_string(),
-                            run.endpoint.temperature.to_string(),
-                        ]),
-                    }
+        let originals: Vec<usize> = (0..meta.columns.len())
+            .filter(|&c| c != meta.text_col && Some(c) != meta.id_col)
+            .collect();
+        let mut header = vec!["id".to_string(), "text".to_string()];
+        for &c in &originals {
+            header.push(meta.columns[c].clone());
+        }
+        let mut plan: Vec<(String, Vec<(&RunRecord, String)>)> = Vec::new();
+        for attr in &attrs {
+            for f in ["gold", "reviewer", "reviewed_at", "llm"] {
+                header.push(format!("{attr}_{f}"));
+            }
+            let attr_runs: Vec<(&RunRecord, String)> = by_start
+                .iter()
+                .filter(|r| &r.attribute == attr)
+                .map(|r| (*r, run_source(&r.id)))
+                .collect();
+            for k in 1..=attr_runs.len() {
+                for f in RUN_FIELDS {
+                    header.push(format!("{attr}_run{k}_{f}"));
                 }
             }
-            out
-        })
-        .collect();
-    (header, body)
+            plan.push((attr.clone(), attr_runs));
+        }
+        dedupe(&mut header);
+        ExportTable {
+            meta,
+            header,
+            originals,
+            plan,
+            index,
+        }
+    }
+
+    /// One row's cells, in the header's order.
+    pub fn row(&self, r: &RowRecord) -> Vec<String> {
+        let (meta, index) = (self.meta, &self.index);
+        let mut out = Vec::with_capacity(self.header.len());
+        out.push(r.id.clone());
+        out.push(r.cell(meta.text_col).to_string());
+        out.extend(self.originals.iter().map(|&c| r.cell(c).to_string()));
+        for (attr, attr_runs) in &self.plan {
+            out.push(
+                meta.gold_for(attr)
+                    .map(|g| r.cell(g).to_string())
+                    .unwrap_or_default(),
+            );
+            let (reviewer, at) = index
+                .get(&(HUMAN_SOURCE, attr.as_str(), r.idx))
+                .and_then(|h| Some((h.value.clone()?, fannotate_core::time::iso_utc(h.ts))))
+                .unwrap_or_default();
+            out.extend([reviewer, at]);
+            let latest = attr_runs
+                .iter()
+                .rev()
+                .find_map(|(_, src)| index.get(&(src.as_str(), attr.as_str(), r.idx)));
+            out.push(latest.and_then(|a| a.value.clone()).unwrap_or_default());
+            for (run, src) in attr_runs {
+                match index.get(&(src.as_str(), attr.as_str(), r.idx)) {
+                    Some(a) => {
+                        out.push(a.value.clone().unwrap_or_default());
+                        out.push(status_word(a.status).to_string());
+                        out.push(a.raw.clone());
+                        out.push(a.confidence.map(|c| format!("{c:.4}")).unwrap_or_default());
+                    }
+                    None => out.extend(std::iter::repeat_n(String::new(), 4)),
+                }
+                // A combined run sent nothing: it names its method and runs.
+                match run.aggregate {
+                    Some(_) => out.extend([
+                        run.configuration(),
+                        run.codebook_version.to_string(),
+                        String::new(),
+                    ]),
+                    None => out.extend([
+                        run.endpoint.model.clone(),
+                        run.codebook_version.to_string(),
+                        run.endpoint.temperature.to_string(),
+                    ]),
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Word for an outcome in exports.

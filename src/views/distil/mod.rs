@@ -75,6 +75,15 @@ enum Teacher {
     Human,
 }
 
+impl Teacher {
+    fn kind(&self) -> TeacherKind {
+        match self {
+            Teacher::Run(_) => TeacherKind::Run,
+            Teacher::Human => TeacherKind::Human,
+        }
+    }
+}
+
 /// The chosen source's labels, ready to distil.
 #[derive(Debug, Clone, PartialEq)]
 struct Source {
@@ -100,13 +109,6 @@ impl Source {
         match &self.teacher {
             Teacher::Run(run) => run_source(&run.id),
             Teacher::Human => HUMAN_SOURCE.to_string(),
-        }
-    }
-
-    fn kind(&self) -> TeacherKind {
-        match self.teacher {
-            Teacher::Run(_) => TeacherKind::Run,
-            Teacher::Human => TeacherKind::Human,
         }
     }
 
@@ -249,11 +251,7 @@ async fn load(state: AppState, choice: Option<TrainingSource>) -> Result<Option<
         .zip(&labelled)
         .map(|(r, l)| in_validation(meta.validation.as_ref(), r.idx, l.is_some()))
         .collect();
-    let kind = match teacher {
-        Teacher::Run(_) => TeacherKind::Run,
-        Teacher::Human => TeacherKind::Human,
-    };
-    let split = split_labels(kind, &taught, &labelled, &validation);
+    let split = split_labels(teacher.kind(), &taught, &labelled, &validation);
     let source = Source {
         input: DistilInput {
             classes,
@@ -372,7 +370,7 @@ fn distil_panel(
         Teacher::Run(_) => format!("The student trains on the {n_train} rows this run labelled outside the validation rows. The {n_gold} validation rows with a gold label are held out of training: both the student and the LLM are scored on them. {}", validation_why(&source)),
         Teacher::Human => format!("The student trains on the {n_train} human labels outside the validation rows. The {n_gold} validation rows' human labels are held out of training: the student is scored on them. {}", validation_why(&source)),
     };
-    let kind = match source.kind() {
+    let kind = match source.teacher.kind() {
         TeacherKind::Run => "run",
         TeacherKind::Human => "human",
     };
@@ -402,9 +400,10 @@ fn distil_panel(
             };
             if let Some(next) = Training::settle(result, on_page) {
                 if let Training::Done(report, _) = &next {
-                    let (run_id, kind) = match teacher {
-                        Teacher::Run(run) => (run.id, TeacherKind::Run),
-                        Teacher::Human => (HUMAN_SOURCE.to_string(), TeacherKind::Human),
+                    let kind = teacher.kind();
+                    let run_id = match teacher {
+                        Teacher::Run(run) => run.id,
+                        Teacher::Human => HUMAN_SOURCE.to_string(),
                     };
                     remember_student(state, run_id, kind, report).await;
                 }
@@ -675,7 +674,7 @@ fn report_view(state: AppState, s: &Source, r: &DistilReport) -> impl IntoView {
                     <p data-testid="distil-mcnemar">{format!("McNemar, student against LLM: {} rows only the student got right, {} only the LLM; p = {:.3}{}. {verdict}", mc.b, mc.c, mc.p_value, if mc.exact { " (exact test)" } else { "" })}</p>
                 }.into_any(),
                 None => view! {
-                    <p class="fa-muted" data-testid="distil-no-teacher">"No LLM is compared here: the student learnt from human labels, and on the validation rows the human labels are the gold labels themselves, so there is no teacher to score beside it (nor a McNemar test against one). To compare a student with an LLM, learn from a run. Nor is this student set beside the LLMs in the Experiments projection, which shows students taught by a run."</p>
+                    <p class="fa-muted" data-testid="distil-no-teacher">"No LLM is compared here: the student learnt from human labels, and on the validation rows the human labels are the gold labels themselves, so there is no teacher to score beside it (nor a McNemar test against one). To compare a student with an LLM, learn from a run. The Experiments projection sets this student beside the LLMs as one trained on human labels."</p>
                 }.into_any(),
             }}
             {r.human.is_none().then(|| view! { <p class="fa-muted">"Too few gold labels (fewer than 10) to cross-validate a student trained on them alone."</p> })}

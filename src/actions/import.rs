@@ -2,7 +2,7 @@
 //! then store its rows under the chosen column mapping (cancellable, atomic).
 
 use crate::error::AppError;
-use crate::services::browser::{mono_ms, request_persistence, sleep};
+use crate::services::browser::{mono_ms, request_persistence, TimeSlice};
 use crate::services::files::read_bytes;
 use crate::services::importer::{
     check_mapping, import_table, new_dataset, ImportError, ImportProgress,
@@ -67,17 +67,16 @@ pub async fn parse_file(
         Opened::Done(imported) => imported,
         Opened::Text { format, mut reader } => {
             let mut rows = Vec::new();
-            let mut slice_start = mono_ms();
+            let mut slice = TimeSlice::new(PARSE_SLICE_MS);
             let result = loop {
                 match reader.read_chunk(PARSE_CHUNK, &mut rows) {
                     Ok(true) => {}
                     Ok(false) => break Ok(()),
                     Err(e) => break Err(bad(e)),
                 }
-                if mono_ms() - slice_start > PARSE_SLICE_MS {
+                if slice.due() {
                     progress.set(Some((reader.position(), reader.total_bytes(), t0)));
-                    sleep(0.0).await;
-                    slice_start = mono_ms();
+                    slice.pause().await;
                 }
             };
             progress.set(None);

@@ -53,6 +53,42 @@ pub async fn sleep(ms: f64) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Long work on the page's thread, cut into slices of about `budget_ms`: the
+/// loop asks [`TimeSlice::due`] between steps, and [`TimeSlice::pause`] lets the
+/// page paint and take clicks before the next slice.
+pub struct TimeSlice {
+    budget_ms: f64,
+    since: f64,
+}
+
+impl TimeSlice {
+    /// A slice starting now.
+    pub fn new(budget_ms: f64) -> Self {
+        TimeSlice {
+            budget_ms,
+            since: mono_ms(),
+        }
+    }
+
+    /// Whether this slice has run its time.
+    pub fn due(&self) -> bool {
+        mono_ms() - self.since >= self.budget_ms
+    }
+
+    /// Yield to the browser, then start a new slice.
+    pub async fn pause(&mut self) {
+        sleep(0.0).await;
+        self.since = mono_ms();
+    }
+
+    /// [`TimeSlice::pause`] if the slice is [`due`](TimeSlice::due).
+    pub async fn pause_if_due(&mut self) {
+        if self.due() {
+            self.pause().await;
+        }
+    }
+}
+
 /// A timer that calls a closure once after a delay unless dropped first.
 pub struct Timeout {
     id: Option<i32>,

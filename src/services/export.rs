@@ -1,7 +1,7 @@
 //! The annotated-data export: every row with its original columns, the human
 //! label and each run's answer with provenance, in the format the user picks.
 
-use super::browser::{mono_ms, sleep};
+use super::browser::TimeSlice;
 use super::storage::Storage;
 use super::storage::StorageError;
 use fannotate_core::export::{
@@ -95,28 +95,20 @@ impl ExportFormat {
         header: &[String],
         rows: &[Vec<String>],
     ) -> Vec<Vec<u8>> {
-        let opts = ExportOptions {
-            bom: self == ExportFormat::CsvExcel,
-        };
-        let mut parts = Vec::new();
-        let mut since = mono_ms();
-        for (i, chunk) in rows.chunks(ENCODE_CHUNK).enumerate() {
-            let part = match self {
-                ExportFormat::Xlsx => return vec![self.encode(sheet, header, rows)],
-                ExportFormat::Csv | ExportFormat::CsvExcel if i == 0 => {
-                    write_csv_with(header, chunk, &opts)
-                }
-                ExportFormat::Csv | ExportFormat::CsvExcel => write_csv_rows(chunk),
-                ExportFormat::Jsonl => write_jsonl(header, chunk),
-            };
-            parts.push(part.into_bytes());
-            if mono_ms() - since >= ENCODE_SLICE_MS {
-                sleep(0.0).await;
-                since = mono_ms();
-            }
+        if self == ExportFormat::Xlsx || rows.is_empty() {
+            return vec![self.encode(sheet, header, rows)];
         }
-        if parts.is_empty() {
-            parts.push(self.encode(sheet, header, rows));
+        let mut parts = Vec::new();
+        let mut slice = TimeSlice::new(ENCODE_SLICE_MS);
+        for (i, chunk) in rows.chunks(ENCODE_CHUNK).enumerate() {
+            parts.push(match self {
+                // The CSV header (and BOM) lead the first part only.
+                ExportFormat::Csv | ExportFormat::CsvExcel if i > 0 => {
+                    write_csv_rows(chunk).into_bytes()
+                }
+                _ => self.encode(sheet, header, chunk),
+            });
+            slice.pause_if_due().await;
         }
         parts
     }
@@ -169,13 +161,10 @@ pub async fn project_table(
     };
     let table = ExportTable::new(&meta, &attributes, &runs, &annotations);
     let mut body = Vec::with_capacity(rows.len());
-    let mut since = mono_ms();
+    let mut slice = TimeSlice::new(ENCODE_SLICE_MS);
     for chunk in rows.chunks(ENCODE_CHUNK) {
         body.extend(chunk.iter().map(|r| table.row(r)));
-        if mono_ms() - since >= ENCODE_SLICE_MS {
-            sleep(0.0).await;
-            since = mono_ms();
-        }
+        slice.pause_if_due().await;
     }
     let header = table.header;
     Ok(Some((meta, header, body)))

@@ -312,7 +312,7 @@ function promptOf(messages) {
 const charCount = (s) => [...s].length;
 
 // ---------------------------------------------------------------------------
-// Server
+// Config
 
 function defaultConfig(opts) {
   return {
@@ -362,6 +362,144 @@ function num(v, dflt) {
   return n;
 }
 
+// ---------------------------------------------------------------------------
+// Answers: one completion body per request body, for the live route and batches
+
+/**
+ * The answer (a bare label, INVALID_ANSWER or FREE_ANSWER, not yet styled) for
+ * choice `index`. `constraint` comes from constraintOf: an honoured constraint
+ * keeps the answer among its choices (the first one when the gold answer is not
+ * one of them, or when the prompt matches no row, e.g. a capability probe).
+ */
+function answerFor(gold, config, body, model, index, constraint, row) {
+  const labels = gold.labels;
+  const allowed = constraint.choices ?? labels;
+  if (!row) return constraint.constrained ? allowed[0] ?? '' : FREE_ANSWER;
+  const acc = config.model_accuracy?.[model];
+  const wrongRate = acc != null ? 1 - Number(acc) : config.wrong_rate;
+  const temp = body.temperature === undefined ? '' : String(body.temperature);
+  // Index 0 hashes exactly like a single-choice request, so n=1 and the first of
+  // n choices agree.
+  // Above temperature 0 a request's own seed varies the answer, as sampling
+  // would (the app sends a different seed per replication).
+  const sampled = Number(body.temperature) > 0 && Number.isInteger(body.seed) ? `s${body.seed}` : '';
+  const h = fnv1a(`${config.seed}${row.text}${model}${temp}${sampled}${index > 0 ? `#${index}` : ''}`);
+  const u = (h % 10000) / 10000;
+  let answer = row.label;
+  if (u < wrongRate) {
+    const i = labels.indexOf(row.label);
+    answer = labels[(i + 1) % labels.length];
+  } else if (u < wrongRate + config.invalid_rate && !constraint.constrained) {
+    answer = INVALID_ANSWER;
+  }
+  if (constraint.constrained && !allowed.includes(answer)) answer = allowed[0] ?? answer;
+  return answer;
+}
+
+/**
+ * Deterministic logprobs: the whole content as one token at -0.05, with the
+ * other allowed labels as lower-ranked alternatives (in the same output format).
+ */
+function logprobsFor(content, answer, labels, render, topN) {
+  const alts = [answer, ...labels.filter((l) => l !== answer)];
+  const limit = Number.isInteger(topN) && topN >= 0 ? topN : alts.length;
+  const top = alts.slice(0, limit).map((l, i) => ({
+    token: render(l),
+    logprob: i === 0 ? -0.05 : -3 - i,
+  }));
+  return { content: [{ token: content, logprob: -0.05, top_logprobs: top }] };
+}
+
+/**
+ * What answers chat requests: the gold index and the answer rules, without any
+ * HTTP. The live route and both batch APIs of startMock, and engine.mjs, all
+ * answer through one of these, so a batch answer equals the live answer to the
+ * same body (choices and usage; only `id` and `created` differ).
+ *
+ * Takes startMock's answer options (goldCsv or gold, textCol, labelCol, seed,
+ * wrongRate, invalidRate, modelAccuracy, models, capabilities, answerStyle,
+ * modelStyles); the others are accepted and ignored.
+ * @param {object} options
+ * @param {string} [options.goldCsv] gold CSV text
+ * @param {string} [options.gold]    path of the gold CSV (read synchronously)
+ * @returns {{
+ *   gold: ReturnType<typeof buildGold>,
+ *   config: object,
+ *   modelOf: (body: object, config?: object) => string,
+ *   find: (body: object) => object|null,
+ *   complete: (body: object, opts?: {row?: object|null, id?: string, created?: number, config?: object}) => object,
+ * }}
+ *   `config` is the full mock config the options give (the shape /__admin/config
+ *   shows); `complete` uses it unless given another (startMock passes its live one).
+ */
+export function createAnswerer(options = {}) {
+  let csvText = options.goldCsv;
+  if (csvText == null) {
+    if (!options.gold) throw new Error('--gold FILE.csv is required');
+    csvText = fs.readFileSync(options.gold, 'utf8');
+  }
+  const gold = buildGold(csvText, { textCol: options.textCol, labelCol: options.labelCol });
+  let completions = 0; // numbers default completion ids; never reset
+  const answerer = {
+    gold,
+    config: defaultConfig(options),
+    /** The model a body asks for (the first listed model when it names none). */
+    modelOf(body, config = answerer.config) {
+      return typeof body.model === 'string' ? body.model : config.models[0] ?? 'mock-model';
+    },
+    /** The gold row the body's prompt is about, or null (the costly part of an answer). */
+    find(body) {
+      return gold.find(promptOf(body.messages));
+    },
+    /**
+     * The chat completion for a request body (a JSON object). `row` saves the
+     * lookup when the caller has done it; `id` and `created` default to a
+     * counter and the current time.
+     */
+    complete(body, { row, id, created, config = answerer.config } = {}) {
+      if (row === undefined) row = answerer.find(body);
+      const model = answerer.modelOf(body, config);
+      const n = Math.max(1, Math.min(128, Number.parseInt(body.n, 10) || 1));
+      const constraint = constraintOf(body, config.capabilities);
+      const style = ANSWER_STYLES[config.model_styles[model] ?? config.answer_style];
+      // Constrained answers are exact (a JSON object for json formats); free ones are
+      // worded in the model's style, except answers that are not labels at all.
+      const render = (answer) => {
+        if (constraint.json) return JSON.stringify({ label: answer });
+        if (constraint.constrained || answer === INVALID_ANSWER || answer === FREE_ANSWER) return answer;
+        return style(answer);
+      };
+      const choices = [];
+      for (let i = 0; i < n; i++) {
+        const answer = answerFor(gold, config, body, model, i, constraint, row);
+        const content = render(answer);
+        const choice = { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };
+        if (body.logprobs === true && config.capabilities.logprobs) {
+          choice.logprobs = logprobsFor(content, answer, constraint.choices ?? gold.labels, render, body.top_logprobs);
+        }
+        choices.push(choice);
+      }
+      const promptTokens = Math.ceil(charCount(promptOf(body.messages)) / 4);
+      const completionTokens = choices.reduce(
+        (s, c) => s + Math.max(1, Math.ceil(charCount(c.message.content) / 4)),
+        0,
+      );
+      return {
+        id: id ?? `chatcmpl-mock-${++completions}`,
+        object: 'chat.completion',
+        created: created ?? Math.floor(Date.now() / 1000),
+        model,
+        choices,
+        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      };
+    },
+  };
+  return answerer;
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
 /**
  * Start the mock server.
  * @param {object} options
@@ -393,16 +531,17 @@ export async function startMock(options = {}) {
     if (!options.gold) throw new Error('--gold FILE.csv is required');
     csvText = await fs.promises.readFile(options.gold, 'utf8');
   }
-  const gold = buildGold(csvText, { textCol: options.textCol, labelCol: options.labelCol });
+  // Every answer, live or batched, comes from this one answerer, always given
+  // the current `config` (the admin API replaces it).
+  const answerer = createAnswerer({ ...options, goldCsv: csvText });
 
-  const initialConfig = defaultConfig(options);
+  const initialConfig = answerer.config;
   let config = structuredClone(initialConfig);
 
   // Mutable state, cleared by /__admin/reset.
   let faultState = []; // per rule: { seen, fired }
   let log = [];
   let requestCounter = 0; // numbers log entries (n)
-  let completionCounter = 0; // numbers completion ids; never reset
   let inFlight = 0;
   let maxInFlight = 0;
   let chatEnded = 0; // chat requests answered or abandoned
@@ -499,40 +638,6 @@ export async function startMock(options = {}) {
         inWindow(rule, faultState[i].seen + 1) &&
         (rule.count != null ? faultState[i].fired < rule.count : rule.rate == null || rule.rate > 0),
     );
-  }
-
-  /**
-   * The answer (a bare label, INVALID_ANSWER or FREE_ANSWER, not yet styled) for
-   * choice `index`. `constraint` comes from constraintOf: an honoured constraint
-   * keeps the answer among its choices (the first one when the gold answer is not
-   * one of them, or when the prompt matches no row, e.g. a capability probe).
-   */
-  function answerFor(body, model, index, constraint, found) {
-    const prompt = promptOf(body.messages);
-    // The caller may have looked the row up already (it is the costly part).
-    const row = found !== undefined ? found : gold.find(prompt);
-    const labels = gold.labels;
-    const allowed = constraint.choices ?? labels;
-    if (!row) return { answer: constraint.constrained ? allowed[0] ?? '' : FREE_ANSWER, row: null, prompt };
-    const acc = config.model_accuracy?.[model];
-    const wrongRate = acc != null ? 1 - Number(acc) : config.wrong_rate;
-    const temp = body.temperature === undefined ? '' : String(body.temperature);
-    // Index 0 hashes exactly like a single-choice request, so n=1 and the first of
-    // n choices agree.
-    // Above temperature 0 a request's own seed varies the answer, as sampling
-    // would (the app sends a different seed per replication).
-    const sampled = Number(body.temperature) > 0 && Number.isInteger(body.seed) ? `s${body.seed}` : '';
-    const h = fnv1a(`${config.seed}${row.text}${model}${temp}${sampled}${index > 0 ? `#${index}` : ''}`);
-    const u = (h % 10000) / 10000;
-    let answer = row.label;
-    if (u < wrongRate) {
-      const i = labels.indexOf(row.label);
-      answer = labels[(i + 1) % labels.length];
-    } else if (u < wrongRate + config.invalid_rate && !constraint.constrained) {
-      answer = INVALID_ANSWER;
-    }
-    if (constraint.constrained && !allowed.includes(answer)) answer = allowed[0] ?? answer;
-    return { answer, row, prompt };
   }
 
   // --- HTTP helpers -------------------------------------------------------
@@ -650,12 +755,12 @@ export async function startMock(options = {}) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return sendJson(res, 400, errorBody('Request body must be a JSON object', 'invalid_request_error'));
     }
-    const model = typeof body.model === 'string' ? body.model : config.models[0] ?? 'mock-model';
+    const model = answerer.modelOf(body, config);
     entry.model = model;
     entry.temperature = typeof body.temperature === 'number' ? body.temperature : null;
     // Which gold row the prompt is about (null for probes): lets tests check that
     // no row was answered twice.
-    const goldRow = gold.find(promptOf(body.messages));
+    const goldRow = answerer.find(body);
     entry.row = goldRow?.n ?? null;
 
     const fault = pickFault(model);
@@ -702,56 +807,7 @@ export async function startMock(options = {}) {
     if (config.latency_ms > 0) await sleep(config.latency_ms);
     if (clientGone(res)) return; // client went away while we "thought"
 
-    const n = Math.max(1, Math.min(128, Number.parseInt(body.n, 10) || 1));
-    const constraint = constraintOf(body, config.capabilities);
-    const style = ANSWER_STYLES[config.model_styles[model] ?? config.answer_style];
-    // Constrained answers are exact (a JSON object for json formats); free ones are
-    // worded in the model's style, except answers that are not labels at all.
-    const render = (answer) => {
-      if (constraint.json) return JSON.stringify({ label: answer });
-      if (constraint.constrained || answer === INVALID_ANSWER || answer === FREE_ANSWER) return answer;
-      return style(answer);
-    };
-    let prompt = '';
-    const choices = [];
-    for (let i = 0; i < n; i++) {
-      const a = answerFor(body, model, i, constraint, goldRow);
-      prompt = a.prompt;
-      const content = render(a.answer);
-      const choice = { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };
-      if (body.logprobs === true && config.capabilities.logprobs) {
-        choice.logprobs = logprobsFor(content, a.answer, constraint.choices ?? gold.labels, render, body.top_logprobs);
-      }
-      choices.push(choice);
-    }
-    const promptTokens = Math.ceil(charCount(prompt) / 4);
-    const completionTokens = choices.reduce(
-      (s, c) => s + Math.max(1, Math.ceil(charCount(c.message.content) / 4)),
-      0,
-    );
-    completionCounter += 1;
-    return sendJson(res, 200, {
-      id: `chatcmpl-mock-${completionCounter}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      choices,
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-    });
-  }
-
-  /**
-   * Deterministic logprobs: the whole content as one token at -0.05, with the
-   * other allowed labels as lower-ranked alternatives (in the same output format).
-   */
-  function logprobsFor(content, answer, labels, render, topN) {
-    const alts = [answer, ...labels.filter((l) => l !== answer)];
-    const limit = Number.isInteger(topN) && topN >= 0 ? topN : alts.length;
-    const top = alts.slice(0, limit).map((l, i) => ({
-      token: render(l),
-      logprob: i === 0 ? -0.05 : -3 - i,
-    }));
-    return { content: [{ token: content, logprob: -0.05, top_logprobs: top }] };
+    return sendJson(res, 200, answerer.complete(body, { row: goldRow, config }));
   }
 
   async function handle(req, res) {

@@ -26,7 +26,47 @@
 // Admin API (JSON): GET/POST /__admin/config (POST merges a partial config; see
 // applyConfig for the keys), GET /__admin/log, GET /__admin/stats (counts only, cheap
 // to poll during a benchmark), POST /__admin/reset ({"config": true} also restores
-// the start-up config).
+// the start-up config; files and batches are always forgotten).
+//
+// Batch APIs. Every answer, live or batched, comes from one answerer
+// (createAnswerer), so a batch answer's `choices` and `usage` equal byte for byte
+// the live answer to the same body; only `id` and `created` differ. Nothing is
+// timed: a batch moves one state on each GET of it (never on a list), so tests
+// poll without sleeping. A batch runs under the config it was created with.
+// Faults and latency apply to the chat route only.
+//   OpenAI Files (auth as for chat: Bearer or api-key):
+//     POST /v1/files            multipart/form-data, purpose=batch and file → File object
+//     GET /v1/files[?purpose=]  list; GET /v1/files/{id}; GET /v1/files/{id}/content (bytes);
+//     DELETE /v1/files/{id}
+//   OpenAI Batch API (endpoint /v1/chat/completions, completion_window 24h only):
+//     POST /v1/batches {input_file_id, endpoint, completion_window, metadata?} → Batch
+//     GET /v1/batches/{id}        advances validating → in_progress → finalizing → completed;
+//       validating → failed when the input is not valid (errors.data [{code, line, message,
+//       param}]: invalid_json_line, missing_required_parameter, url_mismatch,
+//       duplicate_custom_id, model_mismatch, empty_file…)
+//     GET /v1/batches[?limit=&after=]  list, newest first ({object, data, first_id, last_id, has_more})
+//     POST /v1/batches/{id}/cancel     → cancelling; the next GET → cancelled
+//     At completion the output file holds the answered requests
+//     ({"id":"batch_req_…","custom_id","response":{"status_code":200,"request_id","body"},"error":null})
+//     and the error file the failed ones (status 500 in `response`; or, for a batch stopped
+//     early, `response` null and `error.code` batch_expired / batch_cancelled), each in a
+//     shuffled order seeded by `${seed}:${batch id}`. A batch stopped early (cancelled in
+//     progress, expired) has run the requests whose FNV-1a share of "ran:"+custom_id is below
+//     STOPPED_RAN_SHARE (0.5).
+//   Anthropic Message Batches (x-api-key or Bearer; anthropic-version required):
+//     POST /v1/messages/batches {requests: [{custom_id, params}]} → message_batch, in_progress
+//     GET /v1/messages/batches/{id}          advances in_progress (or canceling) → ended
+//     GET /v1/messages/batches/{id}/results  JSONL {"custom_id","result":{"type":"succeeded",
+//       "message"}|{"type":"errored","error"}|{"type":"canceled"}|{"type":"expired"}}, shuffled
+//     POST …/{id}/cancel → canceling; GET /v1/messages/batches[?limit=&after_id=]; DELETE …/{id}
+//     The message text is the answer to chatBodyFromAnthropic(params) (system + messages).
+//   Admin knobs for batches (also startMock options batchErrorRate, batchOutcome):
+//     batch_error_rate  0–1, default 0: requests whose fnv1a(custom_id) share is below it
+//                       fail (OpenAI: a 500 line in the error file; Anthropic: errored)
+//     batch_outcome     "completed" (default) | "failed" (OpenAI: fails at validation;
+//                       Anthropic, which has no failed batch: every request errored) |
+//                       "expired" (in_progress → expired / ended with requests expired)
+// engine.mjs answers batch input files the same way without a server.
 
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -43,6 +83,11 @@ const BUCKET_CHARS = 40;
 const HANG_MAX_MS = 10 * 60 * 1000;
 /** Request bodies above this size are rejected (413). */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Batch uploads may be larger: Anthropic allows 256 MB per batch (OpenAI 200 MB per file). */
+const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+/** What a browser may send to the batch routes: OpenAI's auth, and Anthropic's key, version and opt-in headers. */
+const BATCH_CORS_HEADERS =
+  'Content-Type, Authorization, api-key, x-api-key, anthropic-version, anthropic-beta, anthropic-dangerous-direct-browser-access';
 /** Oldest log entries are dropped beyond this many (memory bound for long runs). */
 const MAX_LOG = 100_000;
 const FAULT_TYPES = new Set(['429', '500', '503', '400', 'hang', 'malformed', 'nocors', '401']);
@@ -363,7 +408,19 @@ function defaultConfig(opts) {
     capabilities: mergeCapabilities(Object.fromEntries(CAPABILITIES.map((c) => [c, true])), opts.capabilities ?? {}),
     answer_style: checkStyle(opts.answerStyle ?? 'plain'),
     model_styles: checkModelStyles(opts.modelStyles ?? {}),
+    batch_error_rate: checkRate('batch_error_rate', num(opts.batchErrorRate, 0)),
+    batch_outcome: checkOutcome(opts.batchOutcome ?? 'completed'),
   };
+}
+
+function checkRate(name, v) {
+  if (!(v >= 0 && v <= 1)) throw new Error(`${name} must be between 0 and 1`);
+  return v;
+}
+
+function checkOutcome(v) {
+  if (!BATCH_OUTCOMES.includes(v)) throw new Error(`unknown batch_outcome: ${v} (known: ${BATCH_OUTCOMES.join(', ')})`);
+  return v;
 }
 
 /** `base` with the flags of the partial `patch` applied (unknown names and non-booleans throw). */
@@ -534,6 +591,290 @@ export function createAnswerer(options = {}) {
 }
 
 // ---------------------------------------------------------------------------
+// Batches: protocol pieces shared by startMock's batch routes and engine.mjs
+
+/** The one endpoint the mock's batches run: the app batches chat completions only. */
+export const BATCH_ENDPOINT = '/v1/chat/completions';
+/** Outcomes the `batch_outcome` knob can force on a batch. */
+export const BATCH_OUTCOMES = ['completed', 'failed', 'expired'];
+/** Share of its requests a batch stopped early (cancelled, expired) has run. */
+export const STOPPED_RAN_SHARE = 0.5;
+/** Anthropic's rule for a custom_id (OpenAI's is looser; the app keeps to this). */
+const ANTHROPIC_CUSTOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Most requests one batch may hold (OpenAI's and Anthropic's limit alike). */
+const MAX_BATCH_REQUESTS = 100_000;
+/** Validation errors reported per batch at most, so a broken file gives a readable answer. */
+const MAX_BATCH_ERRORS = 1000;
+
+/**
+ * Where a string falls in [0, 1), by FNV-1a: which requests a rate picks. It
+ * depends on nothing but the string, so the server's batches and engine.mjs
+ * pick the same custom_ids for the same rate.
+ */
+export const shareOf = (s) => (fnv1a(s) % 10000) / 10000;
+
+/** 16 hex digits derived from `s`, for ids that stay the same run after run. */
+const hexId = (s) => fnv1a(s).toString(16).padStart(8, '0') + fnv1a(`${s}#`).toString(16).padStart(8, '0');
+
+/** One entry of a failed batch's `errors.data`. */
+const batchError = (code, message, line = null, param = null) => ({ code, line, message, param });
+
+/**
+ * Checks an OpenAI batch input file line by line, as the Batch API's
+ * validating step does: every non-blank line a JSON object with a custom_id,
+ * `method: "POST"`, the batch's `url` and an object `body`; custom_ids unique;
+ * one model throughout. Lines are counted from 1, blank ones included.
+ * @param {string} [endpoint] the batch's endpoint
+ * @returns {{line: (text: string) => {request?: {custom_id: string, body: object, line: number}, error?: object}|null,
+ *            end: () => object|null}}
+ *   `line` checks the next physical line (null for a blank one); `end` gives the
+ *   error of a file without requests, else null.
+ */
+export function batchInputChecker(endpoint = BATCH_ENDPOINT) {
+  const ids = new Set();
+  let model;
+  let lineNo = 0;
+  return {
+    line(text) {
+      lineNo += 1;
+      const line = lineNo;
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (text.trim() === '') return null;
+      let v;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        return { error: batchError('invalid_json_line', 'This line is not parseable as valid JSON.', line) };
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        return { error: batchError('invalid_json_line', 'This line is not a JSON object.', line) };
+      }
+      for (const k of ['custom_id', 'method', 'url', 'body']) {
+        if (v[k] == null) return { error: batchError('missing_required_parameter', `Missing required parameter: '${k}'.`, line, k) };
+      }
+      if (typeof v.custom_id !== 'string' || v.custom_id === '') {
+        return { error: batchError('invalid_custom_id', 'custom_id must be a non-empty string.', line, 'custom_id') };
+      }
+      if (v.method !== 'POST') return { error: batchError('invalid_method', `Unsupported method '${v.method}': only POST.`, line, 'method') };
+      if (v.url !== endpoint) {
+        return { error: batchError('url_mismatch', `The url '${v.url}' does not match the batch's endpoint '${endpoint}'.`, line, 'url') };
+      }
+      if (typeof v.body !== 'object' || Array.isArray(v.body)) {
+        return { error: batchError('invalid_request', 'body must be a JSON object.', line, 'body') };
+      }
+      if (ids.has(v.custom_id)) {
+        return { error: batchError('duplicate_custom_id', `The custom_id '${v.custom_id}' is used more than once.`, line, 'custom_id') };
+      }
+      ids.add(v.custom_id);
+      if (ids.size > MAX_BATCH_REQUESTS) {
+        return { error: batchError('too_many_tasks', `A batch holds at most ${MAX_BATCH_REQUESTS} requests.`, line) };
+      }
+      const m = typeof v.body.model === 'string' ? v.body.model : undefined;
+      if (model === undefined) model = m;
+      else if (m !== model) {
+        return { error: batchError('model_mismatch', `The model '${m}' differs from the batch's model '${model}'.`, line, 'body.model') };
+      }
+      return { request: { custom_id: v.custom_id, body: v.body, line } };
+    },
+    end() {
+      return ids.size === 0 ? batchError('empty_file', 'The input file holds no requests.') : null;
+    },
+  };
+}
+
+/**
+ * Every request of an OpenAI batch input file, or the reasons it fails
+ * validation (then the batch fails as a whole, as on OpenAI).
+ * @returns {{requests: {custom_id: string, body: object, line: number}[], errors: object[]}}
+ */
+export function checkBatchInput(text, endpoint = BATCH_ENDPOINT) {
+  const checker = batchInputChecker(endpoint);
+  const requests = [];
+  const errors = [];
+  for (const line of text.split('\n')) {
+    const r = checker.line(line);
+    if (r?.error && errors.length < MAX_BATCH_ERRORS) errors.push(r.error);
+    else if (r?.request) requests.push(r.request);
+  }
+  const empty = checker.end();
+  if (empty && errors.length === 0) errors.push(empty);
+  return { requests: errors.length ? [] : requests, errors };
+}
+
+/**
+ * The chat completion a batch gives one request: the answerer's, with an id
+ * that depends only on the batch and the custom_id.
+ */
+export function batchCompletion(answerer, batchId, request, { created, config } = {}) {
+  return answerer.complete(request.body, { id: `chatcmpl-mockb${hexId(`${batchId}/${request.custom_id}`)}`, created, config });
+}
+
+/** An output-file line for an answered request (status 200), without its newline. */
+export function batchOutputLine(batchId, customId, completion) {
+  const key = `${batchId}/${customId}`;
+  return JSON.stringify({
+    id: `batch_req_${hexId(`line:${key}`)}`,
+    custom_id: customId,
+    response: { status_code: 200, request_id: `req_${hexId(`req:${key}`)}`, body: completion },
+    error: null,
+  });
+}
+
+/** What each kind of batch error line says. */
+const BATCH_ERROR_MESSAGES = {
+  batch_expired: 'This request could not be executed before the completion window expired.',
+  batch_cancelled: 'This request was not executed because the batch was cancelled.',
+};
+
+/**
+ * An error-file line, without its newline. `kind` '500' is a request the
+ * engine ran and the model server failed (a response with status 500);
+ * 'batch_expired' and 'batch_cancelled' are requests never run (no response,
+ * an `error` instead), as OpenAI writes them.
+ * @param {'500'|'batch_expired'|'batch_cancelled'} kind
+ */
+export function batchErrorLine(batchId, customId, kind) {
+  const key = `${batchId}/${customId}`;
+  const id = `batch_req_${hexId(`line:${key}`)}`;
+  if (kind === '500') {
+    return JSON.stringify({
+      id,
+      custom_id: customId,
+      response: {
+        status_code: 500,
+        request_id: `req_${hexId(`req:${key}`)}`,
+        body: { error: { message: 'Internal server error (mock batch error)', type: 'server_error', param: null, code: null } },
+      },
+      error: null,
+    });
+  }
+  const message = BATCH_ERROR_MESSAGES[kind];
+  if (!message) throw new Error(`unknown batch error kind: ${kind}`);
+  return JSON.stringify({ id, custom_id: customId, response: null, error: { code: kind, message } });
+}
+
+/**
+ * The result lines of a batch's requests, in input order (shuffle them after).
+ * `fate(request)` says what becomes of each: 'ok' (answered), or an error kind
+ * of batchErrorLine.
+ * @returns {Generator<{ok: boolean, line: string}>}
+ */
+export function* batchResultLines(requests, { answerer, batchId, created, config, fate }) {
+  for (const request of requests) {
+    const kind = fate(request);
+    if (kind === 'ok') {
+      const completion = batchCompletion(answerer, batchId, request, { created, config });
+      yield { ok: true, line: batchOutputLine(batchId, request.custom_id, completion) };
+    } else {
+      yield { ok: false, line: batchErrorLine(batchId, request.custom_id, kind) };
+    }
+  }
+}
+
+/** Mulberry32: a small seeded PRNG giving floats in [0, 1). */
+function mulberry32(a) {
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `items` in a seeded random order. A batch engine writes its results in no
+ * particular order; shuffling makes the app cope with that every time, yet the
+ * same seed gives the same file. With `window` finite only that many items are
+ * held at once (each leaves at a random time within it), so a million-line
+ * file can stream; with `window` at least the item count the order is a
+ * uniform random permutation.
+ * @template T
+ * @param {Iterable<T>} items
+ * @param {string|number} seed
+ * @param {number} [window=Infinity]
+ * @returns {Generator<T>}
+ */
+export function* shuffleLines(items, seed, window = Infinity) {
+  if (!(window >= 1)) throw new Error('window must be at least 1');
+  const rand = mulberry32(fnv1a(`shuffle:${seed}`));
+  const buf = [];
+  for (const item of items) {
+    if (buf.length < window) {
+      buf.push(item);
+      continue;
+    }
+    const j = Math.floor(rand() * buf.length);
+    yield buf[j];
+    buf[j] = item;
+  }
+  while (buf.length > 0) {
+    const j = Math.floor(rand() * buf.length);
+    yield buf[j];
+    buf[j] = buf[buf.length - 1];
+    buf.pop();
+  }
+}
+
+/**
+ * The chat request body an Anthropic Messages request amounts to: `system`
+ * (a string or text blocks) as the first message, then the messages, model and
+ * temperature. It reaches the same gold row and answer rules as the live
+ * request the app would have sent (Anthropic has no constraints or seeds).
+ */
+export function chatBodyFromAnthropic(params) {
+  const messages = [];
+  if (params.system != null && params.system !== '') messages.push({ role: 'system', content: params.system });
+  for (const m of Array.isArray(params.messages) ? params.messages : []) messages.push({ role: m?.role, content: m?.content });
+  const body = { model: params.model, messages };
+  if (params.temperature !== undefined) body.temperature = params.temperature;
+  return body;
+}
+
+/** Why Anthropic params cannot run, or null (the API checks each request on its own). */
+function anthropicParamsProblem(params) {
+  if (typeof params.model !== 'string' || params.model === '') return 'model: Field required';
+  if (!Number.isInteger(params.max_tokens) || params.max_tokens < 1) return 'max_tokens: Field required (a positive integer)';
+  if (!Array.isArray(params.messages) || params.messages.length === 0) return 'messages: at least one message is required';
+  return null;
+}
+
+/**
+ * The `result` of one Anthropic batch request: a message with the answerer's
+ * text, or an errored result, by `fate` ('ok', 'error', or 'canceled' and
+ * 'expired' for requests never run).
+ */
+export function anthropicResult(answerer, batchId, request, fate, config) {
+  if (fate === 'canceled' || fate === 'expired') return { type: fate };
+  const problem = anthropicParamsProblem(request.params);
+  const errored = (type, message) => ({ type: 'errored', error: { type: 'error', error: { type, message } } });
+  if (problem) return errored('invalid_request_error', problem);
+  if (fate === 'error') return errored('api_error', 'Internal server error (mock batch error)');
+  // Only the text and token counts are kept: the id and time given are never seen.
+  const completion = answerer.complete(chatBodyFromAnthropic(request.params), { id: '', created: 0, config });
+  return {
+    type: 'succeeded',
+    message: {
+      id: `msg_mock${hexId(`${batchId}/${request.custom_id}`)}`,
+      type: 'message',
+      role: 'assistant',
+      model: request.params.model,
+      content: [{ type: 'text', text: completion.choices[0].message.content }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: completion.usage.prompt_tokens, output_tokens: completion.usage.completion_tokens },
+    },
+  };
+}
+
+/** Lines of a JSONL file joined, with a newline after each (empty for none). */
+const jsonl = (lines) => {
+  let out = '';
+  for (const l of lines) out += `${l}\n`;
+  return out;
+};
+
+// ---------------------------------------------------------------------------
 // Server
 
 /**
@@ -556,6 +897,8 @@ export function createAnswerer(options = {}) {
  *   mechanisms honoured (all true unless given false); a switched-off one is ignored
  * @param {'plain'|'explain'|'json'|'emoji'} [options.answerStyle='plain'] wording of unconstrained answers
  * @param {Record<string, string>} [options.modelStyles] answer style per model (overrides answerStyle)
+ * @param {number} [options.batchErrorRate=0] share of batch requests that fail (admin knob batch_error_rate)
+ * @param {'completed'|'failed'|'expired'} [options.batchOutcome='completed'] how batches end (admin knob batch_outcome)
  * @param {{key: string|Buffer, cert: string|Buffer}} [options.tls] serve HTTPS with HTTP/2 (and HTTP/1.1)
  * @returns {Promise<{url: string, port: number, close: () => Promise<void>}>}
  */
@@ -582,6 +925,10 @@ export async function startMock(options = {}) {
   let maxInFlight = 0;
   let chatEnded = 0; // chat requests answered or abandoned
   const hanging = new Set(); // { res, timer }
+  let files = new Map(); // id → { file: File object, data: Buffer }, uploads and batch outputs
+  let batches = new Map(); // id → { batch, config, requests }, OpenAI batches in creation order
+  let messageBatches = new Map(); // id → { batch, config, requests, results }, Anthropic's
+  let objectCounter = 0; // numbers file and batch ids; never reset, so an id never names two objects
 
   const resetFaultState = () => {
     faultState = config.faults.map(() => ({ seen: 0, fired: 0 }));
@@ -625,6 +972,12 @@ export async function startMock(options = {}) {
           break;
         case 'model_styles':
           next[k] = checkModelStyles(v ?? {});
+          break;
+        case 'batch_error_rate':
+          next[k] = checkRate(k, num(v, 0));
+          break;
+        case 'batch_outcome':
+          next[k] = checkOutcome(v ?? 'completed');
           break;
         default:
           throw new Error(`unknown config key: ${k}`);
@@ -699,26 +1052,28 @@ export async function startMock(options = {}) {
   const sendUnauthorized = (res) =>
     sendJson(res, 401, errorBody('Invalid API key', 'invalid_request_error', 'invalid_api_key'));
 
-  function readBody(req) {
+  function readBuffer(req, limit = MAX_BODY_BYTES) {
     return new Promise((resolve, reject) => {
       const chunks = [];
       let size = 0;
       req.on('data', (c) => {
         size += c.length;
-        if (size > MAX_BODY_BYTES) {
+        if (size > limit) {
           reject(Object.assign(new Error('request body too large'), { status: 413 }));
           req.destroy();
           return;
         }
         chunks.push(c);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     });
   }
 
-  async function readJson(req) {
-    const text = await readBody(req);
+  const readBody = async (req, limit) => (await readBuffer(req, limit)).toString('utf8');
+
+  async function readJson(req, limit) {
+    const text = await readBody(req, limit);
     try {
       return JSON.parse(text);
     } catch (e) {
@@ -763,6 +1118,9 @@ export async function startMock(options = {}) {
         requestCounter = 0;
         chatEnded = 0;
         maxInFlight = inFlight;
+        files = new Map();
+        batches = new Map();
+        messageBatches = new Map();
         resetFaultState();
         return sendJson(res, 200, { ok: true, config });
       }
@@ -772,10 +1130,16 @@ export async function startMock(options = {}) {
     }
   }
 
-  function preflight(res) {
+  /**
+   * Answer a preflight. The batch routes also allow DELETE (files, message
+   * batches) and the headers Anthropic's API wants from a browser; the chat and
+   * admin routes keep the short list the app has always been served.
+   */
+  function preflight(res, path = '') {
+    const batchRoute = /^\/v1\/(files|batches|messages)(\/|$)/.test(path);
     res.writeHead(204, {
-      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-      'Access-Control-Allow-Headers': 'Content-Type, Authorization, api-key',
+      'Access-Control-Allow-Methods': batchRoute ? 'GET, POST, DELETE, OPTIONS' : 'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers': batchRoute ? BATCH_CORS_HEADERS : 'Content-Type, Authorization, api-key',
       'Access-Control-Max-Age': '600',
     });
     res.end();
@@ -846,6 +1210,362 @@ export async function startMock(options = {}) {
     return sendJson(res, 200, answerer.complete(body, { row: goldRow, config }));
   }
 
+  // --- Files and batches (OpenAI), message batches (Anthropic) --------------
+  //
+  // No timing anywhere: a batch moves one state on each GET of it, so tests and
+  // the app's poller see every state without sleeping. A batch runs under the
+  // config of its creation (answers, error rate, outcome), so changing the
+  // config later does not change a batch already made.
+
+  const nowSec = () => Math.floor(Date.now() / 1000);
+  const nextId = (prefix) => `${prefix}${++objectCounter}`;
+  const fileNotFound = (res, id) => sendJson(res, 404, errorBody(`No such File object: ${id}`, 'invalid_request_error', 'not_found'));
+  const batchNotFound = (res, id) => sendJson(res, 404, errorBody(`No batch found with id '${id}'.`, 'invalid_request_error', 'not_found'));
+
+  /** Keep `data` as a file; returns its File object. */
+  function storeFile(filename, purpose, data) {
+    const file = {
+      id: nextId('file-mock'),
+      object: 'file',
+      bytes: data.length,
+      created_at: nowSec(),
+      filename,
+      purpose,
+      status: 'processed',
+      status_details: null,
+      expires_at: null,
+    };
+    files.set(file.id, { file, data });
+    return file;
+  }
+
+  /** A page of `items` (newest first), OpenAI's cursor style: `after` an id, `limit` 1–100. */
+  function listPage(items, query) {
+    const limit = Math.max(1, Math.min(100, Number.parseInt(query.get('limit') ?? '20', 10) || 20));
+    const after = query.get('after');
+    let start = 0;
+    if (after) {
+      const i = items.findIndex((x) => x.id === after);
+      start = i < 0 ? items.length : i + 1;
+    }
+    const data = items.slice(start, start + limit);
+    return { data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + limit < items.length };
+  }
+
+  async function handleFiles(req, res, path, query) {
+    const m = /^\/v1\/files(?:\/([^/]+)(\/content)?)?$/.exec(path);
+    if (!m) return sendJson(res, 404, errorBody(`Unknown path ${path}`, 'invalid_request_error', 'not_found'));
+    const [, id, content] = m;
+    if (!id) {
+      if (req.method === 'GET') {
+        const purpose = query.get('purpose');
+        const all = [...files.values()].map((f) => f.file).filter((f) => !purpose || f.purpose === purpose).reverse();
+        return sendJson(res, 200, { object: 'list', ...listPage(all, query) });
+      }
+      if (req.method !== 'POST') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+      const type = req.headers['content-type'] ?? '';
+      if (!/^multipart\/form-data/i.test(type)) {
+        return sendJson(res, 400, errorBody('Uploads must be multipart/form-data with "purpose" and "file"', 'invalid_request_error'));
+      }
+      let form;
+      try {
+        const buf = await readBuffer(req, MAX_UPLOAD_BYTES);
+        // undici's multipart parser (Node's own fetch), rather than one of ours.
+        form = await new Request('http://mock.invalid/', { method: 'POST', headers: { 'content-type': type }, body: buf }).formData();
+      } catch (e) {
+        return sendJson(res, e.status ?? 400, errorBody(`Invalid multipart body: ${e.message}`, 'invalid_request_error'));
+      }
+      const purpose = form.get('purpose');
+      const file = form.get('file');
+      if (purpose !== 'batch') {
+        return sendJson(res, 400, errorBody(`The mock accepts purpose "batch" only, not ${JSON.stringify(purpose)}`, 'invalid_request_error', 'invalid_value'));
+      }
+      if (file === null || typeof file === 'string') {
+        return sendJson(res, 400, errorBody('Missing required parameter: file', 'invalid_request_error', 'missing_required_parameter'));
+      }
+      return sendJson(res, 200, storeFile(file.name || 'upload.jsonl', purpose, Buffer.from(await file.arrayBuffer())));
+    }
+    const stored = files.get(id);
+    if (content) {
+      if (req.method !== 'GET') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+      if (!stored) return fileNotFound(res, id);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': stored.data.length });
+      return res.end(stored.data);
+    }
+    if (req.method === 'GET') return stored ? sendJson(res, 200, stored.file) : fileNotFound(res, id);
+    if (req.method === 'DELETE') {
+      if (!stored) return fileNotFound(res, id);
+      files.delete(id);
+      return sendJson(res, 200, { id, object: 'file', deleted: true });
+    }
+    return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+  }
+
+  /** POST /v1/batches: checks the call itself now; the input file is checked on the first GET (validating). */
+  async function createBatch(req, res) {
+    let body;
+    try {
+      body = await readJson(req);
+    } catch (e) {
+      return sendJson(res, e.status ?? 400, errorBody(e.message, 'invalid_request_error'));
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return sendJson(res, 400, errorBody('Request body must be a JSON object', 'invalid_request_error'));
+    }
+    const bad = (message, param) => sendJson(res, 400, { error: { message, type: 'invalid_request_error', param, code: 'invalid_value' } });
+    if (typeof body.input_file_id !== 'string') return bad('Missing required parameter: input_file_id', 'input_file_id');
+    if (body.endpoint !== BATCH_ENDPOINT) return bad(`The mock batches ${BATCH_ENDPOINT} only, not ${JSON.stringify(body.endpoint)}`, 'endpoint');
+    if (body.completion_window !== '24h') return bad(`completion_window must be "24h", not ${JSON.stringify(body.completion_window)}`, 'completion_window');
+    if (body.metadata != null && (typeof body.metadata !== 'object' || Array.isArray(body.metadata))) return bad('metadata must be an object', 'metadata');
+    const input = files.get(body.input_file_id);
+    if (!input) return fileNotFound(res, body.input_file_id);
+    if (input.file.purpose !== 'batch') return bad(`File ${input.file.id} has purpose "${input.file.purpose}", not "batch"`, 'input_file_id');
+    const created = nowSec();
+    const batch = {
+      id: nextId('batch_mock'),
+      object: 'batch',
+      endpoint: body.endpoint,
+      errors: null,
+      input_file_id: body.input_file_id,
+      completion_window: body.completion_window,
+      status: 'validating',
+      output_file_id: null,
+      error_file_id: null,
+      created_at: created,
+      in_progress_at: null,
+      expires_at: created + 24 * 3600,
+      finalizing_at: null,
+      completed_at: null,
+      failed_at: null,
+      expired_at: null,
+      cancelling_at: null,
+      cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 },
+      metadata: body.metadata ?? null,
+    };
+    batches.set(batch.id, { batch, config: structuredClone(config), requests: null });
+    return sendJson(res, 200, batch);
+  }
+
+  /** One step of an OpenAI batch's life (terminal states stay). */
+  function advanceBatch(b) {
+    const { batch, config: cfg } = b;
+    const fail = (errors) => {
+      batch.status = 'failed';
+      batch.failed_at = nowSec();
+      batch.errors = { object: 'list', data: errors };
+    };
+    switch (batch.status) {
+      case 'validating': {
+        if (cfg.batch_outcome === 'failed') {
+          return fail([batchError('mock_failure', 'The batch failed (mock batch_outcome "failed").')]);
+        }
+        const input = files.get(batch.input_file_id);
+        if (!input) return fail([batchError('file_not_found', `The input file ${batch.input_file_id} no longer exists.`)]);
+        const { requests, errors } = checkBatchInput(input.data.toString('utf8'), batch.endpoint);
+        if (errors.length > 0) return fail(errors);
+        b.requests = requests;
+        batch.request_counts.total = requests.length;
+        batch.status = 'in_progress';
+        batch.in_progress_at = nowSec();
+        return;
+      }
+      case 'in_progress':
+        if (cfg.batch_outcome === 'expired') return finishBatch(b, 'expired');
+        batch.status = 'finalizing';
+        batch.finalizing_at = nowSec();
+        return;
+      case 'finalizing':
+        return finishBatch(b, 'completed');
+      case 'cancelling':
+        return finishBatch(b, 'cancelled');
+    }
+  }
+
+  /**
+   * End a batch as `status`, writing its output file (answered requests) and
+   * error file (failed ones, and for a stopped batch those never run), each in
+   * a seeded shuffled order and only when it has a line.
+   */
+  function finishBatch(b, status) {
+    const { batch, config: cfg } = b;
+    const now = nowSec();
+    const stopped = status !== 'completed';
+    const notRun = status === 'expired' ? 'batch_expired' : 'batch_cancelled';
+    const fate = (r) => {
+      if (stopped && shareOf(`ran:${r.custom_id}`) >= STOPPED_RAN_SHARE) return notRun;
+      return shareOf(r.custom_id) < cfg.batch_error_rate ? '500' : 'ok';
+    };
+    const out = [];
+    const err = [];
+    for (const { ok, line } of batchResultLines(b.requests ?? [], { answerer, batchId: batch.id, created: now, config: cfg, fate })) {
+      (ok ? out : err).push(line);
+    }
+    const seed = `${cfg.seed}:${batch.id}`;
+    const write = (lines, suffix, purpose) =>
+      lines.length ? storeFile(`${batch.id}_${suffix}.jsonl`, purpose, Buffer.from(jsonl(shuffleLines(lines, seed)))).id : null;
+    batch.output_file_id = write(out, 'output', 'batch_output');
+    batch.error_file_id = write(err, 'error', 'batch_output');
+    batch.request_counts = { total: b.requests?.length ?? 0, completed: out.length, failed: err.length };
+    batch.status = status;
+    batch[`${status}_at`] = now;
+  }
+
+  async function handleBatches(req, res, path, query) {
+    const m = /^\/v1\/batches(?:\/([^/]+)(\/cancel)?)?$/.exec(path);
+    if (!m) return sendJson(res, 404, errorBody(`Unknown path ${path}`, 'invalid_request_error', 'not_found'));
+    const [, id, cancel] = m;
+    if (!id) {
+      if (req.method === 'POST') return createBatch(req, res);
+      if (req.method !== 'GET') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+      const all = [...batches.values()].map((b) => b.batch).reverse();
+      return sendJson(res, 200, { object: 'list', ...listPage(all, query) });
+    }
+    const b = batches.get(id);
+    if (cancel) {
+      if (req.method !== 'POST') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+      if (!b) return batchNotFound(res, id);
+      const { batch } = b;
+      if (['validating', 'in_progress', 'finalizing'].includes(batch.status)) {
+        batch.status = 'cancelling';
+        batch.cancelling_at = nowSec();
+      } else if (batch.status !== 'cancelling') {
+        // 400, not 409: OpenAI's clients retry a 409.
+        return sendJson(res, 400, errorBody(`Cannot cancel a batch with status '${batch.status}'.`, 'invalid_request_error', 'invalid_state'));
+      }
+      return sendJson(res, 200, batch);
+    }
+    if (req.method !== 'GET') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));
+    if (!b) return batchNotFound(res, id);
+    advanceBatch(b);
+    return sendJson(res, 200, b.batch);
+  }
+
+  // Anthropic speaks its own error shape, key header and version header.
+  const sendAnthropicError = (res, status, type, message) => sendJson(res, status, { type: 'error', error: { type, message } });
+  const iso = (ms) => new Date(ms).toISOString();
+
+  /** POST /v1/messages/batches: the shape is checked now; each request's params when it "runs". */
+  async function createMessageBatch(req, res) {
+    let body;
+    try {
+      body = await readJson(req, MAX_UPLOAD_BYTES);
+    } catch (e) {
+      return sendAnthropicError(res, e.status ?? 400, 'invalid_request_error', e.message);
+    }
+    const bad = (message) => sendAnthropicError(res, 400, 'invalid_request_error', message);
+    const list = body?.requests;
+    if (!Array.isArray(list) || list.length === 0) return bad('requests: a non-empty list is required');
+    if (list.length > MAX_BATCH_REQUESTS) return bad(`requests: at most ${MAX_BATCH_REQUESTS} per batch`);
+    const ids = new Set();
+    for (const [i, r] of list.entries()) {
+      if (r === null || typeof r !== 'object' || typeof r.custom_id !== 'string' || !ANTHROPIC_CUSTOM_ID.test(r.custom_id)) {
+        return bad(`requests.${i}.custom_id: must match ${ANTHROPIC_CUSTOM_ID.source}`);
+      }
+      if (ids.has(r.custom_id)) return bad(`requests.${i}.custom_id: duplicate custom_id '${r.custom_id}'`);
+      ids.add(r.custom_id);
+      if (r.params === null || typeof r.params !== 'object' || Array.isArray(r.params)) return bad(`requests.${i}.params: an object is required`);
+    }
+    const now = Date.now();
+    const batch = {
+      id: nextId('msgbatch_mock'),
+      type: 'message_batch',
+      processing_status: 'in_progress',
+      request_counts: { processing: list.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
+      ended_at: null,
+      created_at: iso(now),
+      expires_at: iso(now + 24 * 3600 * 1000),
+      archived_at: null,
+      cancel_initiated_at: null,
+      results_url: null,
+    };
+    const requests = list.map((r) => ({ custom_id: r.custom_id, params: r.params }));
+    messageBatches.set(batch.id, { batch, config: structuredClone(config), requests, results: null });
+    return sendJson(res, 200, batch);
+  }
+
+  /**
+   * One step of a message batch's life: in_progress or canceling → ended. An
+   * "expired" outcome ends it with part of its requests never run, as does a
+   * cancel; a "failed" one (Anthropic has no failed batch) errors every request.
+   */
+  function advanceMessageBatch(b, origin) {
+    const { batch, config: cfg } = b;
+    if (batch.processing_status === 'ended') return;
+    const canceled = batch.processing_status === 'canceling';
+    const notRun = canceled ? 'canceled' : cfg.batch_outcome === 'expired' ? 'expired' : null;
+    const counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 };
+    const lines = b.requests.map((r) => {
+      let fate = 'ok';
+      if (notRun && shareOf(`ran:${r.custom_id}`) >= STOPPED_RAN_SHARE) fate = notRun;
+      else if (cfg.batch_outcome === 'failed' || shareOf(r.custom_id) < cfg.batch_error_rate) fate = 'error';
+      const result = anthropicResult(answerer, batch.id, r, fate, cfg);
+      counts[result.type] += 1;
+      return JSON.stringify({ custom_id: r.custom_id, result });
+    });
+    b.results = Buffer.from(jsonl(shuffleLines(lines, `${cfg.seed}:${batch.id}`)));
+    batch.processing_status = 'ended';
+    batch.request_counts = counts;
+    batch.ended_at = iso(Date.now());
+    batch.results_url = `${origin}/v1/messages/batches/${batch.id}/results`;
+  }
+
+  async function handleMessageBatches(req, res, path, query) {
+    // The browser sends x-api-key; Anthropic's own SDK (1.x) sends the key as a Bearer token.
+    const key = config.api_key;
+    if (key && req.headers['x-api-key'] !== key && req.headers.authorization !== `Bearer ${key}`) {
+      return sendAnthropicError(res, 401, 'authentication_error', 'invalid x-api-key');
+    }
+    if (!req.headers['anthropic-version']) {
+      return sendAnthropicError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    }
+    const m = /^\/v1\/messages\/batches(?:\/([^/]+)(\/cancel|\/results)?)?$/.exec(path);
+    if (!m) return sendAnthropicError(res, 404, 'not_found_error', `Unknown path ${path}`);
+    const [, id, action] = m;
+    const notAllowed = () => sendAnthropicError(res, 405, 'invalid_request_error', 'Method not allowed');
+    if (!id) {
+      if (req.method === 'POST') return createMessageBatch(req, res);
+      if (req.method !== 'GET') return notAllowed();
+      const all = [...messageBatches.values()].map((b) => b.batch).reverse();
+      const page = listPage(all, new URLSearchParams({ limit: query.get('limit') ?? '20', after: query.get('after_id') ?? '' }));
+      return sendJson(res, 200, page);
+    }
+    const b = messageBatches.get(id);
+    if (!b) return sendAnthropicError(res, 404, 'not_found_error', `No message batch with id '${id}'`);
+    const { batch } = b;
+    if (action === '/cancel') {
+      if (req.method !== 'POST') return notAllowed();
+      if (batch.processing_status === 'ended') {
+        return sendAnthropicError(res, 400, 'invalid_request_error', `Batch ${id} has ended and can no longer be canceled`);
+      }
+      if (batch.processing_status === 'in_progress') {
+        batch.processing_status = 'canceling';
+        batch.cancel_initiated_at = iso(Date.now());
+      }
+      return sendJson(res, 200, batch);
+    }
+    if (action === '/results') {
+      if (req.method !== 'GET') return notAllowed();
+      if (!b.results) {
+        return sendAnthropicError(res, 400, 'invalid_request_error', `Batch ${id} is still ${batch.processing_status}; results are available once it has ended`);
+      }
+      res.writeHead(200, { 'Content-Type': 'application/x-jsonl', 'Content-Length': b.results.length });
+      return res.end(b.results);
+    }
+    if (req.method === 'DELETE') {
+      if (batch.processing_status !== 'ended') {
+        return sendAnthropicError(res, 400, 'invalid_request_error', `Batch ${id} is still ${batch.processing_status}; cancel it first`);
+      }
+      messageBatches.delete(id);
+      return sendJson(res, 200, { id, type: 'message_batch_deleted' });
+    }
+    if (req.method !== 'GET') return notAllowed();
+    // results_url names this server as the client reached it (a proxy, localhost…).
+    const authority = req.headers.host ?? req.headers[':authority'] ?? `${host}:${actualPort}`;
+    advanceMessageBatch(b, `${tls ? 'https' : 'http'}://${authority}`);
+    return sendJson(res, 200, batch);
+  }
+
   async function handle(req, res) {
     const path = (req.url ?? '/').split('?')[0];
     if (path.startsWith('/__admin/')) return handleAdmin(req, res, path);
@@ -863,7 +1583,7 @@ export async function startMock(options = {}) {
       status: null,
       fault: null,
       origin: req.headers.origin ?? null,
-      authorization: Boolean(req.headers.authorization || req.headers['api-key']),
+      authorization: Boolean(req.headers.authorization || req.headers['api-key'] || req.headers['x-api-key']),
       ms: null,
     };
     log.push(entry);
@@ -892,14 +1612,21 @@ export async function startMock(options = {}) {
       // While a nocors rule can still fire, the chat preflight lacks CORS too, as
       // a misconfigured real server would.
       if (!(path === '/v1/chat/completions' && nocorsActive())) cors(req, res);
-      return preflight(res);
+      return preflight(res, path);
     }
     cors(req, res);
 
     if (!path.startsWith('/v1/')) {
       return sendJson(res, 404, errorBody(`Unknown path ${path}`, 'invalid_request_error', 'not_found'));
     }
+    const query = new URL(req.url ?? '/', 'http://mock.invalid').searchParams;
+    // Anthropic's routes check their own key header and answer in their own shape.
+    if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) {
+      return handleMessageBatches(req, res, path, query);
+    }
     if (!authorized(req)) return sendUnauthorized(res);
+    if (path === '/v1/files' || path.startsWith('/v1/files/')) return handleFiles(req, res, path, query);
+    if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return handleBatches(req, res, path, query);
 
     if (path === '/v1/models') {
       if (req.method !== 'GET') return sendJson(res, 405, errorBody('Method not allowed', 'invalid_request_error'));

@@ -10,6 +10,7 @@ use crate::services::runner::RunError;
 use crate::services::sample::SampleError;
 use crate::services::storage::StorageError;
 use crate::services::worker::WorkerError;
+use fannotate_core::batch::BatchError;
 use fannotate_core::{CodebookError, TableError};
 
 /// Any failure the user can be told about.
@@ -45,6 +46,9 @@ pub enum AppError {
     /// A calculation in the compute worker failed.
     #[error(transparent)]
     Compute(#[from] WorkerError),
+    /// A batch file could not be made, or an output file read.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
 }
 
 /// An error that can tell the user what happened.
@@ -83,6 +87,7 @@ impl AppError {
             }
             AppError::File(e) => format!("The download failed: {e}."),
             AppError::Compute(e) => e.user_message(),
+            AppError::Batch(e) => format!("Batch: {e}."),
         }
     }
 }
@@ -126,6 +131,9 @@ pub enum Missing {
     /// Combining runs needs at least two of one attribute.
     #[error("Choose at least two runs of the same attribute to combine")]
     Runs,
+    /// The run is gone, or can no longer take results (its dataset or prompt version is gone).
+    #[error("The run can no longer take results (it, its dataset or its prompt version is gone)")]
+    Run,
 }
 
 impl From<ExportError> for AppError {

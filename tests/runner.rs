@@ -75,6 +75,7 @@ fn run_of(endpoint: EndpointConfig, attribute: &Attribute) -> RunRecord {
         task_rows: None,
         experiment: None,
         aggregate: None,
+        batch: None,
     }
 }
 

@@ -223,6 +223,7 @@ fn run_record(project_id: &str) -> fannotate_core::records::RunRecord {
         task_rows: None,
         experiment: None,
         aggregate: None,
+        batch: None,
     }
 }
 

@@ -128,6 +128,7 @@ pub async fn aggregate_runs(
             method,
             runs: runs.iter().map(|r| r.id.clone()).collect(),
         }),
+        batch: None,
         ..first
     };
     storage.put_run(run.clone()).await?;

@@ -2,6 +2,7 @@
 //! runs one twice; views call them and render.
 
 pub mod aggregate;
+pub mod batch;
 pub mod codebook;
 pub mod endpoint;
 pub mod experiment;

@@ -113,6 +113,37 @@ pub async fn start_run(
     scope: Scope,
     version: Option<u32>,
 ) -> Result<RunStatus, AppError> {
+    let Some(NewRun {
+        run,
+        attribute,
+        tasks,
+    }) = prepare_run(state, setup, attribute_name, scope, version).await?
+    else {
+        return Ok(RunStatus::Failed);
+    };
+    launch(state, run, attribute, tasks, Counts::default()).await
+}
+
+/// A new run's record, its attribute and its tasks.
+pub struct NewRun {
+    /// The run, not stored yet.
+    pub run: RunRecord,
+    /// The attribute it annotates.
+    pub attribute: fannotate_core::Attribute,
+    /// Its rows.
+    pub tasks: Vec<RunTask>,
+}
+
+/// A new run of `attribute_name` over the rows of `scope`, with the prompt
+/// `version` (the latest by default); `None`, said in a toast, when the scope
+/// holds no row. Shared by a live run and a batch file.
+pub async fn prepare_run(
+    state: AppState,
+    setup: RunSetup,
+    attribute_name: String,
+    scope: Scope,
+    version: Option<u32>,
+) -> Result<Option<NewRun>, AppError> {
     let storage = state.storage();
     let chosen = version.and_then(|n| setup.versions.iter().find(|v| v.version == n).cloned());
     // Issue #15: these returned silently; the button is disabled without them,
@@ -135,7 +166,7 @@ pub async fn start_run(
                 scope.label()
             ),
         );
-        return Ok(RunStatus::Failed);
+        return Ok(None);
     }
     let (run, tasks) = new_run(
         &ds,
@@ -146,7 +177,11 @@ pub async fn start_run(
         scope,
         selected,
     );
-    launch(state, run, attribute, tasks, Counts::default()).await
+    Ok(Some(NewRun {
+        run,
+        attribute,
+        tasks,
+    }))
 }
 
 /// The rows of `scope` for `attribute` in a dataset whose rows are `rows`
@@ -178,15 +213,9 @@ pub fn new_run(
 ) -> (RunRecord, Vec<RunTask>) {
     let task_rows = selected.as_ref().map(|s| row_ranges(s.iter().copied()));
     let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
-    let tasks: Vec<RunTask> = rows
-        .iter()
-        .filter(|r| wanted.as_ref().is_none_or(|w| w.contains(&r.idx)))
-        .map(|r| RunTask {
-            row: r.idx,
-            id: r.id.clone(),
-            text: r.cell(ds.text_col).to_string(),
-        })
-        .collect();
+    let tasks = run_tasks(ds, rows, |row| {
+        wanted.as_ref().is_none_or(|w| w.contains(&row))
+    });
     let mut stored_endpoint = endpoint.clone();
     stored_endpoint.api_key = None;
     let run = RunRecord {
@@ -209,8 +238,21 @@ pub fn new_run(
         task_rows,
         experiment: None,
         aggregate: None,
+        batch: None,
     };
     (run, tasks)
+}
+
+/// The tasks of the rows of `rows` that `keep` lets through, in row order.
+pub fn run_tasks(ds: &DatasetMeta, rows: &[RowRecord], keep: impl Fn(u32) -> bool) -> Vec<RunTask> {
+    rows.iter()
+        .filter(|r| keep(r.idx))
+        .map(|r| RunTask {
+            row: r.idx,
+            id: r.id.clone(),
+            text: r.cell(ds.text_col).to_string(),
+        })
+        .collect()
 }
 
 /// Run every attribute of the chosen codebook version, one run after another;
@@ -335,15 +377,7 @@ pub async fn continue_run(
             )
     };
     let rows = state.rows(&ds).await?;
-    let tasks: Vec<RunTask> = rows
-        .iter()
-        .filter(|r| redo(r.idx))
-        .map(|r| RunTask {
-            row: r.idx,
-            id: r.id.clone(),
-            text: r.cell(ds.text_col).to_string(),
-        })
-        .collect();
+    let tasks = run_tasks(&ds, &rows, redo);
     let base = Counts::of(
         stored
             .iter()
@@ -359,7 +393,7 @@ pub async fn continue_run(
 /// experiment's other endpoint), else, when it calls the project's endpoint,
 /// the project's key (typed, or stored by choice). A key never goes to a server
 /// it was not given for.
-async fn run_key(state: AppState, run: &RunRecord) -> Result<String, AppError> {
+pub(crate) async fn run_key(state: AppState, run: &RunRecord) -> Result<String, AppError> {
     let url = run.endpoint.base_url.trim();
     if let Some(k) = state.endpoint_keys.with_untracked(|m| m.get(url).cloned()) {
         return Ok(k);

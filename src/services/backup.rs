@@ -333,6 +333,7 @@ mod tests {
                 task_rows: Some(vec![[0, 3]]),
                 experiment: Some("x1".into()),
                 aggregate: None,
+                batch: None,
             };
             storage.put_run(run).await.unwrap();
             storage

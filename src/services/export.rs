@@ -374,6 +374,7 @@ mod tests {
             task_rows: None,
             experiment: None,
             aggregate: None,
+            batch: None,
         }
     }
 

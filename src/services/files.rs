@@ -51,16 +51,109 @@ pub fn download_parts<P: AsRef<[u8]>>(
     offer(name, mime, parts).map_err(FileError::Download)
 }
 
+/// A download made as it goes: each piece is copied out of wasm memory as it
+/// is pushed, so a file of hundreds of megabytes never sits in wasm at once.
+#[derive(Default)]
+pub struct BlobFile {
+    parts: js_sys::Array,
+    bytes: u64,
+}
+
+impl BlobFile {
+    /// An empty file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append `piece`.
+    pub fn push(&mut self, piece: &[u8]) {
+        if !piece.is_empty() {
+            self.parts.push(&js_sys::Uint8Array::from(piece));
+            self.bytes += piece.len() as u64;
+        }
+    }
+
+    /// Bytes pushed so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The file as a Blob (its bytes stay in the browser, out of wasm).
+    pub fn into_blob(self, mime: &str) -> Result<web_sys::Blob, FileError> {
+        make_blob(mime, &self.parts).map_err(FileError::Download)
+    }
+}
+
+/// Offer a Blob as a download named `name`.
+pub fn offer_blob(name: &str, blob: &web_sys::Blob) -> Result<(), FileError> {
+    offer_url(name, blob).map_err(FileError::Download)
+}
+
+/// Reads a file (or any Blob) a slice at a time, so a file larger than wasm
+/// memory can be read line by line.
+pub struct FileSlices {
+    file: web_sys::Blob,
+    offset: f64,
+    size: f64,
+}
+
+impl FileSlices {
+    /// Bytes per slice.
+    const SLICE: f64 = 8.0 * 1024.0 * 1024.0;
+
+    /// Slices of `file`, from its start.
+    pub fn new(file: web_sys::Blob) -> Self {
+        let size = file.size();
+        FileSlices {
+            file,
+            offset: 0.0,
+            size,
+        }
+    }
+
+    /// The next slice, or `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<Vec<u8>, FileError>> {
+        if self.offset >= self.size {
+            return None;
+        }
+        let end = (self.offset + Self::SLICE).min(self.size);
+        let read = async {
+            let blob = self
+                .file
+                .slice_with_f64_and_f64(self.offset, end)
+                .map_err(|e| FileError::Read(js_message(&e)))?;
+            let buf = JsFuture::from(blob.array_buffer())
+                .await
+                .map_err(|e| FileError::Read(js_message(&e)))?;
+            Ok(js_sys::Uint8Array::new(&buf).to_vec())
+        };
+        let out = read.await;
+        self.offset = end;
+        Some(out)
+    }
+
+    /// Bytes read so far, and the file's size.
+    pub fn progress(&self) -> (f64, f64) {
+        (self.offset, self.size)
+    }
+}
+
 fn offer<P: AsRef<[u8]>>(name: &str, mime: &str, content: &[P]) -> Result<(), String> {
     let parts: js_sys::Array = content
         .iter()
         .map(|p| js_sys::Uint8Array::from(p.as_ref()))
         .collect();
+    offer_url(name, &make_blob(mime, &parts)?)
+}
+
+fn make_blob(mime: &str, parts: &js_sys::Array) -> Result<web_sys::Blob, String> {
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
-        .map_err(|e| js_message(&e))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
+    web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &opts).map_err(|e| js_message(&e))
+}
+
+fn offer_url(name: &str, blob: &web_sys::Blob) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob).map_err(|e| js_message(&e))?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
@@ -96,4 +189,30 @@ pub fn take_picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
     let file = input.files().and_then(|f| f.get(0));
     input.set_value("");
     file
+}
+
+/// Every file picked in a file input's `change` event, in order; the input is
+/// cleared as in [`take_picked_file`].
+pub fn take_picked_files(ev: &web_sys::Event) -> Vec<web_sys::File> {
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return Vec::new();
+    };
+    let files = input.files();
+    let out = (0..files.as_ref().map_or(0, |f| f.length()))
+        .filter_map(|i| files.as_ref()?.get(i))
+        .collect();
+    input.set_value("");
+    out
+}
+
+/// Text as a Blob (an output file fetched from a batch API, read like a picked one).
+pub fn text_blob(text: &str, mime: &str) -> Result<web_sys::Blob, FileError> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+        .map_err(|e| FileError::Read(js_message(&e)))
 }

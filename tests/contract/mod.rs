@@ -121,6 +121,7 @@ fn run(id: &str, project_id: &str, dataset_id: &str, started_at: f64) -> RunReco
         task_rows: Some(vec![[0, 4]]),
         experiment: None,
         aggregate: None,
+        batch: None,
     }
 }
 
@@ -265,6 +266,7 @@ async fn every_record_kind_round_trips(s: &dyn Storage) {
         error: Some("one failed".into()),
         experiment: Some("x1".into()),
         aggregate: None,
+        batch: None,
         ..r1
     };
     s.put_run(r1done.clone()).await.unwrap();

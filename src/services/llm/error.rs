@@ -57,6 +57,17 @@ pub enum LlmError {
         /// The endpoint's origin.
         origin: String,
     },
+    /// A 2xx answer of a batch API that is not what that API sends.
+    #[error("the batch API's answer is not {expected}")]
+    BatchAnswer {
+        /// What it should have been.
+        expected: &'static str,
+        /// Response body, shortened.
+        body: String,
+    },
+    /// The browser could not make or read a request's body.
+    #[error("the browser could not prepare the request: {0}")]
+    Browser(String),
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -86,6 +97,10 @@ impl LlmError {
                  Whoever deploys Fannotate can add it to the allowed endpoints (FANNOTATE_CONNECT_SRC at build time) \
                  or build the permissive variant (FANNOTATE_CSP=permissive); see the README."
             ),
+            LlmError::BatchAnswer { expected, body } => format!(
+                "The server's batch API answered with something that is not {expected}: {body}. Does this endpoint offer a batch API?"
+            ),
+            LlmError::Browser(why) => format!("The browser could not prepare the request: {why}."),
             LlmError::Cancelled => "Cancelled.".into(),
         }
     }

@@ -6,6 +6,7 @@ use super::error::{shorten, LlmError};
 use crate::services::netpolicy;
 use fannotate_core::records::{EndpointConfig, Provider};
 use gloo_net::http::{Method, RequestBuilder};
+use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, RequestMode};
 
 /// A plain HTTP answer.
@@ -79,6 +80,27 @@ pub async fn send(
     url: &str,
     headers: &[(&str, String)],
     body: Option<&str>,
+    cancel: Option<&AbortSignal>,
+) -> Result<HttpResponse, LlmError> {
+    send_body(
+        cfg,
+        method,
+        url,
+        headers,
+        body.map(JsValue::from_str),
+        cancel,
+    )
+    .await
+}
+
+/// [`send`] with any body `fetch` takes: text, a Blob, or a FormData (whose
+/// multipart type and boundary the browser sets).
+pub async fn send_body(
+    cfg: &EndpointConfig,
+    method: Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<JsValue>,
     cancel: Option<&AbortSignal>,
 ) -> Result<HttpResponse, LlmError> {
     let (timeout_secs, provider) = (cfg.timeout_secs, cfg.provider);

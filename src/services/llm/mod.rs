@@ -10,14 +10,18 @@
 //! answer (the body and the reading are `fannotate_core::chat`'s); `probe` what an endpoint offers (its models, the connection test
 //! and the capability probes).
 
+mod batch_api;
 mod chat;
 mod error;
 mod http;
 mod probe;
 
+pub use batch_api::{BatchApi, Submitted};
 pub use chat::{annotate, estimate_tokens, read_completion};
 pub use error::LlmError;
-pub use http::{api_url, auth_headers, endpoint_url, endpoint_url_at, send, HttpResponse};
+pub use http::{
+    api_url, auth_headers, endpoint_url, endpoint_url_at, send, send_body, HttpResponse,
+};
 pub use probe::{list_models, probe_obeyed, test_connection, ConnectionReport};
 
 /// The endpoint the tests of this folder talk to: llama.cpp's usual address.

@@ -12,15 +12,19 @@
 //! APIs' limits as they stream out; `output` reads output files.
 
 mod custom_id;
+mod merge;
 mod output;
+mod remote;
 mod requests;
 mod split;
 
 pub use custom_id::{check_run_id, CustomId, MAX_CUSTOM_ID_LEN, MAX_RUN_ID_LEN};
+pub use merge::Merger;
 pub use output::{
     parse_output, BatchOutput, BatchResult, FailureKind, OutputFormat, OutputReader, Problem,
     ProblemKind, ResultError, ResultStatus,
 };
+pub use remote::{poll_delay_ms, read_anthropic_batch, read_openai_batch, RemoteState};
 pub use requests::{anthropic_params, openai_line, BatchRequests, CHAT_COMPLETIONS_URL};
 pub use split::{
     PartSummary, PartWriter, Placement, SplitLimits, Splitter, MAX_BYTES_PER_FILE,

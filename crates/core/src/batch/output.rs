@@ -121,6 +121,23 @@ impl BatchResult {
         self.outcome.as_ref().err()
     }
 
+    /// The request of run `run_id` this answers, or why it answers none of
+    /// its requests (`asked(row, replication)` says which it asked).
+    pub fn request_of(
+        &self,
+        run_id: &str,
+        asked: impl Fn(u32, u32) -> bool,
+    ) -> Result<CustomId, ProblemKind> {
+        match CustomId::parse(&self.custom_id) {
+            Err(_) => Err(ProblemKind::ForeignId(self.custom_id.clone())),
+            Ok(id) if id.run_id() != run_id => Err(ProblemKind::OtherRun(id.run_id().to_string())),
+            Ok(id) if !asked(id.row(), id.replication()) => {
+                Err(ProblemKind::Unexpected(self.custom_id.clone()))
+            }
+            Ok(id) => Ok(id),
+        }
+    }
+
     /// The answer as a run keeps it, exactly as for a live answer (see
     /// [`Completion::into_answer`]; a batch reports no latency, so 0), or the
     /// failure. `prompt_chars` is the request's ([`crate::chat::RowRequest::prompt_chars`]).
@@ -153,6 +170,8 @@ pub enum ProblemKind {
     /// A request of this run that it did not ask (a row outside the run, a
     /// replication beyond its count).
     Unexpected(String),
+    /// A request of this run whose answer an earlier file already brought.
+    AlreadyImported(String),
 }
 
 /// A line that gave no result, and why.
@@ -182,6 +201,9 @@ impl Problem {
             ProblemKind::ForeignId(id) => format!("foreign: {id:?} is not a Fannotate request id"),
             ProblemKind::OtherRun(run) => format!("another run: the request belongs to run {run}"),
             ProblemKind::Unexpected(id) => format!("unexpected: this run did not ask {id}"),
+            ProblemKind::AlreadyImported(id) => {
+                format!("duplicate: {id} was already imported into this run")
+            }
         }
     }
 }
@@ -209,18 +231,10 @@ impl BatchOutput {
         let mut ours = Vec::new();
         let mut problems = Vec::new();
         for r in &self.results {
-            let kind = match CustomId::parse(&r.custom_id) {
-                Err(_) => ProblemKind::ForeignId(r.custom_id.clone()),
-                Ok(id) if id.run_id() != run_id => ProblemKind::OtherRun(id.run_id().to_string()),
-                Ok(id) if !asked(id.row(), id.replication()) => {
-                    ProblemKind::Unexpected(r.custom_id.clone())
-                }
-                Ok(id) => {
-                    ours.push((id, r));
-                    continue;
-                }
-            };
-            problems.push(Problem { line: r.line, kind });
+            match r.request_of(run_id, &asked) {
+                Ok(id) => ours.push((id, r)),
+                Err(kind) => problems.push(Problem { line: r.line, kind }),
+            }
         }
         (ours, problems)
     }
@@ -468,6 +482,23 @@ impl OutputReader {
             Line::Problem(kind) => kind,
         };
         self.problems.push(Problem { line, kind });
+    }
+
+    /// The file's shape, once a result has said it.
+    pub fn format(&self) -> Option<OutputFormat> {
+        self.format
+    }
+
+    /// Lines read so far (blank ones included).
+    pub fn lines(&self) -> usize {
+        self.line
+    }
+
+    /// Hand over the results read since the last call, so a large file's
+    /// results can be applied as it is read; duplicates are still told apart
+    /// from the whole file.
+    pub fn take_results(&mut self) -> Vec<BatchResult> {
+        std::mem::take(&mut self.results)
     }
 
     /// The file read; an error when no line of it is a batch result.

@@ -6,7 +6,7 @@ use super::BatchError;
 use crate::chat::{replications, RowRequest};
 use crate::codebook::Attribute;
 use crate::prompt::Role;
-use crate::records::EndpointConfig;
+use crate::records::{BatchEngine, EndpointConfig};
 use serde_json::{json, Map, Value};
 
 /// The endpoint every OpenAI batch line asks for.
@@ -95,6 +95,37 @@ impl<'a> BatchRequests<'a> {
                 .expect("the run id was checked when the requests were made");
             (id, RowRequest::new(this.cfg, this.attribute, text, k))
         })
+    }
+
+    /// Whether the run's settings can go out in `engine`'s shape.
+    pub fn check(&self, engine: BatchEngine) -> Result<(), BatchError> {
+        let t = self.cfg.temperature;
+        if engine == BatchEngine::Anthropic && !(0.0..=1.0).contains(&t) {
+            return Err(BatchError::AnthropicTemperature(t));
+        }
+        Ok(())
+    }
+
+    /// The request lines (without newlines) of one row in `engine`'s shape,
+    /// for the replications `keep` lets through (all of them for a first
+    /// file, the missing ones for a file of what is still unanswered).
+    pub fn row_lines(
+        &self,
+        engine: BatchEngine,
+        row: u32,
+        text: &str,
+        keep: impl Fn(u32) -> bool,
+    ) -> Vec<String> {
+        self.row(row, text)
+            .filter(|(id, _)| keep(id.replication()))
+            .map(|(id, r)| match engine {
+                BatchEngine::OpenAi => openai_line(&id, r.body(self.cfg)),
+                BatchEngine::Anthropic => {
+                    json!({"custom_id": id.to_string(), "params": anthropic_params(self.cfg, &r)})
+                        .to_string()
+                }
+            })
+            .collect()
     }
 
     /// The OpenAI Batch JSONL lines (without newlines) of `rows` (row

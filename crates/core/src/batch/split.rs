@@ -64,14 +64,21 @@ impl Splitter {
     /// part while it fits, else at the start of the next. A line larger than a
     /// whole part fits nowhere.
     pub fn place(&mut self, bytes: usize) -> Result<Placement, BatchError> {
-        if bytes > self.limits.bytes || self.limits.lines == 0 {
+        self.place_lines(1, bytes)
+    }
+
+    /// Place `lines` lines of `bytes` bytes in all together, in one part (a
+    /// row's replications, so that no row is cut between two files): in the
+    /// current part while they fit, else at the start of the next.
+    pub fn place_lines(&mut self, lines: usize, bytes: usize) -> Result<Placement, BatchError> {
+        if bytes > self.limits.bytes || lines > self.limits.lines || self.limits.lines == 0 {
             return Err(BatchError::LineTooLarge {
                 bytes,
                 limit: self.limits.bytes,
             });
         }
         let fits = self.part.is_some()
-            && self.lines < self.limits.lines
+            && self.lines + lines <= self.limits.lines
             && self.bytes + bytes <= self.limits.bytes;
         let starts_part = !fits;
         if starts_part {
@@ -79,7 +86,7 @@ impl Splitter {
             self.lines = 0;
             self.bytes = 0;
         }
-        self.lines += 1;
+        self.lines += lines;
         self.bytes += bytes;
         Ok(Placement {
             part: self.part.unwrap_or(0),
@@ -155,6 +162,38 @@ impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> PartWriter<W, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_of_lines_stays_in_one_part() {
+        let mut s = Splitter::new(SplitLimits {
+            lines: 5,
+            bytes: 100,
+        });
+        assert_eq!(
+            s.place_lines(3, 30).unwrap(),
+            Placement {
+                part: 0,
+                starts_part: true
+            }
+        );
+        // Two more lines fit by count; three do not, so all three move on.
+        assert_eq!(
+            s.place_lines(3, 30).unwrap(),
+            Placement {
+                part: 1,
+                starts_part: true
+            }
+        );
+        assert_eq!(
+            s.place_lines(2, 70).unwrap(),
+            Placement {
+                part: 1,
+                starts_part: false
+            }
+        );
+        assert_eq!(s.place_lines(1, 1).unwrap().part, 2, "the bytes are full");
+        assert!(s.place_lines(6, 6).is_err(), "more lines than a part holds");
+    }
 
     #[test]
     fn parts_end_at_the_line_or_the_byte_limit_whichever_comes_first() {

@@ -91,7 +91,7 @@ pub fn run_source(run_id: &str) -> String {
 }
 
 /// One model answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatAnswer {
     /// The assistant message text.
     pub content: String,
@@ -108,7 +108,7 @@ pub struct ChatAnswer {
 }
 
 /// A request that brought no answer, as an annotation keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// What to tell the user (the annotation's reason).
     pub message: String,

@@ -6,6 +6,7 @@
 //! Everything is re-exported here, so callers write `records::RunRecord`.
 
 pub mod annotation;
+pub mod batch;
 pub mod dataset;
 pub mod endpoint;
 pub mod experiment;
@@ -16,6 +17,9 @@ pub mod ranges;
 pub mod run;
 
 pub use annotation::{run_source, Annotation, AnnotationStatus, ChatAnswer, Failure, HUMAN_SOURCE};
+pub use batch::{
+    BatchEngine, BatchImport, BatchPart, BatchRun, PartialAnswer, PartialRow, RemoteBatch,
+};
 pub use dataset::{
     column_stats, version_attribute, CodebookVersion, ColumnStats, DatasetMeta, GoldColumn,
     RowRecord, ValidationSet, DISTINCT_CAP,

@@ -2,6 +2,7 @@
 //! covers (as compact ranges) and the scopes a run can be started on.
 
 use super::annotation::{Annotation, AnnotationStatus, HUMAN_SOURCE};
+use super::batch::BatchRun;
 use super::dataset::{DatasetMeta, RowRecord, ValidationSet};
 use super::endpoint::EndpointConfig;
 use super::gold::in_validation;
@@ -24,6 +25,8 @@ pub enum RunStatus {
     Failed,
     /// The page closed while it was running.
     Interrupted,
+    /// Handed to a batch engine; its answers are imported from output files.
+    WaitingForBatch,
 }
 
 impl RunStatus {
@@ -35,6 +38,7 @@ impl RunStatus {
             RunStatus::Cancelled => "cancelled",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::WaitingForBatch => "waiting for batch results",
         }
     }
 }
@@ -85,6 +89,9 @@ pub struct RunRecord {
     /// For a run made by combining other runs' labels: how, and which runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregate: Option<AggregateOf>,
+    /// For a run handed to a batch engine: its files and imports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchRun>,
 }
 
 /// The provenance of an aggregated run: no request was sent, its labels come
@@ -169,6 +176,7 @@ impl RunRecord {
             task_rows: None,
             experiment: None,
             aggregate: None,
+            batch: None,
         }
     }
 }

@@ -9,6 +9,11 @@ use crate::state::Topic;
 use fannotate_core::records::{run_source, AnnotationStatus, RunRecord, RunStatus, Scope};
 use leptos::prelude::*;
 
+mod batch;
+
+use crate::actions::batch::batch_action;
+use batch::{BatchExport, BatchRuns, LastImport};
+
 /// The attribute choice that runs every attribute in turn.
 const ALL_ATTRIBUTES: &str = "__all_attributes__";
 
@@ -26,6 +31,7 @@ pub fn RunView() -> impl IntoView {
         RunSetup::load(state.storage(), state.project_id().unwrap_or_default())
     });
     let act = run_action(state);
+    let batch = batch_action(state);
     let attribute_choice = RwSignal::new(None::<String>);
     let scope = RwSignal::new(Scope::All);
     let version_choice = RwSignal::new(None::<u32>);
@@ -73,6 +79,7 @@ pub fn RunView() -> impl IntoView {
                             .unwrap_or_else(|| names.first().cloned().unwrap_or_default())
                     };
                     let s_start = s.clone();
+                    let s_batch = s.clone();
                     view! {
                         <div class="fa-card">
                             {missing.map(|m| view! { <p class="fa-empty" data-testid="run-missing">{m}</p> })}
@@ -115,13 +122,16 @@ pub fn RunView() -> impl IntoView {
                                 <RunControls enabled=Signal::derive(running) paused=Signal::derive(move || state.run_paused())
                                     on_pause=Callback::new(move |_| state.toggle_pause()) on_cancel=Callback::new(move |_| state.cancel_run()) cancel_label="Cancel" />
                             </div>
+                            <BatchExport setup=s_batch attribute=Signal::derive(chosen) scope=scope.into() version=version_choice.into()
+                                disabled=Signal::derive(move || missing.is_some() || chosen() == ALL_ATTRIBUTES) act=batch />
                         </div>
                     }.into_any()
                 })}
             // Outside the loaded form: a write that reloads the setup (the run's own
             // start touches the runs) rebuilds the form, never the live panel.
             <RunProgressPanel progress=state.progress run=state.progress_run live=Signal::derive(move || state.run_live()) />
-            {when_loaded(setup, "Loading runs…", move |s| view! { <RunList runs=s.runs/> }.into_any())}
+            {when_loaded(setup, "Loading runs…", move |s| view! { <RunList runs=s.runs.clone()/> <BatchRuns runs=s.runs act=batch/> }.into_any())}
+            <LastImport act=batch />
         </section>
     }
 }
@@ -207,7 +217,8 @@ fn RunList(
                     let stored = r.clone();
                     let shown = Memo::new(move |_| stored.shown_status(active().as_deref()));
                     let can_resume = move || match shown.get() {
-                        RunStatus::Interrupted | RunStatus::Cancelled => true,
+                        // A batch run's missing rows can also be done live.
+                        RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::WaitingForBatch => true,
                         RunStatus::Failed => finished < total,
                         _ => false,
                     };

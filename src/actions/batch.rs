@@ -2,20 +2,21 @@
 //! files, and merge the engine's output files back into the run that waits
 //! for them, with a report of every line that gave nothing.
 
-use crate::actions::run::{prepare_run, run_key, run_tasks, same_dataset, NewRun, RunSetup};
+use crate::actions::run::{prepare_run, run_key, same_dataset, NewRun, RunSetup};
+use crate::data::rows::Rows;
 use crate::error::AppError;
 use crate::services::browser::{now_ms, TimeSlice};
 use crate::services::files::{offer_blob, text_blob, BlobFile, FileSlices};
 use crate::services::llm::BatchApi;
-use crate::services::runner::RunTask;
-use crate::state::{AppState, ToastKind, Topic};
+use crate::state::{AppState, Step, ToastKind, Topic};
 use fannotate_core::batch::{
     BatchRequests, Merger, OutputReader, Problem, RemoteState, SplitLimits, Splitter,
 };
 use fannotate_core::chat::RowRequest;
+use fannotate_core::experiment::CellSpec;
 use fannotate_core::records::{
     run_source, version_attribute, Annotation, AnnotationStatus, BatchEngine, BatchImport,
-    BatchPart, BatchRun, RemoteBatch, RunRecord, RunStatus, Scope,
+    BatchPart, BatchRun, Experiment, RemoteBatch, RunRecord, RunStatus, Scope,
 };
 use fannotate_core::Attribute;
 use leptos::prelude::*;
@@ -48,6 +49,8 @@ pub enum BatchJob {
         /// Submit the files to the endpoint's batch API instead of downloading them.
         submit: bool,
     },
+    /// Every row, with a leaderboard configuration, written as request files.
+    Everything(Experiment, CellSpec),
     /// The request files of a waiting run, made again.
     Again(RunRecord),
     /// A new request file of what a waiting run still lacks.
@@ -101,6 +104,7 @@ pub fn batch_action(state: AppState) -> Action<BatchJob, Option<ImportReport>> {
                 } => export(state, setup, attribute, scope, version, engine, submit)
                     .await
                     .map(|_| None),
+                BatchJob::Everything(x, spec) => everything(state, x, spec).await.map(|_| None),
                 BatchJob::Again(run) => again(state, run, false).await.map(|_| None),
                 BatchJob::Missing(run) => again(state, run, true).await.map(|_| None),
                 BatchJob::Import(run, files) => {
@@ -148,7 +152,8 @@ async fn export(
     let requests = BatchRequests::new(&run.id, &run.endpoint, &attribute)?;
     requests.check(engine)?;
     let stem = format!("fannotate-batch-{}", run.id);
-    let made = write_parts(&requests, engine, &tasks, |_, _| true, &stem).await?;
+    let texts = tasks.iter().map(|t| (t.row, t.text.as_str()));
+    let made = write_parts(&requests, engine, texts, |_, _| true, &stem).await?;
     let (parts, remote, failure) = if submit {
         let key = run_key(state, &run).await?;
         let api = BatchApi::new(&run.endpoint, &key, engine);
@@ -208,6 +213,28 @@ async fn export(
             format!("{sent} of {files} batch files were submitted; the next one failed: {} Download the request files to submit the rest by hand.", e.user_message()),
         ),
     }
+    Ok(())
+}
+
+/// Write every row with leaderboard configuration `spec` of experiment `x`
+/// (its model, temperature, prompt version…) as request files, and show the
+/// waiting run where batch runs are.
+async fn everything(state: AppState, x: Experiment, spec: CellSpec) -> Result<(), AppError> {
+    let mut setup = RunSetup::load(state.storage(), x.project_id.clone()).await?;
+    let endpoint = state.project_endpoint(x.project_id.clone()).await?;
+    setup.endpoint = Some(x.cell_endpoint(&endpoint, &spec));
+    let attribute = x.attribute.clone();
+    export(
+        state,
+        setup,
+        attribute,
+        Scope::All,
+        Some(spec.version),
+        BatchEngine::OpenAi,
+        false,
+    )
+    .await?;
+    state.step.set(Step::Run);
     Ok(())
 }
 
@@ -287,9 +314,32 @@ async fn poll(state: AppState, run: RunRecord) -> Result<Option<ImportReport>, A
 struct Stored {
     run: RunRecord,
     attribute: Attribute,
-    tasks: Vec<RunTask>,
+    /// The dataset's text column.
+    text_col: usize,
+    /// The dataset's rows (shared with the page's cache, not copied).
+    rows: Rows,
     /// Rows with a stored result of the run.
     done: HashSet<u32>,
+}
+
+impl Stored {
+    /// The run's rows as (position, text), in row order.
+    fn texts(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.rows
+            .iter()
+            .filter(|r| self.run.has_row(r.idx))
+            .map(|r| (r.idx, r.cell(self.text_col)))
+    }
+
+    /// The text of row `row`.
+    fn text(&self, row: u32) -> Option<&str> {
+        // Rows are stored in order, so a row's position is its index.
+        let r = match self.rows.get(row as usize) {
+            Some(r) if r.idx == row => r,
+            _ => self.rows.iter().find(|r| r.idx == row)?,
+        };
+        Some(r.cell(self.text_col))
+    }
 }
 
 /// The run `run` as stored now (the screen's copy may be older), with its
@@ -324,11 +374,11 @@ async fn stored(state: AppState, run: &RunRecord) -> Result<Option<Stored>, AppE
         .map(|a| a.row)
         .collect();
     let rows = state.rows(&ds).await?;
-    let tasks = run_tasks(&ds, &rows, |row| run.has_row(row));
     Ok(Some(Stored {
         run,
         attribute,
-        tasks,
+        text_col: ds.text_col,
+        rows,
         done,
     }))
 }
@@ -336,46 +386,38 @@ async fn stored(state: AppState, run: &RunRecord) -> Result<Option<Stored>, AppE
 /// Make a waiting run's request files again, byte for byte; or, with
 /// `missing`, one new set of files of the requests still unanswered.
 async fn again(state: AppState, run: RunRecord, missing: bool) -> Result<(), AppError> {
-    let Some(Stored {
-        mut run,
-        attribute,
-        tasks,
-        done,
-    }) = stored(state, &run).await?
-    else {
+    let Some(st) = stored(state, &run).await? else {
         return Ok(());
     };
-    let Some(batch) = run.batch.clone() else {
+    let Some(batch) = st.run.batch.clone() else {
         return Ok(());
     };
-    let requests = BatchRequests::new(&run.id, &run.endpoint, &attribute)?;
+    let requests = BatchRequests::new(&st.run.id, &st.run.endpoint, &st.attribute)?;
     if !missing {
-        let stem = format!("fannotate-batch-{}", run.id);
-        offer_all(write_parts(&requests, batch.engine, &tasks, |_, _| true, &stem).await?)?;
+        let stem = format!("fannotate-batch-{}", st.run.id);
+        offer_all(write_parts(&requests, batch.engine, st.texts(), |_, _| true, &stem).await?)?;
         return Ok(());
     }
-    let merger = Merger::new(&run, &attribute, batch.replications);
-    let wanted: Vec<RunTask> = tasks
-        .into_iter()
-        .filter(|t| !done.contains(&t.row))
-        .collect();
-    if wanted.is_empty() {
-        state.toast(ToastKind::Success, "Every request of the run is answered.");
-        return Ok(());
-    }
+    let merger = Merger::new(&st.run, &st.attribute, batch.replications);
+    let wanted = st.texts().filter(|(row, _)| !st.done.contains(row));
     let round = batch.parts.len() + 1;
-    let stem = format!("fannotate-batch-{}-missing-{round}", run.id);
+    let stem = format!("fannotate-batch-{}-missing-{round}", st.run.id);
     let parts = offer_all(
         write_parts(
             &requests,
             batch.engine,
-            &wanted,
+            wanted,
             |row, k| merger.missing(row).contains(&k),
             &stem,
         )
         .await?,
     )?;
+    if parts.is_empty() {
+        state.toast(ToastKind::Success, "Every request of the run is answered.");
+        return Ok(());
+    }
     let lines: u32 = parts.iter().map(|p| p.lines).sum();
+    let mut run = st.run.clone();
     if let Some(b) = run.batch.as_mut() {
         b.parts.extend(parts);
     }
@@ -387,14 +429,14 @@ async fn again(state: AppState, run: RunRecord, missing: bool) -> Result<(), App
     Ok(())
 }
 
-/// Write the request lines of `tasks` (the replications `keep(row, k)` lets
-/// through) as files of at most 50,000 lines and 200 MB named `STEM-N.jsonl`;
+/// Write the request lines of `rows` (position and text; the replications
+/// `keep(row, k)` lets through) as files of at most 50,000 lines and 200 MB named `STEM-N.jsonl`;
 /// a row's replications share a file. The bytes go to the browser as they are
 /// made: each file comes back as a Blob.
 async fn write_parts(
     requests: &BatchRequests<'_>,
     engine: BatchEngine,
-    tasks: &[RunTask],
+    rows: impl IntoIterator<Item = (u32, &str)>,
     keep: impl Fn(u32, u32) -> bool,
     stem: &str,
 ) -> Result<Vec<(BatchPart, web_sys::Blob)>, AppError> {
@@ -404,8 +446,8 @@ async fn write_parts(
     let mut file = BlobFile::new();
     let mut piece: Vec<u8> = Vec::with_capacity(PIECE_BYTES + (64 << 10));
     let mut slice = TimeSlice::new(SLICE_MS);
-    for (i, task) in tasks.iter().enumerate() {
-        let lines = requests.row_lines(engine, task.row, &task.text, |k| keep(task.row, k));
+    for (i, (row, text)) in rows.into_iter().enumerate() {
+        let lines = requests.row_lines(engine, row, text, |k| keep(row, k));
         if lines.is_empty() {
             continue;
         }
@@ -469,21 +511,14 @@ async fn import(
     files: Vec<(String, web_sys::Blob)>,
     batch_id: Option<String>,
 ) -> Result<ImportReport, AppError> {
-    let Stored {
-        mut run,
-        attribute,
-        tasks,
-        mut done,
-    } = st;
     let storage = state.storage();
+    let mut run = st.run.clone();
+    let mut done = st.done.clone();
     let replications = run.batch.as_ref().map_or(1, |b| b.replications.max(1));
-    let text: std::collections::HashMap<u32, &str> =
-        tasks.iter().map(|t| (t.row, t.text.as_str())).collect();
-    let base = run.clone();
-    let mut merger = Merger::new(&base, &attribute, replications);
+    let mut merger = Merger::new(&st.run, &st.attribute, replications);
     let prompt_chars = |id: &fannotate_core::batch::CustomId| {
-        text.get(&id.row()).map_or(0, |t| {
-            RowRequest::new(&base.endpoint, &attribute, t, id.replication()).prompt_chars()
+        st.text(id.row()).map_or(0, |t| {
+            RowRequest::new(&st.run.endpoint, &st.attribute, t, id.replication()).prompt_chars()
         })
     };
     let mut reports = Vec::with_capacity(files.len());

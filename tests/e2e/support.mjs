@@ -11,7 +11,8 @@ import { startStatic } from '../../scripts/serve.mjs';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = process.env.FANNOTATE_SHARED || path.resolve(ROOT, '../shared');
 export const SPAM_CSV = path.join(SHARED, 'data/spamassassin_emails.csv');
-export const DIST = path.join(ROOT, 'dist');
+// FANNOTATE_DIST: test another build than dist/ (e.g. while a benchmark uses dist/).
+export const DIST = process.env.FANNOTATE_DIST || path.join(ROOT, 'dist');
 
 /** Quote a CSV field when needed. */
 function csvField(s) {

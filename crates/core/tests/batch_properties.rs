@@ -4,11 +4,13 @@
 //! keeps every line once and every part within its limits.
 
 use fannotate_core::batch::{
-    parse_output, BatchRequests, CustomId, PartWriter, SplitLimits, MAX_CUSTOM_ID_LEN,
+    parse_output, BatchRequests, CustomId, Merger, PartWriter, SplitLimits, MAX_CUSTOM_ID_LEN,
     MAX_RUN_ID_LEN,
 };
 use fannotate_core::chat::{Completion, RowRequest};
-use fannotate_core::records::{Annotation, ChatAnswer, EndpointConfig, Failure, Provider};
+use fannotate_core::records::{
+    Annotation, ChatAnswer, EndpointConfig, Failure, Provider, RunRecord,
+};
 use fannotate_core::{Attribute, Category, Constraint};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -179,6 +181,7 @@ proptest! {
         order in prop::collection::vec(any::<u64>(), 40),
         max_lines in 1usize..7,
         spare_bytes in 0usize..3000,
+        cut in any::<prop::sample::Index>(),
     ) {
         let (cfg, attribute) = (endpoint(constraint, replications, logprobs, seed), spam());
         let rows: Vec<(u32, &str)> = texts.iter().enumerate().map(|(i, t)| (i as u32 * 3, t.as_str())).collect();
@@ -242,6 +245,7 @@ proptest! {
         }
 
         // The live runner on the same answers, row by row.
+        let mut lives: HashMap<u32, Annotation> = HashMap::new();
         for &(row, text) in &rows {
             let mut live_results = Vec::new();
             let mut batch_results = Vec::new();
@@ -268,8 +272,45 @@ proptest! {
             let live = Annotation::from_answers("d", RUN, &attribute, row, &live_results, 0.0);
             let imported = Annotation::from_answers("d", RUN, &attribute, row, &batch_results, 0.0);
             prop_assert_eq!(kept(&live), kept(&imported));
+            lives.insert(row, live);
         }
         prop_assert!(batch.is_empty());
+
+        // The app's way: the output in two files imported one after the other,
+        // the rows answered in part kept in the stored run between them.
+        let lines_out: Vec<&str> = file.split('\n').collect();
+        let at = cut.index(lines_out.len() + 1);
+        let mut run: RunRecord = serde_json::from_value(json!({
+            "id": RUN, "project_id": "p", "dataset_id": "d", "attribute": "spam",
+            "codebook_version": 1, "endpoint": cfg, "status": "WaitingForBatch",
+            "total": rows.len(), "valid": 0, "invalid": 0, "failed": 0, "started_at": 0.0,
+            "finished_at": null, "error": null,
+            "task_rows": rows.iter().map(|&(r, _)| [r, r + 1]).collect::<Vec<_>>(),
+            "batch": {"engine": "OpenAi", "replications": replications, "parts": []},
+        })).unwrap();
+        let mut merged: HashMap<u32, Annotation> = HashMap::new();
+        for part in [&lines_out[..at], &lines_out[at..]] {
+            let text = part.join("\n");
+            let Ok(out) = parse_output(text.as_bytes()) else {
+                prop_assert!(part.iter().all(|l| l.is_empty()));
+                continue;
+            };
+            let mut m = Merger::new(&run, &attribute, replications);
+            for r in &out.results {
+                let prompt = |id: &CustomId| RowRequest::new(&cfg, &attribute, text_of[&id.row()], id.replication()).prompt_chars();
+                if let Some(a) = m.push(r, |row| merged.contains_key(&row), prompt, 0.0).unwrap() {
+                    prop_assert!(merged.insert(a.row, a).is_none(), "a row is applied once");
+                }
+            }
+            let partial = m.partial();
+            run.batch.as_mut().unwrap().partial = partial;
+            run = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
+        }
+        prop_assert!(run.batch.as_ref().unwrap().partial.is_empty(), "every row is complete");
+        prop_assert_eq!(merged.len(), rows.len());
+        for (row, live) in &lives {
+            prop_assert_eq!(kept(live), kept(&merged[row]));
+        }
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub(super) fn ExperimentPanel(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let act = experiment_action(state);
+    let batch = crate::actions::batch::batch_action(state);
     // The combined run joins the leaderboard when the runs reload.
     let combine = combine_action(state, Callback::new(|_: String| {}));
     let id_sv = StoredValue::new(id.clone());
@@ -267,7 +268,10 @@ pub(super) fn ExperimentPanel(
                                                         {is_best.then(|| view! { <span class="fa-badge" data-testid="leaderboard-best">" best"</span> })}
                                                         <Button tone=Tone::Small label="Annotate everything with this" pending=act.pending() disabled=Signal::derive(any_running)
                                                             attr:data-testid="annotate-everything" attr:aria-label=format!("Annotate everything with this: {described}")
-                                                            on_click={ let x = b.experiment.clone(); move || { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } } />
+                                                            on_click={ let (x, spec) = (b.experiment.clone(), spec.clone()); move || { act.dispatch_local(ExperimentJob::AnnotateEverything(x.clone(), spec.clone())); } } />
+                                                        <Button tone=Tone::Small label="Export everything as a batch file" pending=batch.pending()
+                                                            attr:data-testid="batch-everything" attr:aria-label=format!("Export everything as a batch file: {described}")
+                                                            on_click={ let x = b.experiment.clone(); move || { batch.dispatch_local(crate::actions::batch::BatchJob::Everything(x.clone(), spec.clone())); } } />
                                                     }.into_any(),
                                                     // A combination has no requests of its own: its parts do.
                                                     None => view! {

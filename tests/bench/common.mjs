@@ -360,9 +360,10 @@ export function benchEndpoint(projectId) {
  * model agrees with the gold label nine times in ten). Written to `file` in
  * pieces, so a million rows need no single huge string. `ids` names the project,
  * dataset and run; `textLen(i)` is row i's text length (export.bench.mjs's 250–350
- * characters by default). Returns the file's bytes.
+ * characters by default). With `run: false` the backup holds no run and no
+ * annotation (a project ready for its first run). Returns the file's bytes.
  */
-export function writeBackup(file, n, { ids, name, textLen = (i) => 250 + ((i * 7919) % 101) }) {
+export function writeBackup(file, n, { ids, name, textLen = (i) => 250 + ((i * 7919) % 101), run: withRun = true }) {
   const texts = spamTexts();
   const corpus = texts.map((t) => t.text.replace(/\s+/g, ' ')).join(' ');
   const now = Date.UTC(2025, 0, 1);
@@ -431,8 +432,8 @@ export function writeBackup(file, n, { ids, name, textLen = (i) => 250 + ((i * 7
   fs.closeSync(rin);
   fs.rmSync(rowsFile);
   fs.writeSync(out, '],"codebooks":' + JSON.stringify(codebooks) + ',"endpoint":' + JSON.stringify(benchEndpoint(ids.project)));
-  fs.writeSync(out, ',"runs":' + JSON.stringify([run]) + ',"annotations":[');
-  for (let i = 0; i < n; i++) { buf.push((i ? ',' : '') + JSON.stringify(annotation(i))); flush(out); }
+  fs.writeSync(out, ',"runs":' + JSON.stringify(withRun ? [run] : []) + ',"annotations":[');
+  if (withRun) for (let i = 0; i < n; i++) { buf.push((i ? ',' : '') + JSON.stringify(annotation(i))); flush(out); }
   flush(out, true);
   fs.writeSync(out, ']}');
   fs.closeSync(out);

@@ -1,6 +1,7 @@
 //! The run workflow: start a run of one attribute or all, resume or retry an
 //! earlier one, and launch its requests with progress, cancel and host events.
 
+use crate::data::rows::Rows;
 use crate::error::{AppError, Missing};
 use crate::services::browser::{now_ms, random_id};
 use crate::services::runner::{
@@ -113,25 +114,38 @@ pub async fn start_run(
     scope: Scope,
     version: Option<u32>,
 ) -> Result<RunStatus, AppError> {
-    let Some(NewRun {
-        run,
-        attribute,
-        tasks,
-    }) = prepare_run(state, setup, attribute_name, scope, version).await?
-    else {
+    let Some(new) = prepare_run(state, setup, attribute_name, scope, version).await? else {
         return Ok(RunStatus::Failed);
     };
-    launch(state, run, attribute, tasks, Counts::default()).await
+    let tasks = new.tasks();
+    launch(state, new.run, new.attribute, tasks, Counts::default()).await
 }
 
-/// A new run's record, its attribute and its tasks.
+/// A new run's record, its attribute and its dataset's rows.
 pub struct NewRun {
     /// The run, not stored yet.
     pub run: RunRecord,
     /// The attribute it annotates.
     pub attribute: fannotate_core::Attribute,
-    /// Its rows.
-    pub tasks: Vec<RunTask>,
+    /// The dataset.
+    pub ds: DatasetMeta,
+    /// The dataset's rows (the page's cache, not a copy).
+    pub rows: Rows,
+}
+
+impl NewRun {
+    /// The run's rows as (position, text), in row order, borrowed.
+    pub fn texts(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.rows
+            .iter()
+            .filter(|r| self.run.has_row(r.idx))
+            .map(|r| (r.idx, r.cell(self.ds.text_col)))
+    }
+
+    /// The run's tasks (copies of its rows' texts, for the live runner).
+    pub fn tasks(&self) -> Vec<RunTask> {
+        run_tasks(&self.ds, &self.rows, |row| self.run.has_row(row))
+    }
 }
 
 /// A new run of `attribute_name` over the rows of `scope`, with the prompt
@@ -168,19 +182,22 @@ pub async fn prepare_run(
         );
         return Ok(None);
     }
-    let (run, tasks) = new_run(
+    let mut run = new_run_record(
         &ds,
         cbv.version,
         &attribute,
         &endpoint,
-        &rows,
         scope,
-        selected,
+        selected.as_deref(),
     );
+    if selected.is_none() {
+        run.total = rows.len() as u32;
+    }
     Ok(Some(NewRun {
         run,
         attribute,
-        tasks,
+        ds,
+        rows,
     }))
 }
 
@@ -211,14 +228,35 @@ pub fn new_run(
     scope: Scope,
     selected: Option<Vec<u32>>,
 ) -> (RunRecord, Vec<RunTask>) {
-    let task_rows = selected.as_ref().map(|s| row_ranges(s.iter().copied()));
+    let run = new_run_record(ds, version, attribute, endpoint, scope, selected.as_deref());
     let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
     let tasks = run_tasks(ds, rows, |row| {
         wanted.as_ref().is_none_or(|w| w.contains(&row))
     });
+    (
+        RunRecord {
+            total: tasks.len() as u32,
+            ..run
+        },
+        tasks,
+    )
+}
+
+/// A new run record of `attribute` as [`new_run`] makes it, without its tasks;
+/// its `total` counts the `selected` rows (0 for every row: the caller knows
+/// how many rows there are).
+fn new_run_record(
+    ds: &DatasetMeta,
+    version: u32,
+    attribute: &fannotate_core::Attribute,
+    endpoint: &EndpointConfig,
+    scope: Scope,
+    selected: Option<&[u32]>,
+) -> RunRecord {
+    let task_rows = selected.map(|s| row_ranges(s.iter().copied()));
     let mut stored_endpoint = endpoint.clone();
     stored_endpoint.api_key = None;
-    let run = RunRecord {
+    RunRecord {
         id: random_id(),
         project_id: ds.project_id.clone(),
         dataset_id: ds.id.clone(),
@@ -227,7 +265,7 @@ pub fn new_run(
         codebook_version: version,
         endpoint: stored_endpoint,
         status: RunStatus::Running,
-        total: tasks.len() as u32,
+        total: selected.map_or(0, |s| s.len() as u32),
         valid: 0,
         invalid: 0,
         failed: 0,
@@ -239,8 +277,7 @@ pub fn new_run(
         experiment: None,
         aggregate: None,
         batch: None,
-    };
-    (run, tasks)
+    }
 }
 
 /// The tasks of the rows of `rows` that `keep` lets through, in row order.

@@ -25,12 +25,11 @@
 // WebAssembly.Memory at the end (it never shrinks, so that is its peak; the page is
 // reloaded after the restore, so the restore's own memory is not in it).
 //
-// Chromium delivers only the first 10 of downloads a page starts in quick succession
-// (the app offers all its request files at once); the bench fails then, naming the
-// files lost. --space-downloads MS makes an init script pass the app's download
-// clicks on to the browser MS milliseconds apart (100 is enough here), so the rest
-// of the figures can be had meanwhile; the spacing is then part of export_s and is
-// written as download_spacing_ms.
+// Chromium delivers only the first 10 of downloads a page starts in quick succession;
+// the app offers its request files 250 ms apart, and the bench fails, naming the
+// files lost, if any is. --space-downloads MS makes an init script space the app's
+// download clicks further (for a build older than that); the spacing is then part
+// of export_s and is written as download_spacing_ms.
 
 import fs from 'node:fs';
 import path from 'node:path';

@@ -35,20 +35,7 @@ const SLICE_MS: f64 = 40.0;
 #[derive(Clone)]
 pub enum BatchJob {
     /// A new run, written as request files and left waiting for their answers.
-    Export {
-        /// What the run step loaded.
-        setup: RunSetup,
-        /// The attribute.
-        attribute: String,
-        /// Which rows.
-        scope: Scope,
-        /// The codebook version (the latest by default).
-        version: Option<u32>,
-        /// The files' shape.
-        engine: BatchEngine,
-        /// Submit the files to the endpoint's batch API instead of downloading them.
-        submit: bool,
-    },
+    Export(NewBatch),
     /// Every row, with a leaderboard configuration, written as request files.
     Everything(Experiment, CellSpec),
     /// The request files of a waiting run, made again.
@@ -60,6 +47,23 @@ pub enum BatchJob {
     /// Ask the batch API where a run's submitted batches are, and import
     /// those that ended.
     Poll(RunRecord),
+}
+
+/// A new batch run: what to run, and how it goes out.
+#[derive(Clone)]
+pub struct NewBatch {
+    /// What the run step loaded.
+    pub setup: RunSetup,
+    /// The attribute.
+    pub attribute: String,
+    /// Which rows.
+    pub scope: Scope,
+    /// The codebook version (the latest by default).
+    pub version: Option<u32>,
+    /// The files' shape.
+    pub engine: BatchEngine,
+    /// Submit the files to the endpoint's batch API instead of downloading them.
+    pub submit: bool,
 }
 
 /// What one output file brought.
@@ -94,16 +98,7 @@ pub fn batch_action(state: AppState) -> Action<BatchJob, Option<ImportReport>> {
         let job = job.clone();
         async move {
             let done = match job {
-                BatchJob::Export {
-                    setup,
-                    attribute,
-                    scope,
-                    version,
-                    engine,
-                    submit,
-                } => export(state, setup, attribute, scope, version, engine, submit)
-                    .await
-                    .map(|_| None),
+                BatchJob::Export(job) => export(state, job).await.map(|_| None),
                 BatchJob::Everything(x, spec) => everything(state, x, spec).await.map(|_| None),
                 BatchJob::Again(run) => again(state, run, false).await.map(|_| None),
                 BatchJob::Missing(run) => again(state, run, true).await.map(|_| None),
@@ -132,15 +127,15 @@ pub fn batch_action(state: AppState) -> Action<BatchJob, Option<ImportReport>> {
 /// Write a new run of `attribute` over `scope` as request files, offered as
 /// downloads or (`submit`) handed to the endpoint's batch API, and store it as
 /// waiting for their answers.
-async fn export(
-    state: AppState,
-    setup: RunSetup,
-    attribute: String,
-    scope: Scope,
-    version: Option<u32>,
-    engine: BatchEngine,
-    submit: bool,
-) -> Result<(), AppError> {
+async fn export(state: AppState, job: NewBatch) -> Result<(), AppError> {
+    let NewBatch {
+        setup,
+        attribute,
+        scope,
+        version,
+        engine,
+        submit,
+    } = job;
     let Some(new) = prepare_run(state, setup, attribute, scope, version).await? else {
         return Ok(());
     };
@@ -221,16 +216,15 @@ async fn everything(state: AppState, x: Experiment, spec: CellSpec) -> Result<()
     let endpoint = state.project_endpoint(x.project_id.clone()).await?;
     setup.endpoint = Some(x.cell_endpoint(&endpoint, &spec));
     let attribute = x.attribute.clone();
-    export(
-        state,
+    let job = NewBatch {
         setup,
         attribute,
-        Scope::All,
-        Some(spec.version),
-        BatchEngine::OpenAi,
-        false,
-    )
-    .await?;
+        scope: Scope::All,
+        version: Some(spec.version),
+        engine: BatchEngine::for_provider(endpoint.provider),
+        submit: false,
+    };
+    export(state, job).await?;
     state.step.set(Step::Run);
     Ok(())
 }
@@ -567,7 +561,7 @@ async fn import(
         while let Some(bytes) = slices.next().await {
             let bytes = bytes?;
             let mut start = 0;
-            for end in memchr_lines(&bytes) {
+            for end in memchr::memchr_iter(b'\n', &bytes) {
                 if carry.is_empty() {
                     reader.push_line(&bytes[start..end]);
                 } else {
@@ -674,12 +668,4 @@ fn count(run: &mut RunRecord, new: &[Annotation]) {
             AnnotationStatus::Error => run.failed += 1,
         }
     }
-}
-
-/// Where each newline of `bytes` is.
-fn memchr_lines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
 }

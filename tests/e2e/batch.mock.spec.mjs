@@ -288,3 +288,23 @@ test('a leaderboard configuration exports every row as a batch file', async ({ p
   await expect(app.byTest('batch-run')).toHaveAttribute('data-status', 'waiting for batch results');
   await expect(app.byTest('batch-run')).toHaveAttribute('data-total', '60');
 });
+
+test('submitted to an Azure batch API: Azure lines and endpoint at the resource, polled and imported', async ({ page }) => {
+  const app = new Fannotate(page);
+  await setUp(app, 'Azure batch', { provider: 'azure' });
+  await mockAdmin(servers.llm, 'reset', {});
+  await app.step('run');
+  // An Azure endpoint's batches take Azure's shape.
+  await expect(app.byTest('batch-engine')).toHaveValue('azure');
+  await app.byTest('batch-submit').click();
+  await expect(app.byTest('batch-run')).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  await expect(app.byTest('batch-run')).toHaveAttribute('data-done', '60');
+  const list = await (await fetch(`${servers.llm.url}/v1/batches`)).json();
+  expect(list.data.map((b) => b.endpoint)).toEqual(['/chat/completions']);
+  const input = await (await fetch(`${servers.llm.url}/v1/files/${list.data[0].input_file_id}/content`)).text();
+  const first = JSON.parse(lines(input)[0]);
+  expect(first.url).toBe('/chat/completions');
+  expect(first.body.model).toBe('mock-model');
+  const { counts } = await metrics(app);
+  expect(counts).toMatch(/^\d+ labelled/);
+});

@@ -188,6 +188,22 @@ test('openai client: upload, batch through validating → in_progress → finali
   assert.equal(engineOut, out);
 });
 
+test("azure: a batch of Azure's /chat/completions lines on that endpoint completes; lines must match the batch's endpoint", async () => {
+  await setup();
+  const bs = bodies(5);
+  const azure = bs.map((body, i) => JSON.stringify({ custom_id: customId(i), method: 'POST', url: '/chat/completions', body }));
+  const file = await upload(jsonlOf(azure));
+  const { batch, seen } = await drive(await client.batches.create({ input_file_id: file.id, endpoint: '/chat/completions', completion_window: '24h' }));
+  assert.deepEqual(seen, ['validating', 'in_progress', 'finalizing', 'completed']);
+  assert.equal(batch.endpoint, '/chat/completions');
+  assert.equal(parseLines(await fileText(batch.output_file_id)).length, 5);
+  // OpenAI's lines in an Azure batch fail validation, as a real one would.
+  const mixed = await drive(await createBatch(jsonlOf(inputLines(bs)), { endpoint: '/chat/completions' }));
+  assert.equal(mixed.batch.status, 'failed');
+  assert.equal(mixed.batch.errors.data[0].code, 'url_mismatch');
+  await assert.rejects(client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }));
+});
+
 test('openai client: batch_error_rate sends a share of requests, by custom_id, to the error file', async () => {
   await setup({ batch_error_rate: 0.3 });
   const bs = bodies(60);

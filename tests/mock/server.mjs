@@ -595,6 +595,8 @@ export function createAnswerer(options = {}) {
 
 /** The one endpoint the mock's batches run: the app batches chat completions only. */
 export const BATCH_ENDPOINT = '/v1/chat/completions';
+/** Azure OpenAI's name for the same endpoint (its batch lines and batches say it so). */
+export const AZURE_BATCH_ENDPOINT = '/chat/completions';
 /** Outcomes the `batch_outcome` knob can force on a batch. */
 export const BATCH_OUTCOMES = ['completed', 'failed', 'expired'];
 /** Share of its requests a batch stopped early (cancelled, expired) has run. */
@@ -1145,16 +1147,28 @@ export async function startMock(options = {}) {
     res.end();
   }
 
-  async function handleChat(req, res, entry) {
+  /**
+   * The request's JSON object body; or, when it is not one, null after the
+   * 400 that says so has been sent.
+   */
+  async function readObject(req, res) {
     let body;
     try {
       body = await readJson(req);
     } catch (e) {
-      return sendJson(res, e.status ?? 400, errorBody(e.message, 'invalid_request_error'));
+      sendJson(res, e.status ?? 400, errorBody(e.message, 'invalid_request_error'));
+      return null;
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      return sendJson(res, 400, errorBody('Request body must be a JSON object', 'invalid_request_error'));
+      sendJson(res, 400, errorBody('Request body must be a JSON object', 'invalid_request_error'));
+      return null;
     }
+    return body;
+  }
+
+  async function handleChat(req, res, entry) {
+    const body = await readObject(req, res);
+    if (body === null) return undefined;
     const model = answerer.modelOf(body, config);
     entry.model = model;
     entry.temperature = typeof body.temperature === 'number' ? body.temperature : null;
@@ -1303,18 +1317,13 @@ export async function startMock(options = {}) {
 
   /** POST /v1/batches: checks the call itself now; the input file is checked on the first GET (validating). */
   async function createBatch(req, res) {
-    let body;
-    try {
-      body = await readJson(req);
-    } catch (e) {
-      return sendJson(res, e.status ?? 400, errorBody(e.message, 'invalid_request_error'));
-    }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      return sendJson(res, 400, errorBody('Request body must be a JSON object', 'invalid_request_error'));
-    }
+    const body = await readObject(req, res);
+    if (body === null) return undefined;
     const bad = (message, param) => sendJson(res, 400, { error: { message, type: 'invalid_request_error', param, code: 'invalid_value' } });
     if (typeof body.input_file_id !== 'string') return bad('Missing required parameter: input_file_id', 'input_file_id');
-    if (body.endpoint !== BATCH_ENDPOINT) return bad(`The mock batches ${BATCH_ENDPOINT} only, not ${JSON.stringify(body.endpoint)}`, 'endpoint');
+    if (body.endpoint !== BATCH_ENDPOINT && body.endpoint !== AZURE_BATCH_ENDPOINT) {
+      return bad(`The mock batches ${BATCH_ENDPOINT} (or Azure's ${AZURE_BATCH_ENDPOINT}) only, not ${JSON.stringify(body.endpoint)}`, 'endpoint');
+    }
     if (body.completion_window !== '24h') return bad(`completion_window must be "24h", not ${JSON.stringify(body.completion_window)}`, 'completion_window');
     if (body.metadata != null && (typeof body.metadata !== 'object' || Array.isArray(body.metadata))) return bad('metadata must be an object', 'metadata');
     const input = files.get(body.input_file_id);

@@ -1,12 +1,15 @@
 //! An endpoint's batch API, called from the browser: OpenAI-compatible Files
 //! and Batches (`POST /files`, `POST /batches`, `GET /batches/{id}`,
-//! `GET /files/{id}/content`) and Anthropic Message Batches
+//! `GET /files/{id}/content`; Azure's at the resource, with `api-version`)
+//! and Anthropic Message Batches
 //! (`POST /messages/batches`, `GET /messages/batches/{id}`, its results).
 
 use super::error::{shorten, LlmError};
 use super::http::{api_url, auth_headers, check_status, send, send_body};
-use fannotate_core::batch::{read_anthropic_batch, read_openai_batch, RemoteState};
-use fannotate_core::records::{BatchEngine, EndpointConfig};
+use fannotate_core::batch::{
+    azure_resource_url, read_anthropic_batch, read_openai_batch, RemoteState,
+};
+use fannotate_core::records::{BatchEngine, EndpointConfig, AZURE_API_VERSION};
 use gloo_net::http::Method;
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -40,7 +43,7 @@ impl<'a> BatchApi<'a> {
 
     fn headers(&self, json: bool) -> Vec<(&'static str, String)> {
         match self.engine {
-            BatchEngine::OpenAi => auth_headers(self.cfg, self.key)
+            BatchEngine::OpenAi | BatchEngine::Azure => auth_headers(self.cfg, self.key)
                 .into_iter()
                 // A multipart body's type (with its boundary) is the browser's to set.
                 .filter(|(k, _)| json || *k != "Content-Type")
@@ -62,8 +65,21 @@ impl<'a> BatchApi<'a> {
         }
     }
 
+    /// The URL of an API path: under the base URL; for Azure under the
+    /// resource (not the deployment), with the endpoint's `api-version`.
     fn url(&self, path: &str) -> Result<String, LlmError> {
-        api_url(&self.cfg.base_url, path)
+        if self.engine != BatchEngine::Azure {
+            return api_url(&self.cfg.base_url, path);
+        }
+        let url = api_url(azure_resource_url(&self.cfg.base_url), path)?;
+        let version = self
+            .cfg
+            .api_version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(AZURE_API_VERSION);
+        Ok(format!("{url}?api-version={version}"))
     }
 
     async fn json(
@@ -86,7 +102,7 @@ impl<'a> BatchApi<'a> {
 
     fn read(&self, v: &Value) -> Result<(String, RemoteState), LlmError> {
         let read = match self.engine {
-            BatchEngine::OpenAi => read_openai_batch(v),
+            BatchEngine::OpenAi | BatchEngine::Azure => read_openai_batch(v),
             BatchEngine::Anthropic => read_anthropic_batch(v),
         };
         read.ok_or_else(|| LlmError::BatchAnswer {
@@ -104,7 +120,7 @@ impl<'a> BatchApi<'a> {
         run_id: &str,
     ) -> Result<Submitted, LlmError> {
         match self.engine {
-            BatchEngine::OpenAi => {
+            BatchEngine::OpenAi | BatchEngine::Azure => {
                 let form = web_sys::FormData::new()
                     .map_err(|e| LlmError::Browser(crate::services::files::js_message(&e)))?;
                 let _ = form.append_with_str("purpose", "batch");
@@ -127,7 +143,11 @@ impl<'a> BatchApi<'a> {
                     .to_string();
                 let body = json!({
                     "input_file_id": file_id,
-                    "endpoint": fannotate_core::batch::CHAT_COMPLETIONS_URL,
+                    "endpoint": if self.engine == BatchEngine::Azure {
+                        fannotate_core::batch::AZURE_CHAT_COMPLETIONS_URL
+                    } else {
+                        fannotate_core::batch::CHAT_COMPLETIONS_URL
+                    },
                     "completion_window": "24h",
                     "metadata": {"fannotate_run": run_id},
                 });
@@ -179,7 +199,7 @@ impl<'a> BatchApi<'a> {
     /// Where batch `id` is now.
     pub async fn status(&self, id: &str) -> Result<RemoteState, LlmError> {
         let path = match self.engine {
-            BatchEngine::OpenAi => format!("batches/{id}"),
+            BatchEngine::OpenAi | BatchEngine::Azure => format!("batches/{id}"),
             BatchEngine::Anthropic => format!("messages/batches/{id}"),
         };
         let v = self
@@ -197,12 +217,14 @@ impl<'a> BatchApi<'a> {
         results_url: Option<&str>,
     ) -> Result<String, LlmError> {
         let url = match (self.engine, file_id, results_url) {
-            (BatchEngine::OpenAi, Some(f), _) => self.url(&format!("files/{f}/content"))?,
+            (BatchEngine::OpenAi | BatchEngine::Azure, Some(f), _) => {
+                self.url(&format!("files/{f}/content"))?
+            }
             (BatchEngine::Anthropic, _, Some(u)) => u.to_string(),
             (BatchEngine::Anthropic, _, None) => {
                 self.url(&format!("messages/batches/{batch_id}/results"))?
             }
-            (BatchEngine::OpenAi, None, _) => return Ok(String::new()),
+            (BatchEngine::OpenAi | BatchEngine::Azure, None, _) => return Ok(String::new()),
         };
         let r = send(
             self.cfg,

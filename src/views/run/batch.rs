@@ -1,7 +1,7 @@
 //! The run step's batch hand-off: export a run as request files for a batch
 //! engine, and read its output files back into the run that waits for them.
 
-use crate::actions::batch::{BatchJob, ImportReport, PROBLEMS_SHOWN};
+use crate::actions::batch::{BatchJob, ImportReport, NewBatch, PROBLEMS_SHOWN};
 use crate::actions::run::RunSetup;
 use crate::components::{Button, SelectField};
 use crate::format::format_date;
@@ -28,16 +28,18 @@ pub fn BatchExport(
     /// The step's batch action.
     act: Action<BatchJob, Option<ImportReport>>,
 ) -> impl IntoView {
-    let engine = RwSignal::new(BatchEngine::OpenAi);
+    let engine = RwSignal::new(setup.endpoint.as_ref().map_or(BatchEngine::OpenAi, |e| {
+        BatchEngine::for_provider(e.provider)
+    }));
     let dispatch = move |setup: RunSetup, submit: bool| {
-        act.dispatch_local(BatchJob::Export {
+        act.dispatch_local(BatchJob::Export(NewBatch {
             setup,
             attribute: attribute.get_untracked(),
             scope: scope.get_untracked(),
             version: version.get_untracked(),
             engine: engine.get_untracked(),
             submit,
-        });
+        }));
     };
     view! {
         <div class="fa-row" data-testid="batch-export-card">

@@ -25,7 +25,10 @@ pub use output::{
     ProblemKind, ResultError, ResultStatus,
 };
 pub use remote::{poll_delay_ms, read_anthropic_batch, read_openai_batch, RemoteState};
-pub use requests::{anthropic_params, openai_line, BatchRequests, CHAT_COMPLETIONS_URL};
+pub use requests::{
+    anthropic_params, azure_deployment, azure_resource_url, openai_line, BatchRequests,
+    AZURE_CHAT_COMPLETIONS_URL, CHAT_COMPLETIONS_URL,
+};
 pub use split::{
     PartSummary, PartWriter, Placement, SplitLimits, Splitter, MAX_BYTES_PER_FILE,
     MAX_LINES_PER_FILE,
@@ -51,6 +54,9 @@ pub enum BatchError {
         /// The file size limit.
         limit: usize,
     },
+    /// An Azure batch names its deployment, and the endpoint names none.
+    #[error("an Azure batch needs the deployment's name: in the endpoint URL (…/deployments/NAME) or as the model")]
+    AzureDeployment,
     /// Anthropic refuses temperatures outside 0 to 1.
     #[error("Anthropic takes a temperature from 0 to 1, not {0}")]
     AnthropicTemperature(f64),

@@ -16,12 +16,41 @@ pub const CHAT_COMPLETIONS_URL: &str = "/v1/chat/completions";
 /// JSON object, and JSON writes an object the same way wherever it stands, so
 /// the line holds byte for byte the body the live runner sends.
 pub fn openai_line(id: &CustomId, body: Value) -> String {
+    line_at(id, CHAT_COMPLETIONS_URL, body)
+}
+
+/// Azure OpenAI's name for the chat completions endpoint in batch lines and
+/// batches.
+pub const AZURE_CHAT_COMPLETIONS_URL: &str = "/chat/completions";
+
+fn line_at(id: &CustomId, url: &str, body: Value) -> String {
     let mut line = Map::new();
     line.insert("custom_id".into(), json!(id.to_string()));
     line.insert("method".into(), json!("POST"));
-    line.insert("url".into(), json!(CHAT_COMPLETIONS_URL));
+    line.insert("url".into(), json!(url));
     line.insert("body".into(), body);
     Value::Object(line).to_string()
+}
+
+/// The Azure deployment a batch line must name as its `model`: the
+/// `/deployments/NAME` of the endpoint's URL, else the model setting.
+pub fn azure_deployment(cfg: &EndpointConfig) -> Option<String> {
+    let from_url = cfg
+        .base_url
+        .split("/deployments/")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .filter(|d| !d.is_empty());
+    from_url
+        .or(Some(cfg.model.trim()).filter(|m| !m.is_empty()))
+        .map(str::to_string)
+}
+
+/// The Azure resource URL under which its Files and Batches APIs are (the
+/// endpoint's URL without its `/deployments/NAME` part).
+pub fn azure_resource_url(base_url: &str) -> &str {
+    let base = base_url.trim().trim_end_matches('/');
+    base.split("/deployments/").next().unwrap_or(base)
 }
 
 /// Anthropic Messages API params for one request: the same rendered prompt
@@ -100,10 +129,15 @@ impl<'a> BatchRequests<'a> {
     /// Whether the run's settings can go out in `engine`'s shape.
     pub fn check(&self, engine: BatchEngine) -> Result<(), BatchError> {
         let t = self.cfg.temperature;
-        if engine == BatchEngine::Anthropic && !(0.0..=1.0).contains(&t) {
-            return Err(BatchError::AnthropicTemperature(t));
+        match engine {
+            BatchEngine::Anthropic if !(0.0..=1.0).contains(&t) => {
+                Err(BatchError::AnthropicTemperature(t))
+            }
+            BatchEngine::Azure if azure_deployment(self.cfg).is_none() => {
+                Err(BatchError::AzureDeployment)
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The request lines (without newlines) of one row in `engine`'s shape,
@@ -120,6 +154,14 @@ impl<'a> BatchRequests<'a> {
             .filter(|(id, _)| keep(id.replication()))
             .map(|(id, r)| match engine {
                 BatchEngine::OpenAi => openai_line(&id, r.body(self.cfg)),
+                // Azure routes a batch by the deployment its lines name.
+                BatchEngine::Azure => {
+                    let mut body = r.body(self.cfg);
+                    if let (Some(o), Some(d)) = (body.as_object_mut(), azure_deployment(self.cfg)) {
+                        o.insert("model".into(), json!(d));
+                    }
+                    line_at(&id, AZURE_CHAT_COMPLETIONS_URL, body)
+                }
                 BatchEngine::Anthropic => {
                     json!({"custom_id": id.to_string(), "params": anthropic_params(self.cfg, &r)})
                         .to_string()
@@ -204,6 +246,42 @@ mod tests {
             )]
         );
         assert!(live.contains(r#""guided_choice":["ham","spam"]"#));
+    }
+
+    #[test]
+    fn azure_lines_name_the_deployment_at_azures_url() {
+        let a = spam();
+        let mut c = EndpointConfig::new(
+            "p",
+            Provider::Azure,
+            Some("https://r.openai.azure.com/openai/deployments/gpt4o-batch/"),
+            None,
+        );
+        assert_eq!(azure_deployment(&c).as_deref(), Some("gpt4o-batch"));
+        assert_eq!(
+            azure_resource_url(&c.base_url),
+            "https://r.openai.azure.com/openai"
+        );
+        let reqs = BatchRequests::new("r1", &c, &a).unwrap();
+        reqs.check(BatchEngine::Azure).unwrap();
+        let line: Value =
+            serde_json::from_str(&reqs.row_lines(BatchEngine::Azure, 2, "hi", |_| true)[0])
+                .unwrap();
+        assert_eq!(line["url"], "/chat/completions");
+        assert_eq!(line["body"]["model"], "gpt4o-batch");
+        // The rest of the body is the live request's.
+        let mut live = RowRequest::new(&c, &a, "hi", 0).body(&c);
+        live["model"] = json!("gpt4o-batch");
+        assert_eq!(line["body"], live);
+        // Without a deployment in the URL the model setting names it; with neither, no batch.
+        c.base_url = "https://r.openai.azure.com/openai".into();
+        c.model = String::new();
+        let reqs = BatchRequests::new("r1", &c, &a).unwrap();
+        assert_eq!(
+            reqs.check(BatchEngine::Azure),
+            Err(BatchError::AzureDeployment)
+        );
+        assert_eq!(reqs.check(BatchEngine::OpenAi), Ok(()));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! some replications have been answered so far).
 
 use super::annotation::{ChatAnswer, Failure};
+use super::endpoint::Provider;
 use serde::{Deserialize, Serialize};
 
 /// The shape of the request files a run goes out as.
@@ -13,17 +14,25 @@ pub enum BatchEngine {
     OpenAi,
     /// Anthropic Message Batches requests (`{"custom_id","params"}` per line).
     Anthropic,
+    /// Azure OpenAI Batch JSONL: OpenAI's lines with Azure's `url`
+    /// (`/chat/completions`) and the deployment as `model`.
+    Azure,
 }
 
 impl BatchEngine {
     /// Every engine, for pickers.
-    pub const ALL: [BatchEngine; 2] = [BatchEngine::OpenAi, BatchEngine::Anthropic];
+    pub const ALL: [BatchEngine; 3] = [
+        BatchEngine::OpenAi,
+        BatchEngine::Azure,
+        BatchEngine::Anthropic,
+    ];
 
     /// Stable identifier.
     pub fn as_str(self) -> &'static str {
         match self {
             BatchEngine::OpenAi => "openai",
             BatchEngine::Anthropic => "anthropic",
+            BatchEngine::Azure => "azure",
         }
     }
 
@@ -32,10 +41,20 @@ impl BatchEngine {
         Self::ALL.into_iter().find(|e| e.as_str() == s)
     }
 
+    /// The shape an endpoint of `provider` takes: Azure's for Azure, else
+    /// OpenAI's.
+    pub fn for_provider(provider: Provider) -> Self {
+        match provider {
+            Provider::Azure => BatchEngine::Azure,
+            _ => BatchEngine::OpenAi,
+        }
+    }
+
     /// Name shown to users.
     pub fn label(self) -> &'static str {
         match self {
-            BatchEngine::OpenAi => "OpenAI Batch JSONL (OpenAI, Azure, vLLM, Ray Data)",
+            BatchEngine::OpenAi => "OpenAI Batch JSONL (OpenAI, vLLM, Ray Data)",
+            BatchEngine::Azure => "Azure OpenAI Batch JSONL (a global batch deployment)",
             BatchEngine::Anthropic => "Anthropic Message Batches JSONL",
         }
     }

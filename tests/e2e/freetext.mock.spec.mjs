@@ -57,10 +57,13 @@ test('a requests-per-minute limit spaces request starts', async ({ page }) => {
   await app.waitRunFinished(8);
   const posts = (await mockAdmin(servers.llm, 'log')).requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
   expect(posts).toHaveLength(8);
-  // 120/min = one start every 500 ms: 8 starts span at least 7 intervals.
-  const gaps = posts.slice(1).map((r, i) => r.ts - posts[i].ts);
-  expect(posts[7].ts - posts[0].ts).toBeGreaterThanOrEqual(3400);
-  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(400);
+  // 120/min = one start every 500 ms: request k may start 500·k ms after the
+  // bucket's first token at the earliest. Measured from the first request's own
+  // arrival (the latest the bucket can have started, bar 100 ms), not between
+  // neighbours: a request the busy page sends late may arrive just before its
+  // successor without the pacing being wrong.
+  const since = posts.map((r) => r.ts - posts[0].ts);
+  for (let k = 1; k < posts.length; k++) expect(since[k], `request ${k}`).toBeGreaterThanOrEqual(500 * k - 100);
 });
 
 test('a free-text attribute takes its own reference column, and ROUGE uses it (issue #22)', async ({ page }) => {

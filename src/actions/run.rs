@@ -182,17 +182,16 @@ pub async fn prepare_run(
         );
         return Ok(None);
     }
-    let mut run = new_run_record(
+    let total = selected.as_ref().map_or(rows.len(), Vec::len) as u32;
+    let run = new_run_record(
         &ds,
         cbv.version,
         &attribute,
         &endpoint,
         scope,
         selected.as_deref(),
+        total,
     );
-    if selected.is_none() {
-        run.total = rows.len() as u32;
-    }
     Ok(Some(NewRun {
         run,
         attribute,
@@ -228,23 +227,25 @@ pub fn new_run(
     scope: Scope,
     selected: Option<Vec<u32>>,
 ) -> (RunRecord, Vec<RunTask>) {
-    let run = new_run_record(ds, version, attribute, endpoint, scope, selected.as_deref());
-    let wanted: Option<HashSet<u32>> = selected.map(|s| s.into_iter().collect());
+    let wanted: Option<HashSet<u32>> = selected.as_ref().map(|s| s.iter().copied().collect());
     let tasks = run_tasks(ds, rows, |row| {
         wanted.as_ref().is_none_or(|w| w.contains(&row))
     });
-    (
-        RunRecord {
-            total: tasks.len() as u32,
-            ..run
-        },
-        tasks,
-    )
+    let total = tasks.len() as u32;
+    let run = new_run_record(
+        ds,
+        version,
+        attribute,
+        endpoint,
+        scope,
+        selected.as_deref(),
+        total,
+    );
+    (run, tasks)
 }
 
-/// A new run record of `attribute` as [`new_run`] makes it, without its tasks;
-/// its `total` counts the `selected` rows (0 for every row: the caller knows
-/// how many rows there are).
+/// A new run record of `attribute` as [`new_run`] makes it, without its
+/// tasks: `total` of them, the `selected` rows (`None`: every row).
 fn new_run_record(
     ds: &DatasetMeta,
     version: u32,
@@ -252,6 +253,7 @@ fn new_run_record(
     endpoint: &EndpointConfig,
     scope: Scope,
     selected: Option<&[u32]>,
+    total: u32,
 ) -> RunRecord {
     let task_rows = selected.map(|s| row_ranges(s.iter().copied()));
     let mut stored_endpoint = endpoint.clone();
@@ -265,7 +267,7 @@ fn new_run_record(
         codebook_version: version,
         endpoint: stored_endpoint,
         status: RunStatus::Running,
-        total: selected.map_or(0, |s| s.len() as u32),
+        total,
         valid: 0,
         invalid: 0,
         failed: 0,

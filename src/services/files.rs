@@ -56,7 +56,6 @@ pub fn download_parts<P: AsRef<[u8]>>(
 #[derive(Default)]
 pub struct BlobFile {
     parts: js_sys::Array,
-    bytes: u64,
 }
 
 impl BlobFile {
@@ -69,13 +68,7 @@ impl BlobFile {
     pub fn push(&mut self, piece: &[u8]) {
         if !piece.is_empty() {
             self.parts.push(&js_sys::Uint8Array::from(piece));
-            self.bytes += piece.len() as u64;
         }
-    }
-
-    /// Bytes pushed so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// The file as a Blob (its bytes stay in the browser, out of wasm).
@@ -131,11 +124,6 @@ impl FileSlices {
         self.offset = end;
         Some(out)
     }
-
-    /// Bytes read so far, and the file's size.
-    pub fn progress(&self) -> (f64, f64) {
-        (self.offset, self.size)
-    }
 }
 
 fn offer<P: AsRef<[u8]>>(name: &str, mime: &str, content: &[P]) -> Result<(), String> {
@@ -185,10 +173,7 @@ fn offer_url(name: &str, blob: &web_sys::Blob) -> Result<(), String> {
 /// The file picked in a file input's `change` event. The input is cleared, so
 /// picking the same file again (after fixing it) fires another event.
 pub fn take_picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
-    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
-    let file = input.files().and_then(|f| f.get(0));
-    input.set_value("");
-    file
+    take_picked_files(ev).into_iter().next()
 }
 
 /// Every file picked in a file input's `change` event, in order; the input is
@@ -210,9 +195,6 @@ pub fn take_picked_files(ev: &web_sys::Event) -> Vec<web_sys::File> {
 
 /// Text as a Blob (an output file fetched from a batch API, read like a picked one).
 pub fn text_blob(text: &str, mime: &str) -> Result<web_sys::Blob, FileError> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
-        .map_err(|e| FileError::Read(js_message(&e)))
+    // The Blob constructor takes strings among its parts as well as bytes.
+    make_blob(mime, &js_sys::Array::of1(&JsValue::from_str(text))).map_err(FileError::Read)
 }

@@ -295,7 +295,7 @@ proptest! {
                 prop_assert!(part.iter().all(|l| l.is_empty()));
                 continue;
             };
-            let mut m = Merger::new(&run, &attribute, replications);
+            let mut m = Merger::new(&run, &attribute);
             for r in &out.results {
                 let prompt = |id: &CustomId| RowRequest::new(&cfg, &attribute, text_of[&id.row()], id.replication()).prompt_chars();
                 if let Some(a) = m.push(r, |row| merged.contains_key(&row), prompt, 0.0).unwrap() {

@@ -22,9 +22,7 @@ pub(super) async fn export(state: AppState, job: NewBatch) -> Result<(), AppErro
         return Ok(());
     };
     let mut run = new.run.clone();
-    let attribute = &new.attribute;
-    let endpoint = run.endpoint.clone();
-    let requests = BatchRequests::new(&new.run.id, &endpoint, attribute)?;
+    let requests = BatchRequests::new(&new.run.id, &new.run.endpoint, &new.attribute)?;
     requests.check(engine)?;
     let stem = format!("fannotate-batch-{}", run.id);
     let made = write_parts(&requests, engine, new.texts(), |_, _| true, &stem).await?;
@@ -131,7 +129,7 @@ pub(super) async fn again(state: AppState, run: RunRecord, missing: bool) -> Res
             .await?;
         return Ok(());
     }
-    let merger = Merger::new(&st.run, &st.attribute, batch.replications);
+    let merger = Merger::new(&st.run, &st.attribute);
     let wanted = st.texts().filter(|(row, _)| !st.done.contains(row));
     let round = batch.parts.len() + 1;
     let stem = format!("fannotate-batch-{}-missing-{round}", st.run.id);

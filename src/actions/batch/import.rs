@@ -1,6 +1,7 @@
 //! Output files read into the run that waits for them.
 
 use super::*;
+use crate::services::runner::Counts;
 
 /// Annotations written per transaction while an output file is read.
 const WRITE_BATCH: usize = 5_000;
@@ -45,8 +46,7 @@ pub(super) async fn import(
     let storage = state.storage();
     let mut run = st.run.clone();
     let mut done = st.done.clone();
-    let replications = run.batch.as_ref().map_or(1, |b| b.replications.max(1));
-    let mut merger = Merger::new(&st.run, &st.attribute, replications);
+    let mut merger = Merger::new(&st.run, &st.attribute);
     let prompt_chars = |id: &fannotate_core::batch::CustomId| {
         st.text(id.row()).map_or(0, |t| {
             RowRequest::new(&st.run.endpoint, &st.attribute, t, id.replication()).prompt_chars()
@@ -192,11 +192,8 @@ pub(super) async fn import(
 
 /// Add the outcomes of `new` annotations to the run's counters.
 fn count(run: &mut RunRecord, new: &[Annotation]) {
-    for a in new {
-        match a.status {
-            AnnotationStatus::Valid => run.valid += 1,
-            AnnotationStatus::Invalid => run.invalid += 1,
-            AnnotationStatus::Error => run.failed += 1,
-        }
-    }
+    let c = Counts::of(new);
+    run.valid += c.valid;
+    run.invalid += c.invalid;
+    run.failed += c.failed;
 }

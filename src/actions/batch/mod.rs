@@ -29,8 +29,8 @@ use fannotate_core::batch::{
 use fannotate_core::chat::RowRequest;
 use fannotate_core::experiment::CellSpec;
 use fannotate_core::records::{
-    run_source, version_attribute, Annotation, AnnotationStatus, BatchEngine, BatchImport,
-    BatchPart, BatchRun, Experiment, RemoteBatch, RunRecord, RunStatus, Scope,
+    run_source, version_attribute, Annotation, BatchEngine, BatchImport, BatchPart, BatchRun,
+    Experiment, RemoteBatch, RunRecord, RunStatus, Scope,
 };
 use fannotate_core::Attribute;
 use leptos::prelude::*;

@@ -22,10 +22,11 @@ pub(super) async fn poll(
     let mut remote = batch.remote.clone();
     for r in remote.iter_mut().filter(|r| !r.settled) {
         r.polls += 1;
-        match api.status(&r.id).await? {
-            RemoteState::Working(w) => r.status = w,
+        let remote_state = api.status(&r.id).await?;
+        r.status = state_word(&remote_state);
+        match remote_state {
+            RemoteState::Working(_) => {}
             RemoteState::Failed(why) => {
-                r.status = "failed".into();
                 r.settled = true;
                 state.toast(
                     ToastKind::Error,
@@ -34,10 +35,10 @@ pub(super) async fn poll(
                 r.error = Some(why);
             }
             RemoteState::Ended {
-                status,
                 output_file_id,
                 error_file_id,
                 results_url,
+                ..
             } => {
                 let out = api
                     .output(&r.id, output_file_id.as_deref(), results_url.as_deref())
@@ -47,7 +48,6 @@ pub(super) async fn poll(
                     let errors = api.output(&r.id, Some(err_id), None).await?;
                     files.push((format!("{}-errors.jsonl", r.id), text_blob(&errors, JSONL)?));
                 }
-                r.status = status;
                 r.settled = true;
                 ended.push(r.id.clone());
             }

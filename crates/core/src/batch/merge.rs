@@ -22,9 +22,10 @@ pub struct Merger<'a> {
 }
 
 impl<'a> Merger<'a> {
-    /// A merger for `run` (of `attribute`, `replications` requests per row),
-    /// starting from the rows it holds answered in part.
-    pub fn new(run: &'a RunRecord, attribute: &'a Attribute, replications: u32) -> Self {
+    /// A merger for `run` (of `attribute`; its batch says how many requests
+    /// a row has), starting from the rows it holds answered in part.
+    pub fn new(run: &'a RunRecord, attribute: &'a Attribute) -> Self {
+        let replications = run.batch.as_ref().map_or(1, |b| b.replications);
         let partial = run
             .batch
             .iter()
@@ -173,7 +174,7 @@ mod tests {
     #[test]
     fn a_row_becomes_an_annotation_when_its_last_replication_comes_in_any_order() {
         let (run, attribute) = (run(), spam());
-        let mut m = Merger::new(&run, &attribute, 2);
+        let mut m = Merger::new(&run, &attribute);
         let none = |_| false;
         assert_eq!(
             m.push(&answer(1, 1, 1, "spam"), none, |_| 10, 5.0),
@@ -215,7 +216,7 @@ mod tests {
         let attribute = spam();
         let mut run = run();
         let first = {
-            let mut m = Merger::new(&run, &attribute, 2);
+            let mut m = Merger::new(&run, &attribute);
             m.push(&answer(0, 0, 1, "ham"), |_| false, |_| 10, 1.0)
                 .unwrap();
             m.partial()
@@ -223,7 +224,7 @@ mod tests {
         run.batch.as_mut().unwrap().partial = first;
         let json = serde_json::to_string(&run).unwrap();
         let run: RunRecord = serde_json::from_str(&json).unwrap();
-        let mut m = Merger::new(&run, &attribute, 2);
+        let mut m = Merger::new(&run, &attribute);
         assert!(matches!(
             m.push(&answer(0, 0, 7, "ham"), |_| false, |_| 10, 1.0),
             Err(Problem {
@@ -258,7 +259,7 @@ mod tests {
     #[test]
     fn answers_the_run_did_not_ask_are_problems() {
         let (run, attribute) = (run(), spam());
-        let mut m = Merger::new(&run, &attribute, 2);
+        let mut m = Merger::new(&run, &attribute);
         let file = [
             answer(5, 0, 0, "ham"),
             answer(0, 2, 0, "ham"),
